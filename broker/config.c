@@ -1,0 +1,287 @@
+/* config: the option table machinery and the daemon's settings. */
+#include "config.h"
+
+#include "sio_alloc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out, char *err, size_t errlen)
+{
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') {
+        snprintf(err, errlen, "expected a number, got \"%s\"", s ? s : "");
+        return -1;
+    }
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) {
+        snprintf(err, errlen, "expected a number, got \"%s\"", s);
+        return -1;
+    }
+    if (v < min || v > max) {
+        snprintf(err, errlen, "%llu is out of range [%llu, %llu]", v, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,
+                       size_t errlen)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= hostlen) {
+        snprintf(err, errlen, "expected HOST:PORT, got \"%s\"", s);
+        return -1;
+    }
+    unsigned long long p;
+    if (sio_parse_uint(colon + 1, 0, 65535, &p, err, errlen))
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+static const sio_option *find_flag(const sio_option *opts, size_t n, const char *arg,
+                                   size_t arglen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(opts[i].flag) == arglen && strncmp(opts[i].flag, arg, arglen) == 0)
+            return &opts[i];
+    return NULL;
+}
+
+int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv,
+                      char *err, size_t errlen)
+{
+    char why[256];
+    for (size_t i = 0; i < n; i++) {
+        if (opts[i].defval && opts[i].set(cfg, opts[i].defval, why, sizeof why)) {
+            snprintf(err, errlen, "bad default for %s: %s", opts[i].flag, why);
+            return SIO_OPTS_ERROR;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *v = opts[i].env ? getenv(opts[i].env) : NULL;
+        if (v && opts[i].set(cfg, v, why, sizeof why)) {
+            snprintf(err, errlen, "invalid %s: %s", opts[i].env, why);
+            return SIO_OPTS_ERROR;
+        }
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return SIO_OPTS_HELP;
+        if (strcmp(arg, "--version") == 0)
+            return SIO_OPTS_VERSION;
+        const char *eq = strchr(arg, '=');
+        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const sio_option *o = strncmp(arg, "--", 2) == 0 ? find_flag(opts, n, arg, flen) : NULL;
+        if (!o) {
+            snprintf(err, errlen, "unknown option \"%.*s\" (see --help)", (int)flen, arg);
+            return SIO_OPTS_ERROR;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value) {
+            if (a + 1 >= argc) {
+                snprintf(err, errlen, "%s needs a value (%s)", o->flag, o->metavar);
+                return SIO_OPTS_ERROR;
+            }
+            value = argv[++a];
+        }
+        if (o->set(cfg, value, why, sizeof why)) {
+            snprintf(err, errlen, "invalid %s: %s", o->flag, why);
+            return SIO_OPTS_ERROR;
+        }
+    }
+    return SIO_OPTS_OK;
+}
+
+void sio_options_usage(FILE *out, const char *prog, const char *summary, const sio_option *opts,
+                       size_t n)
+{
+    fprintf(out, "Usage: %s [OPTIONS]\n%s\n\nOptions (flag > environment > default):\n", prog,
+            summary);
+    for (size_t i = 0; i < n; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", opts[i].flag, opts[i].metavar);
+        fprintf(out, "  %-28s %s\n", left, opts[i].help);
+        if (opts[i].env || opts[i].defval)
+            fprintf(out, "  %-28s   [env %s] [default %s]\n", "", opts[i].env ? opts[i].env : "-",
+                    opts[i].defval && *opts[i].defval ? opts[i].defval : "none");
+    }
+    fprintf(out, "  %-28s %s\n  %-28s %s\n", "--help", "show this help and exit", "--version",
+            "print the version and exit");
+}
+
+/* ---- the daemon's settings ---- */
+
+static int set_listen(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    return sio_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->node.port, err,
+                              errlen);
+}
+
+static int set_path(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    size_t len = strlen(v);
+    if (!len || v[0] != '/' || strpbrk(v, "?# ")) {
+        snprintf(err, errlen, "a path starts with / and has no ?, # or spaces: \"%s\"", v);
+        return -1;
+    }
+    sio_free(c->path);
+    c->path = sio_malloc(len + 2);
+    memcpy(c->path, v, len);
+    if (v[len - 1] != '/')
+        c->path[len++] = '/';
+    c->path[len] = '\0';
+    return 0;
+}
+
+static int set_ms(uint32_t *dst, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 1, 3600000, &x, err, errlen))
+        return -1;
+    *dst = (uint32_t)x;
+    return 0;
+}
+
+static int set_ping_interval(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_config *)p)->node.eio.ping_interval_ms, v, err, errlen);
+}
+
+static int set_ping_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_config *)p)->node.eio.ping_timeout_ms, v, err, errlen);
+}
+
+static int set_max_payload(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 64, 100ull * 1024 * 1024, &x, err, errlen))
+        return -1;
+    ((sio_config *)p)->node.eio.max_payload = (size_t)x;
+    return 0;
+}
+
+static void free_cors(sio_config *c)
+{
+    for (size_t i = 0; i < c->n_cors; i++)
+        sio_free(c->cors_list[i]);
+    sio_free(c->cors_list);
+    c->cors_list = NULL;
+    c->n_cors = 0;
+}
+
+static int set_cors(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    free_cors(c);
+    if (!*v) {
+        c->node.cors = SIO_CORS_NONE;
+        return 0;
+    }
+    if (strcmp(v, "*") == 0) {
+        c->node.cors = SIO_CORS_ANY;
+        return 0;
+    }
+    c->node.cors = SIO_CORS_LIST;
+    const char *s = v;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        while (len && (*s == ' '))
+            s++, len--;
+        while (len && s[len - 1] == ' ')
+            len--;
+        if (len) {
+            if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+                snprintf(err, errlen, "an origin looks like https://host[:port], got \"%.*s\"",
+                         (int)len, s);
+                return -1;
+            }
+            c->cors_list = sio_realloc(c->cors_list, (c->n_cors + 1) * sizeof *c->cors_list);
+            c->cors_list[c->n_cors++] = sio_strndup(s, len);
+        }
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    if (!c->n_cors) {
+        snprintf(err, errlen, "empty origin list");
+        return -1;
+    }
+    return 0;
+}
+
+static int set_log_level(void *p, const char *v, char *err, size_t errlen)
+{
+    if (sio_log_parse_level(v, &((sio_config *)p)->log_level)) {
+        snprintf(err, errlen, "expected error, warn, info or debug, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_log_format(void *p, const char *v, char *err, size_t errlen)
+{
+    if (sio_log_parse_format(v, &((sio_config *)p)->log_format)) {
+        snprintf(err, errlen, "expected text or json, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static const sio_option k_options[] = {
+    {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
+     set_listen},
+    {"--path", "SIO_PATH", "PATH", "/socket.io/", "HTTP path of the Engine.IO endpoint", set_path},
+    {"--ping-interval", "SIO_ENGINEIO_PING_INTERVAL_MS", "MS", "25000",
+     "interval between server pings", set_ping_interval},
+    {"--ping-timeout", "SIO_ENGINEIO_PING_TIMEOUT_MS", "MS", "20000",
+     "time allowed for the pong after a ping", set_ping_timeout},
+    {"--max-payload", "SIO_ENGINEIO_MAX_PAYLOAD_BYTES", "BYTES", "1000000",
+     "max bytes of a polling body or WebSocket message", set_max_payload},
+    {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
+     "allowed origins: comma-separated list, or * for any; none by default", set_cors},
+    {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug",
+     set_log_level},
+    {"--log-format", "SIO_LOG_FORMAT", "FORMAT", "text", "text or json (one object per line)",
+     set_log_format},
+};
+
+const sio_option *sio_config_options(size_t *n)
+{
+    *n = sizeof k_options / sizeof k_options[0];
+    return k_options;
+}
+
+void sio_config_init(sio_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    sio_node_config_defaults(&cfg->node);
+}
+
+void sio_config_finish(sio_config *cfg)
+{
+    cfg->node.host = cfg->listen_host;
+    cfg->node.cors_origins = (const char *const *)cfg->cors_list;
+    cfg->node.n_cors_origins = cfg->n_cors;
+    sio_log_set_level(cfg->log_level);
+    sio_log_set_format(cfg->log_format);
+}
+
+void sio_config_free(sio_config *cfg)
+{
+    free_cors(cfg);
+    sio_free(cfg->path);
+    cfg->path = NULL;
+}

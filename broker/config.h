@@ -1,0 +1,66 @@
+/* config: command-line flags, SIO_* environment variables and defaults, in that precedence, for
+ * the daemon and the examples. Table-driven so that every setting has a flag, a variable, a
+ * default and a help line. */
+#ifndef SIO_CONFIG_H
+#define SIO_CONFIG_H
+
+#include "sio_log.h"
+#include "sio_node.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+/** Everything the daemon can be told. Strings are owned by the config (config_free). */
+typedef struct sio_config {
+    sio_node_config node;   /**< listener, Engine.IO, CORS */
+    char listen_host[64];   /**< host part of --listen */
+    char *path;             /**< Engine.IO/Socket.IO path, ends with '/' */
+    char **cors_list;       /**< parsed --cors-origin list */
+    size_t n_cors;
+    sio_log_level log_level;
+    sio_log_format log_format;
+} sio_config;
+
+/** One setting. */
+typedef struct sio_option {
+    const char *flag;    /**< "--ping-interval" */
+    const char *env;     /**< "SIO_ENGINEIO_PING_INTERVAL_MS", or NULL */
+    const char *metavar; /**< "MS" */
+    const char *defval;  /**< default as text (applied first), or NULL */
+    const char *help;    /**< one line */
+    /** Applies value to cfg; returns 0, or -1 with a reason in err. */
+    int (*set)(void *cfg, const char *value, char *err, size_t errlen);
+} sio_option;
+
+/** Result of sio_options_parse. */
+enum { SIO_OPTS_OK = 0, SIO_OPTS_HELP = 1, SIO_OPTS_VERSION = 2, SIO_OPTS_ERROR = -1 };
+
+/* Applies defaults, then environment variables, then argv flags (--flag VALUE or --flag=VALUE)
+ * to cfg through the table. Returns SIO_OPTS_OK, SIO_OPTS_HELP for --help, SIO_OPTS_VERSION for
+ * --version, or SIO_OPTS_ERROR with a one-line message in err naming the flag or variable. */
+int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv,
+                      char *err, size_t errlen);
+
+/* Prints usage: one line per option with its variable and default. */
+void sio_options_usage(FILE *out, const char *prog, const char *summary, const sio_option *opts,
+                       size_t n);
+
+/* Parsers shared by option tables. Each returns 0, or -1 with a reason in err. */
+int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+                   unsigned long long *out, char *err, size_t errlen);
+int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,
+                       size_t errlen);
+
+/* The daemon's option table. */
+const sio_option *sio_config_options(size_t *n);
+
+/* Initialises cfg (empty; sio_options_parse applies defaults). */
+void sio_config_init(sio_config *cfg);
+
+/* Frees what cfg owns. */
+void sio_config_free(sio_config *cfg);
+
+/* Copies derived fields into cfg->node (host, CORS list). Call after parsing. */
+void sio_config_finish(sio_config *cfg);
+
+#endif

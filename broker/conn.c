@@ -1,0 +1,243 @@
+/* conn: the broker side of an Engine.IO session: sid table, heartbeat timer, attached transports,
+ * the dirty list flushed once per loop iteration, and deferred freeing. */
+#include "node_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <string.h>
+
+void conn_maybe_free(sio_conn *c)
+{
+    if (eio_session_state(c->eio) != EIO_ST_CLOSED || c->wsi_refs > 0 || !c->timer_closed ||
+        c->dirty)
+        return;
+    sio_node *n = c->node;
+    SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s freed", eio_session_sid(c->eio));
+    eio_session_free(c->eio);
+    sio_free(c->remote);
+    sio_free(c->query);
+    sio_free(c);
+    n->n_conns_alive--;
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    sio_conn *c = container_of((uv_timer_t *)h, sio_conn, timer);
+    c->timer_closed = true;
+    conn_maybe_free(c);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    sio_conn *c = container_of(t, sio_conn, timer);
+    c->armed_at = UINT64_MAX;
+    eio_session_tick(c->eio, uv_now(c->node->loop));
+    conn_rearm(c);
+}
+
+void conn_rearm(sio_conn *c)
+{
+    if (eio_session_state(c->eio) == EIO_ST_CLOSED)
+        return;
+    uint64_t next = eio_session_next_wakeup(c->eio);
+    if (next == c->armed_at)
+        return;
+    if (next == UINT64_MAX) {
+        uv_timer_stop(&c->timer);
+        c->armed_at = UINT64_MAX;
+        return;
+    }
+    uint64_t now = uv_now(c->node->loop);
+    uv_timer_start(&c->timer, on_timer, next > now ? next - now : 0, 0);
+    c->armed_at = next;
+}
+
+static void on_eio_message(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    sio_conn *c = ud;
+    if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG)) {
+        if (binary)
+            sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s in message binary %zu bytes",
+                    eio_session_sid(s), len);
+        else
+            sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s in message \"%.*s\"%s",
+                    eio_session_sid(s), (int)(len > 200 ? 200 : len), (const char *)data,
+                    len > 200 ? "..." : "");
+    }
+    if (c->ep->ops.on_message)
+        c->ep->ops.on_message(c, data, len, binary, c->ep->ud);
+}
+
+static void on_eio_writable(eio_session *s, void *ud)
+{
+    sio_conn *c = ud;
+    if (c->get_wsi && eio_session_poll_ready(s))
+        lws_callback_on_writable(c->get_wsi);
+    if (c->ws_wsi && eio_session_transport(s) == EIO_TR_WEBSOCKET && eio_session_queued(s))
+        conn_mark_dirty(c);
+}
+
+static void on_eio_close(eio_session *s, const char *reason, void *ud)
+{
+    sio_conn *c = ud;
+    sio_node *n = c->node;
+    SIO_LOGI(SIO_SUB_ENGINEIO, "sid=%s closed: %s", eio_session_sid(s), reason);
+    if (c->in_table) {
+        HASH_DEL(n->conns, c);
+        c->in_table = false;
+    }
+    if (c->ep->ops.on_close)
+        c->ep->ops.on_close(c, reason, c->ep->ud);
+    uv_timer_stop(&c->timer);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+    if (c->ws_wsi)
+        ws_request_close(c->ws_wsi);
+    if (c->probe_wsi)
+        ws_request_close(c->probe_wsi);
+}
+
+sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *wsi)
+{
+    sio_conn *c = sio_calloc(1, sizeof *c);
+    c->node = n;
+    c->ep = ep;
+    c->armed_at = UINT64_MAX;
+    static const eio_session_cbs cbs = {on_eio_message, on_eio_close, on_eio_writable};
+    c->eio = eio_session_new(&n->cfg.eio, t, uv_now(n->loop), &cbs, c);
+    uv_timer_init(n->loop, &c->timer);
+    n->n_conns_alive++;
+
+    char addr[128] = "";
+    lws_get_peer_simple(wsi, addr, sizeof addr);
+    c->remote = sio_strdup(addr);
+    sio_buf q = SIO_BUF_INIT;
+    char frag[1024];
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
+         i++) {
+        if (q.len)
+            sio_buf_putc(&q, '&');
+        sio_buf_puts(&q, frag);
+    }
+    c->query = q.len ? sio_buf_steal_str(&q) : sio_strdup("");
+    sio_buf_free(&q);
+
+    const char *sid = eio_session_sid(c->eio);
+    HASH_ADD_KEYPTR(hh, n->conns, sid, strlen(sid), c);
+    c->in_table = true;
+    SIO_LOGI(SIO_SUB_ENGINEIO, "sid=%s open transport=%s remote=%s", sid,
+             t == EIO_TR_POLLING ? "polling" : "websocket", c->remote);
+    if (ep->ops.on_open)
+        ep->ops.on_open(c, ep->ud);
+    conn_rearm(c);
+    return c;
+}
+
+sio_conn *conn_find(sio_node *n, const char *sid)
+{
+    sio_conn *c = NULL;
+    HASH_FIND_STR(n->conns, sid, c);
+    return c;
+}
+
+void conn_attach(sio_conn *c, struct lws **slot, struct lws *wsi)
+{
+    *slot = wsi;
+    c->wsi_refs++;
+}
+
+void conn_detach(sio_conn *c, struct lws **slot)
+{
+    if (!*slot)
+        return;
+    *slot = NULL;
+    c->wsi_refs--;
+    conn_maybe_free(c);
+}
+
+void conn_mark_dirty(sio_conn *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    c->dirty_next = c->node->dirty;
+    c->node->dirty = c;
+}
+
+void conn_flush_dirty(sio_node *n)
+{
+    while (n->dirty) {
+        sio_conn *list = n->dirty;
+        n->dirty = NULL;
+        while (list) {
+            sio_conn *c = list;
+            list = c->dirty_next;
+            c->dirty = false;
+            c->dirty_next = NULL;
+            if (eio_session_state(c->eio) != EIO_ST_CLOSED && c->ws_wsi)
+                ws_flush(c);
+            conn_maybe_free(c);
+        }
+    }
+}
+
+void conn_close_all(sio_node *n, const char *reason)
+{
+    sio_conn *c, *tmp;
+    HASH_ITER(hh, n->conns, c, tmp)
+    {
+        eio_session_close(c->eio, reason);
+    }
+}
+
+/* ---- public session API ---- */
+
+int sio_conn_send(sio_conn *c, eio_msg *m)
+{
+    return eio_session_send(c->eio, m);
+}
+
+int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary)
+{
+    return eio_session_send_message(c->eio, data, len, binary);
+}
+
+void sio_conn_close(sio_conn *c, const char *reason)
+{
+    eio_session_close(c->eio, reason);
+}
+
+const char *sio_conn_sid(const sio_conn *c)
+{
+    return eio_session_sid(c->eio);
+}
+
+const char *sio_conn_transport(const sio_conn *c)
+{
+    return eio_session_transport(c->eio) == EIO_TR_POLLING ? "polling" : "websocket";
+}
+
+const char *sio_conn_remote(const sio_conn *c)
+{
+    return c->remote;
+}
+
+const char *sio_conn_query(const sio_conn *c)
+{
+    return c->query;
+}
+
+sio_node *sio_conn_node(const sio_conn *c)
+{
+    return c->node;
+}
+
+void *sio_conn_data(const sio_conn *c)
+{
+    return c->data;
+}
+
+void sio_conn_set_data(sio_conn *c, void *data)
+{
+    c->data = data;
+}

@@ -1,0 +1,277 @@
+/* http: the lws protocol callback: routes HTTP requests (Engine.IO polling, health) and WebSocket
+ * events, applies CORS, and writes prepared responses. */
+#include "node_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+endpoint *http_find_endpoint(sio_node *n, const char *path)
+{
+    size_t len = strlen(path);
+    for (endpoint *ep = n->endpoints; ep; ep = ep->next) {
+        if (len == ep->path_len && memcmp(path, ep->path, len) == 0)
+            return ep;
+        if (len + 1 == ep->path_len && memcmp(path, ep->path, len) == 0)
+            return ep;
+    }
+    return NULL;
+}
+
+const char *http_method(struct lws *wsi)
+{
+    static const struct {
+        enum lws_token_indexes tok;
+        const char *name;
+    } methods[] = {
+        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}, {WSI_TOKEN_PUT_URI, "PUT"},
+        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
+        {WSI_TOKEN_HEAD_URI, "HEAD"},
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
+            return methods[i].name;
+    return "?";
+}
+
+bool http_origin_allowed(sio_node *n, const char *origin)
+{
+    if (!origin[0] || n->cfg.cors != SIO_CORS_LIST)
+        return true;
+    for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
+        if (strcmp(origin, n->cors_origins[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Prepares a complete response on p and asks for WRITEABLE. body is copied. */
+void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
+                  size_t len)
+{
+    p->kind = PSS_RESPOND;
+    p->status = status;
+    p->ctype = ctype;
+    sio_buf_reset(&p->body);
+    sio_buf_append(&p->body, body, len);
+    lws_callback_on_writable(wsi);
+}
+
+void http_respond_error(struct lws *wsi, pss *p, eio_error err)
+{
+    char body[128];
+    int len = eio_error_body(err, body, sizeof body);
+    SIO_LOGD(SIO_SUB_HTTP, "%s error %d: %s", http_method(wsi), (int)err, eio_error_message(err));
+    http_respond(wsi, p, eio_error_status(err), "application/json", body, (size_t)len);
+}
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **ptr,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), ptr, end);
+}
+
+/* Writes the response prepared in p. Returns what the callback must return. */
+static int http_write(struct lws *wsi, pss *p)
+{
+    sio_node *n = lws_context_user(lws_get_context(wsi));
+    unsigned char hbuf[LWS_PRE + 2048];
+    unsigned char *start = hbuf + LWS_PRE, *ptr = start, *end = hbuf + sizeof hbuf - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)p->status, p->ctype, p->body.len, &ptr, end))
+        return -1;
+    if (p->origin[0] && n->cfg.cors != SIO_CORS_NONE) {
+        if (add_header(wsi, "access-control-allow-origin:", p->origin, &ptr, end) ||
+            add_header(wsi, "access-control-allow-credentials:", "true", &ptr, end) ||
+            add_header(wsi, "vary:", "Origin", &ptr, end))
+            return -1;
+        if (p->status == 204) {
+            char req_hdrs[256] = "";
+            lws_hdr_copy(wsi, req_hdrs, sizeof req_hdrs, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS);
+            if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &ptr,
+                           end) ||
+                (req_hdrs[0] &&
+                 add_header(wsi, "access-control-allow-headers:", req_hdrs, &ptr, end)) ||
+                add_header(wsi, "access-control-max-age:", "86400", &ptr, end))
+                return -1;
+        }
+    }
+    if (p->close_after && add_header(wsi, "connection:", "close", &ptr, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &ptr, end))
+        return -1;
+    if (p->body.len) {
+        unsigned char *buf = sio_malloc(LWS_PRE + p->body.len);
+        memcpy(buf + LWS_PRE, p->body.data, p->body.len);
+        int w = lws_write(wsi, buf + LWS_PRE, p->body.len, LWS_WRITE_HTTP_FINAL);
+        sio_free(buf);
+        if (w < 0)
+            return -1;
+    }
+    SIO_LOGD(SIO_SUB_HTTP, "response %d %zu bytes", p->status, p->body.len);
+    p->kind = PSS_IDLE;
+    sio_buf_free(&p->body);
+    if (p->close_after)
+        return -1;
+    if (lws_http_transaction_completed(wsi))
+        return -1;
+    return 0;
+}
+
+static void get_arg(struct lws *wsi, const char *name, char *buf, int len, const char **out)
+{
+    const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
+    *out = v;
+}
+
+/* Handles the start of an HTTP request (headers complete). */
+static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
+{
+    sio_buf_free(&p->body);
+    p->kind = PSS_IDLE;
+    p->conn = NULL;
+    p->close_after = false;
+    p->origin[0] = '\0';
+    p->sid[0] = '\0';
+    const char *method = http_method(wsi);
+    SIO_LOGD(SIO_SUB_HTTP, "%s %s", method, path);
+
+    if (strcmp(path, "/healthz") == 0) {
+        http_respond(wsi, p, 200, "text/plain", "ok", 2);
+        return 0;
+    }
+    endpoint *ep = http_find_endpoint(n, path);
+    if (!ep) {
+        p->close_after = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+        http_respond(wsi, p, 404, "text/plain", "Not Found", 9);
+        return 0;
+    }
+    p->ep = ep;
+    bool has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
+                    strcmp(method, "PATCH") == 0;
+    if (has_body)
+        p->close_after = true; /* until the body is read and used */
+
+    if (lws_hdr_copy(wsi, p->origin, sizeof p->origin, WSI_TOKEN_ORIGIN) < 0)
+        p->origin[0] = '\0';
+    if (!http_origin_allowed(n, p->origin)) {
+        SIO_LOGW(SIO_SUB_HTTP, "origin %s refused", p->origin);
+        http_respond_error(wsi, p, EIO_ERR_FORBIDDEN);
+        return 0;
+    }
+    if (strcmp(method, "OPTIONS") == 0) {
+        http_respond(wsi, p, 204, "text/plain", NULL, 0);
+        return 0;
+    }
+
+    char b_eio[16], b_tr[32], b_sid[96];
+    eio_request r = {.method = method, .websocket = false};
+    get_arg(wsi, "EIO=", b_eio, sizeof b_eio, &r.eio);
+    get_arg(wsi, "transport=", b_tr, sizeof b_tr, &r.transport);
+    get_arg(wsi, "sid=", b_sid, sizeof b_sid, &r.sid);
+    eio_error err = eio_request_check(&r);
+    if (err != EIO_ERR_NONE) {
+        http_respond_error(wsi, p, err);
+        return 0;
+    }
+    if (!r.sid) {
+        sio_conn *c = conn_new(n, ep, EIO_TR_POLLING, wsi);
+        polling_get(n, wsi, p, c);
+        return 0;
+    }
+    sio_conn *c = conn_find(n, r.sid);
+    if (!c || c->ep != ep) {
+        SIO_LOGD(SIO_SUB_HTTP, "unknown sid %s", r.sid);
+        http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
+        return 0;
+    }
+    if (strcmp(method, "GET") == 0) {
+        polling_get(n, wsi, p, c);
+        return 0;
+    }
+    if (strcmp(method, "POST") != 0) {
+        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
+        return 0;
+    }
+    char clen[32];
+    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+        strtoull(clen, NULL, 10) > n->cfg.eio.max_payload) {
+        SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s POST body of %s bytes over maxPayload", r.sid, clen);
+        http_respond(wsi, p, 413, "text/plain", "Payload Too Large", 17);
+        eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
+        return 0;
+    }
+    p->kind = PSS_POLL_POST;
+    snprintf(p->sid, sizeof p->sid, "%s", r.sid);
+    return 0;
+}
+
+static void http_body(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len)
+{
+    if (p->kind != PSS_POLL_POST)
+        return;
+    if (p->body.len + len > n->cfg.eio.max_payload) {
+        SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s POST body over maxPayload", p->sid);
+        sio_conn *c = conn_find(n, p->sid);
+        http_respond(wsi, p, 413, "text/plain", "Payload Too Large", 17);
+        if (c)
+            eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
+        p->kind = PSS_RESPOND;
+        return;
+    }
+    sio_buf_append(&p->body, in, len);
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    pss *p = user;
+    struct lws_context *ctx = lws_get_context(wsi);
+    sio_node *n = ctx ? lws_context_user(ctx) : NULL;
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_request(n, wsi, p, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY:
+        http_body(n, wsi, p, in, len);
+        return 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        if (p->kind == PSS_POLL_POST)
+            polling_post_done(n, wsi, p);
+        return 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (p->kind == PSS_RESPOND)
+            return http_write(wsi, p);
+        if (p->kind == PSS_POLL_GET) {
+            if (polling_writeable(wsi, p))
+                return http_write(wsi, p);
+        }
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        polling_closed(p);
+        sio_buf_free(&p->body);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return ws_filter(n, wsi, p);
+    case LWS_CALLBACK_ESTABLISHED:
+        return ws_established(n, wsi, p);
+    case LWS_CALLBACK_RECEIVE:
+        return ws_receive(n, wsi, p, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ws_writeable(n, wsi, p);
+    case LWS_CALLBACK_CLOSED:
+        ws_closed(n, wsi, p);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        if (p) {
+            sio_buf_free(&p->body);
+            sio_buf_free(&p->rx);
+        }
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}

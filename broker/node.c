@@ -1,0 +1,259 @@
+/* node: lifecycle of a broker node: lws joins the caller's libuv loop on an explicit vhost, the
+ * per-iteration flush, signals, and the staged shutdown (close sessions, drain, destroy lws). */
+#include "node_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/** How long shutdown waits for sessions to drain their final packets. */
+#define SHUTDOWN_DRAIN_MS 2000
+
+void sio_node_config_defaults(sio_node_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->host = "127.0.0.1";
+    cfg->port = 8080;
+    eio_config_defaults(&cfg->eio);
+    cfg->cors = SIO_CORS_NONE;
+    cfg->ws_rx_buffer = 1024;
+}
+
+static void lws_log_emit(int level, const char *line)
+{
+    size_t len = strlen(line);
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    /* lws prefixes its own timestamp: keep only the message after "] ". */
+    const char *msg = strstr(line, "] ");
+    msg = msg ? msg + 2 : line;
+    int mlen = (int)(len - (size_t)(msg - line));
+    if (mlen < 0)
+        mlen = 0;
+    sio_log(SIO_SUB_HTTP, level & LLL_ERR ? SIO_LOG_ERROR : SIO_LOG_WARN, "lws: %.*s", mlen, msg);
+}
+
+static void on_flush_check(uv_check_t *h)
+{
+    sio_node *n = container_of(h, sio_node, flush_check);
+    conn_flush_dirty(n);
+}
+
+/* Tries to bind host:port to explain a failure of lws_create_vhost in one line. */
+static void explain_bind_failure(const char *host, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "cannot listen on %s:%d: not an IPv4 address", host, port);
+        return;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+    else
+        snprintf(err, errlen, "cannot listen on %s:%d", host, port);
+    if (fd >= 0)
+        close(fd);
+}
+
+sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, size_t errlen)
+{
+    sio_node *n = sio_calloc(1, sizeof *n);
+    n->loop = loop;
+    n->cfg = *cfg;
+    n->cfg.host = NULL;
+    if (cfg->n_cors_origins) {
+        n->cors_origins = sio_calloc(cfg->n_cors_origins, sizeof *n->cors_origins);
+        for (size_t i = 0; i < cfg->n_cors_origins; i++)
+            n->cors_origins[i] = sio_strdup(cfg->cors_origins[i]);
+    }
+    n->cfg.cors_origins = NULL;
+
+    int lws_levels = LLL_ERR | (sio_log_enabled(SIO_SUB_HTTP, SIO_LOG_DEBUG) ? LLL_WARN : 0);
+    lws_set_log_level(lws_levels, lws_log_emit);
+
+    n->protocols[0].name = "siobroker-eio";
+    n->protocols[0].callback = http_callback;
+    n->protocols[0].per_session_data_size = sizeof(pss);
+    n->protocols[0].rx_buffer_size = cfg->ws_rx_buffer;
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *loops[1] = {loop};
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.foreign_loops = loops;
+    info.pcontext = &n->lws;
+    info.user = n;
+    info.protocols = n->protocols;
+    info.port = cfg->port;
+    info.iface = cfg->host;
+    info.max_http_header_pool2 = 65535;
+    info.keepalive_timeout = 30;
+    info.timeout_secs = 30;
+    info.vhost_name = "siobroker";
+
+    n->lws = lws_create_context(&info);
+    if (!n->lws) {
+        snprintf(err, errlen, "cannot create the libwebsockets context");
+        goto fail;
+    }
+    n->vhost = lws_create_vhost(n->lws, &info);
+    if (!n->vhost) {
+        explain_bind_failure(cfg->host, cfg->port, err, errlen);
+        goto fail;
+    }
+    n->port = lws_get_vhost_listen_port(n->vhost);
+
+    uv_check_init(loop, &n->flush_check);
+    uv_check_start(&n->flush_check, on_flush_check);
+    uv_unref((uv_handle_t *)&n->flush_check);
+    uv_timer_init(loop, &n->shutdown_timer);
+    sio_buf_reserve(&n->wbuf, LWS_PRE + 64 * 1024);
+    SIO_LOGI(SIO_SUB_NODE, "listening on %s:%d", cfg->host, n->port);
+    return n;
+
+fail:
+    if (n->lws) {
+        lws_context_destroy(n->lws);
+        uv_run(loop, UV_RUN_DEFAULT);
+        if (n->lws) {
+            lws_context_destroy(n->lws);
+            uv_run(loop, UV_RUN_DEFAULT);
+        }
+    }
+    for (size_t i = 0; i < cfg->n_cors_origins; i++)
+        sio_free(n->cors_origins[i]);
+    sio_free(n->cors_origins);
+    sio_free(n);
+    return NULL;
+}
+
+int sio_node_add_endpoint(sio_node *n, const char *path, const sio_endpoint_ops *ops, void *ud)
+{
+    size_t len = strlen(path);
+    bool slash = len && path[len - 1] == '/';
+    char *p = sio_malloc(len + 2);
+    memcpy(p, path, len);
+    if (!slash)
+        p[len++] = '/';
+    p[len] = '\0';
+    if (http_find_endpoint(n, p)) {
+        sio_free(p);
+        return -1;
+    }
+    endpoint *ep = sio_calloc(1, sizeof *ep);
+    ep->path = p;
+    ep->path_len = len;
+    if (ops)
+        ep->ops = *ops;
+    ep->ud = ud;
+    ep->next = n->endpoints;
+    n->endpoints = ep;
+    return 0;
+}
+
+int sio_node_port(const sio_node *n)
+{
+    return n->port;
+}
+
+uint64_t sio_node_now(const sio_node *n)
+{
+    return uv_now(n->loop);
+}
+
+uv_loop_t *sio_node_loop(const sio_node *n)
+{
+    return n->loop;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    sio_node *n = s->data;
+    SIO_LOGI(SIO_SUB_NODE, "signal %d: shutting down", signum);
+    sio_node_shutdown(n);
+}
+
+void sio_node_handle_signals(sio_node *n)
+{
+    if (n->signals)
+        return;
+    n->signals = true;
+    uv_signal_init(n->loop, &n->sigint);
+    uv_signal_init(n->loop, &n->sigterm);
+    n->sigint.data = n->sigterm.data = n;
+    uv_signal_start(&n->sigint, on_signal, SIGINT);
+    uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+}
+
+static void finish_shutdown(sio_node *n)
+{
+    uv_timer_stop(&n->shutdown_timer);
+    uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+    uv_check_stop(&n->flush_check);
+    uv_close((uv_handle_t *)&n->flush_check, NULL);
+    if (n->signals) {
+        uv_close((uv_handle_t *)&n->sigint, NULL);
+        uv_close((uv_handle_t *)&n->sigterm, NULL);
+    }
+    n->destroyed = true;
+    lws_context_destroy(n->lws); /* phase one; sio_node_free completes it */
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    sio_node *n = container_of(t, sio_node, shutdown_timer);
+    conn_flush_dirty(n);
+    if (n->n_conns_alive == 0 || uv_now(n->loop) - n->shutdown_started >= SHUTDOWN_DRAIN_MS)
+        finish_shutdown(n);
+}
+
+void sio_node_shutdown(sio_node *n)
+{
+    if (n->shutting_down)
+        return;
+    n->shutting_down = true;
+    n->shutdown_started = uv_now(n->loop);
+    conn_close_all(n, EIO_REASON_SHUTDOWN);
+    uv_timer_start(&n->shutdown_timer, on_shutdown_timer, 10, 10);
+}
+
+void sio_node_free(sio_node *n)
+{
+    if (!n)
+        return;
+    if (!n->destroyed)
+        finish_shutdown(n);
+    /* lws 4.1 tears its context down in phases: call destroy again until pcontext is cleared. */
+    for (int i = 0; n->lws && i < 3; i++) {
+        lws_context_destroy(n->lws);
+        uv_run(n->loop, UV_RUN_DEFAULT);
+    }
+    uv_run(n->loop, UV_RUN_DEFAULT);
+    while (n->endpoints) {
+        endpoint *ep = n->endpoints;
+        n->endpoints = ep->next;
+        sio_free(ep->path);
+        sio_free(ep);
+    }
+    for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
+        sio_free(n->cors_origins[i]);
+    sio_free(n->cors_origins);
+    sio_buf_free(&n->wbuf);
+    if (n->n_conns_alive)
+        SIO_LOGW(SIO_SUB_NODE, "%zu sessions still allocated at exit", n->n_conns_alive);
+    sio_free(n);
+}

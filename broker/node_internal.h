@@ -1,0 +1,133 @@
+/* node_internal: structures shared by the broker's transport files (not a public header). */
+#ifndef NODE_INTERNAL_H
+#define NODE_INTERNAL_H
+
+#include <uv.h>
+/* uv.h must come before libwebsockets.h */
+#include <libwebsockets.h>
+
+#include "eio_request.h"
+#include "sio_buf.h"
+#include "sio_node.h"
+
+#include <uthash.h>
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/** An Engine.IO endpoint mounted at a path. */
+typedef struct endpoint {
+    char *path; /**< owned, ends with '/' */
+    size_t path_len;
+    sio_endpoint_ops ops;
+    void *ud;
+    struct endpoint *next;
+} endpoint;
+
+/** Broker-side state of one Engine.IO session: its transports and timer. */
+struct sio_conn {
+    eio_session *eio;     /**< owned */
+    sio_node *node;       /**< borrowed */
+    endpoint *ep;         /**< borrowed */
+    UT_hash_handle hh;    /**< in node->conns by sid while open */
+    uv_timer_t timer;     /**< heartbeat timer */
+    uint64_t armed_at;    /**< when the timer fires, UINT64_MAX if stopped */
+    struct lws *get_wsi;  /**< held polling GET */
+    struct lws *ws_wsi;   /**< the WebSocket transport */
+    struct lws *probe_wsi;/**< the WebSocket being probed for an upgrade */
+    int wsi_refs;         /**< attached wsi count */
+    bool in_table;        /**< listed in node->conns */
+    bool timer_closed;    /**< uv_close of the timer completed */
+    bool dirty;           /**< listed in node->dirty */
+    sio_conn *dirty_next;
+    char *remote;         /**< owned */
+    char *query;          /**< owned */
+    void *data;           /**< endpoint's slot */
+};
+
+/** What an lws connection is doing. */
+typedef enum pss_kind {
+    PSS_IDLE = 0,   /**< between HTTP transactions */
+    PSS_RESPOND,    /**< a complete response is prepared and waits for WRITEABLE */
+    PSS_POLL_GET,   /**< a held polling GET */
+    PSS_POLL_POST,  /**< reading a polling POST body */
+    PSS_DISCARD,    /**< reading a body we will not use (error already decided) */
+    PSS_WS,         /**< the WebSocket transport of a session */
+    PSS_PROBE,      /**< a WebSocket probing an upgrade */
+} pss_kind;
+
+/** Per-connection storage (lws allocates and zeroes it). */
+typedef struct pss {
+    pss_kind kind;
+    sio_conn *conn;      /**< linked session, or NULL */
+    endpoint *ep;        /**< endpoint of the request */
+    int status;          /**< response status */
+    const char *ctype;   /**< response content type (static) */
+    sio_buf body;        /**< POST body in, response body out */
+    sio_buf rx;          /**< WebSocket message being assembled */
+    char origin[256];    /**< Origin to echo in CORS headers ("" = none) */
+    char sid[64];        /**< sid of a WebSocket between filter and established */
+    bool new_ws;         /**< a WebSocket handshake without sid */
+    bool close_after;    /**< close the connection after the response */
+    bool ws_closing;     /**< close the WebSocket at the next WRITEABLE */
+    bool rx_too_big;     /**< the message being received exceeded max_payload */
+} pss;
+
+struct sio_node {
+    uv_loop_t *loop;
+    sio_node_config cfg;
+    char **cors_origins; /**< owned copies */
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    struct lws_protocols protocols[2];
+    endpoint *endpoints;
+    sio_conn *conns;     /**< uthash by sid */
+    size_t n_conns_alive;/**< allocated conns (open or draining) */
+    sio_conn *dirty;     /**< conns with WebSocket output to flush */
+    uv_check_t flush_check;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t shutdown_timer;
+    uint64_t shutdown_started;
+    bool signals;
+    bool shutting_down;
+    bool destroyed;      /**< lws_context_destroy called */
+    int port;
+    sio_buf wbuf;        /**< scratch for coalesced writes (LWS_PRE headroom) */
+};
+
+/* conn.c */
+sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *wsi);
+sio_conn *conn_find(sio_node *n, const char *sid);
+void conn_rearm(sio_conn *c);
+void conn_attach(sio_conn *c, struct lws **slot, struct lws *wsi);
+void conn_detach(sio_conn *c, struct lws **slot);
+void conn_maybe_free(sio_conn *c);
+void conn_mark_dirty(sio_conn *c);
+void conn_flush_dirty(sio_node *n);
+void conn_close_all(sio_node *n, const char *reason);
+
+/* http.c */
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len);
+void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
+                  size_t len);
+void http_respond_error(struct lws *wsi, pss *p, eio_error err);
+endpoint *http_find_endpoint(sio_node *n, const char *path);
+const char *http_method(struct lws *wsi);
+bool http_origin_allowed(sio_node *n, const char *origin);
+
+/* polling.c */
+void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);
+void polling_post_done(sio_node *n, struct lws *wsi, pss *p);
+int polling_writeable(struct lws *wsi, pss *p);
+void polling_closed(pss *p);
+
+/* websocket.c */
+int ws_filter(sio_node *n, struct lws *wsi, pss *p);
+int ws_established(sio_node *n, struct lws *wsi, pss *p);
+int ws_receive(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len);
+int ws_writeable(sio_node *n, struct lws *wsi, pss *p);
+void ws_closed(sio_node *n, struct lws *wsi, pss *p);
+void ws_flush(sio_conn *c);
+void ws_request_close(struct lws *wsi);
+
+#endif

@@ -1,0 +1,95 @@
+/* polling: the Engine.IO long-polling transport: held GETs, POST bodies, client aborts. */
+#include "node_internal.h"
+
+#include "sio_log.h"
+
+#include <string.h>
+
+void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
+{
+    switch (eio_session_poll_get(c->eio, uv_now(n->loop))) {
+    case EIO_POLL_HOLD:
+        p->kind = PSS_POLL_GET;
+        p->conn = c;
+        conn_attach(c, &c->get_wsi, wsi);
+        /* A long-poll may legitimately stay open for a whole ping interval. */
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        if (eio_session_poll_ready(c->eio))
+            lws_callback_on_writable(wsi);
+        break;
+    case EIO_POLL_DUP:
+        SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s overlapping GET: session closed",
+                 eio_session_sid(c->eio));
+        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
+        break;
+    case EIO_POLL_BAD:
+    default:
+        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
+        break;
+    }
+}
+
+void polling_post_done(sio_node *n, struct lws *wsi, pss *p)
+{
+    p->close_after = false; /* the body has been read: the connection may be kept */
+    sio_conn *c = conn_find(n, p->sid);
+    if (!c) {
+        http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
+        return;
+    }
+    if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
+        sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s POST %zu bytes: %.*s", p->sid,
+                p->body.len, (int)(p->body.len > 200 ? 200 : p->body.len),
+                (const char *)p->body.data);
+    switch (eio_session_poll_post(c->eio, p->body.data, p->body.len, uv_now(n->loop))) {
+    case EIO_POST_OK:
+        http_respond(wsi, p, 200, "text/html", "ok", 2);
+        conn_rearm(c);
+        break;
+    case EIO_POST_PARSE:
+        SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s invalid payload: session closed", p->sid);
+        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
+        break;
+    case EIO_POST_BAD:
+    default:
+        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
+        break;
+    }
+}
+
+/* Answers the held GET if it is ready: fills p with the response. Returns 1 when a response was
+ * prepared (the caller writes it), 0 when there is nothing to send yet. */
+int polling_writeable(struct lws *wsi, pss *p)
+{
+    sio_conn *c = p->conn;
+    if (!c || !eio_session_poll_ready(c->eio))
+        return 0;
+    sio_buf_reset(&p->body);
+    eio_session_poll_take(c->eio, &p->body);
+    if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
+        sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s GET answered %zu bytes: %.*s",
+                eio_session_sid(c->eio), p->body.len,
+                (int)(p->body.len > 200 ? 200 : p->body.len), (const char *)p->body.data);
+    p->conn = NULL;
+    p->kind = PSS_RESPOND;
+    p->status = 200;
+    p->ctype = "text/plain; charset=UTF-8";
+    conn_detach(c, &c->get_wsi);
+    (void)wsi;
+    return 1;
+}
+
+void polling_closed(pss *p)
+{
+    if (!p || p->kind != PSS_POLL_GET || !p->conn)
+        return;
+    sio_conn *c = p->conn;
+    p->conn = NULL;
+    p->kind = PSS_IDLE;
+    SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s held GET aborted by the client", eio_session_sid(c->eio));
+    /* Detach first: closing the session must not try to answer this connection. */
+    c->get_wsi = NULL;
+    c->wsi_refs--;
+    eio_session_poll_abort(c->eio);
+    conn_maybe_free(c);
+}

@@ -1,0 +1,103 @@
+/* sio_node: the public API of a broker node: one libuv loop, libwebsockets HTTP + WebSocket
+ * transports, Engine.IO endpoints, clean shutdown. Programs (siobroker, examples) embed it. */
+#ifndef SIO_NODE_H
+#define SIO_NODE_H
+
+#include "eio_msg.h"
+#include "eio_session.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct sio_node sio_node;
+typedef struct sio_conn sio_conn;
+
+/** CORS policy: none (no CORS headers, cross-origin requests refused), a list, or any origin. */
+typedef enum sio_cors_mode { SIO_CORS_NONE = 0, SIO_CORS_LIST = 1, SIO_CORS_ANY = 2 } sio_cors_mode;
+
+/** Settings of a node (see sio_node_config_defaults). Strings are borrowed while the node lives. */
+typedef struct sio_node_config {
+    const char *host;       /**< listen address (default 127.0.0.1) */
+    int port;               /**< listen port (default 8080; 0 = pick a free one) */
+    eio_config eio;         /**< Engine.IO settings */
+    sio_cors_mode cors;     /**< CORS mode */
+    const char *const *cors_origins; /**< allowed origins when cors == SIO_CORS_LIST */
+    size_t n_cors_origins;  /**< number of entries in cors_origins */
+    size_t ws_rx_buffer;    /**< lws receive buffer per WebSocket (default 1024) */
+} sio_node_config;
+
+/** What an Engine.IO endpoint does with its sessions. Every callback may be NULL. */
+typedef struct sio_endpoint_ops {
+    /** A session completed its handshake (its open packet is queued). */
+    void (*on_open)(sio_conn *c, void *ud);
+    /** A message packet arrived (data borrowed for the call). */
+    void (*on_message)(sio_conn *c, const uint8_t *data, size_t len, bool binary, void *ud);
+    /** The session closed; c stays valid until this returns, then must not be used. */
+    void (*on_close)(sio_conn *c, const char *reason, void *ud);
+} sio_endpoint_ops;
+
+/* Fills cfg with defaults. */
+void sio_node_config_defaults(sio_node_config *cfg);
+
+/* Creates a node on loop (borrowed; must outlive the node) and binds its listener. Returns the node
+ * (caller owns; release with sio_node_free after the loop has finished), or NULL with a one-line
+ * reason written to err (size errlen), e.g. when the port is in use. */
+sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, size_t errlen);
+
+/* Registers an Engine.IO endpoint at path (e.g. "/engine.io/"; a trailing slash is added if
+ * missing). ops is copied, ud borrowed. Returns 0, or -1 if the path is taken. */
+int sio_node_add_endpoint(sio_node *n, const char *path, const sio_endpoint_ops *ops, void *ud);
+
+/* The port the node listens on (useful with port 0). */
+int sio_node_port(const sio_node *n);
+
+/* Installs SIGINT/SIGTERM handlers that call sio_node_shutdown. */
+void sio_node_handle_signals(sio_node *n);
+
+/* Starts a clean shutdown: every session is closed with "server shutting down" (held polling GETs
+ * get "1", WebSockets get a close frame), then the listener and lws are torn down so that uv_run
+ * returns. Safe to call more than once and from any callback. */
+void sio_node_shutdown(sio_node *n);
+
+/* Finishes teardown after uv_run returned and frees the node. Accepts NULL. */
+void sio_node_free(sio_node *n);
+
+/* ---- sessions (connections) ---- */
+
+/* Queues m on the session (a new reference is taken). Returns 0 or -1 when closed / over limit. */
+int sio_conn_send(sio_conn *c, eio_msg *m);
+
+/* Queues a message packet. Returns as sio_conn_send. */
+int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary);
+
+/* Closes the session with reason (e.g. EIO_REASON_FORCED_CLOSE); on_close runs. */
+void sio_conn_close(sio_conn *c, const char *reason);
+
+/* The Engine.IO sid. Borrowed. */
+const char *sio_conn_sid(const sio_conn *c);
+
+/* "polling" or "websocket". Static string. */
+const char *sio_conn_transport(const sio_conn *c);
+
+/* Remote address as text. Borrowed. */
+const char *sio_conn_remote(const sio_conn *c);
+
+/* The query string of the handshake request (without '?'). Borrowed. */
+const char *sio_conn_query(const sio_conn *c);
+
+/* The node the session lives on. */
+sio_node *sio_conn_node(const sio_conn *c);
+
+/* Per-session slot for the endpoint's own data. */
+void *sio_conn_data(const sio_conn *c);
+void sio_conn_set_data(sio_conn *c, void *data);
+
+/* Milliseconds of the node's loop clock (uv_now). */
+uint64_t sio_node_now(const sio_node *n);
+
+/* The loop the node runs on. Borrowed. */
+uv_loop_t *sio_node_loop(const sio_node *n);
+
+#endif

@@ -1,0 +1,170 @@
+/* eio_session: the Engine.IO v4 session state machine (sans-I/O: time is passed in, the transport
+ * glue feeds it requests and frames and asks it what to send and when to wake it next). */
+#ifndef EIO_SESSION_H
+#define EIO_SESSION_H
+
+#include "eio_msg.h"
+#include "eio_packet.h"
+#include "sio_buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** Length of a session id: 20 random bytes (160 bits) as URL-safe base64. */
+#define EIO_SID_LEN 27
+
+/** Engine.IO settings of a server. */
+typedef struct eio_config {
+    uint32_t ping_interval_ms; /**< server ping period (default 25000) */
+    uint32_t ping_timeout_ms;  /**< time allowed for the pong after a ping (default 20000) */
+    size_t max_payload;        /**< max bytes of a polling body, in and out (default 1000000) */
+    size_t max_queue_bytes;    /**< outbound bytes a session may hold before it is closed */
+} eio_config;
+
+/* Fills cfg with the defaults above. */
+void eio_config_defaults(eio_config *cfg);
+
+typedef enum eio_transport_kind { EIO_TR_POLLING = 0, EIO_TR_WEBSOCKET = 1 } eio_transport_kind;
+
+typedef enum eio_state {
+    EIO_ST_OPEN = 0,      /**< open on its transport */
+    EIO_ST_UPGRADING = 1, /**< polling session with a probe WebSocket attached */
+    EIO_ST_CLOSED = 2,    /**< closed; on_close has run */
+} eio_state;
+
+/** Standard close reasons (compare by pointer or by text). */
+extern const char EIO_REASON_TRANSPORT_CLOSE[];
+extern const char EIO_REASON_TRANSPORT_ERROR[];
+extern const char EIO_REASON_PING_TIMEOUT[];
+extern const char EIO_REASON_PARSE_ERROR[];
+extern const char EIO_REASON_FORCED_CLOSE[];
+extern const char EIO_REASON_SHUTDOWN[];
+
+typedef struct eio_session eio_session;
+
+/** What a session tells the layer above and its transport glue. Every callback may be NULL. */
+typedef struct eio_session_cbs {
+    /** A message packet arrived (data borrowed for the call). */
+    void (*on_message)(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud);
+    /** The session closed (exactly once). The session stays allocated until eio_session_free(). */
+    void (*on_close)(eio_session *s, const char *reason, void *ud);
+    /** There is something to write: the queue became non-empty, or a held GET must be answered. */
+    void (*on_writable)(eio_session *s, void *ud);
+} eio_session_cbs;
+
+/* Creates a session for a handshake arriving on transport t at time now, with a fresh unguessable
+ * sid, and queues its open packet. cfg and cbs are copied. Returns a new session the caller owns
+ * (free with eio_session_free). */
+eio_session *eio_session_new(const eio_config *cfg, eio_transport_kind t, uint64_t now,
+                             const eio_session_cbs *cbs, void *ud);
+
+/* Frees the session and drops its queued messages. Does not run on_close. Accepts NULL. */
+void eio_session_free(eio_session *s);
+
+/* The sid (NUL-terminated, EIO_SID_LEN chars). Borrowed. */
+const char *eio_session_sid(const eio_session *s);
+eio_state eio_session_state(const eio_session *s);
+eio_transport_kind eio_session_transport(const eio_session *s);
+void *eio_session_userdata(const eio_session *s);
+void eio_session_set_userdata(eio_session *s, void *ud);
+/* The reason given at close, or NULL while open. Borrowed. */
+const char *eio_session_close_reason(const eio_session *s);
+
+/* Queues m (takes a new reference; the caller keeps its own). Returns 0, or -1 if the session is
+ * closed (nothing queued) or if the queue limit was exceeded (the session is then closed with
+ * "transport error"). */
+int eio_session_send(eio_session *s, eio_msg *m);
+
+/* Convenience: queues a message packet built from data. Same returns as eio_session_send. */
+int eio_session_send_message(eio_session *s, const void *data, size_t len, bool binary);
+
+/* Number of queued packets and their wire bytes. */
+size_t eio_session_queued(const eio_session *s);
+size_t eio_session_queued_bytes(const eio_session *s);
+
+/* Removes and returns the oldest queued message (the caller owns that reference), or NULL. Used by
+ * the WebSocket transport to write everything queued at once. */
+eio_msg *eio_session_pop(eio_session *s);
+
+/* Feeds one packet received on the session's current transport. Returns 0, or -1 when the packet
+ * was invalid for the state (the session is then closed with "parse error"). A close packet closes
+ * the session with "transport close". */
+int eio_session_on_packet(eio_session *s, const eio_packet *p, uint64_t now);
+
+/* ---- heartbeat ---- */
+
+/* Absolute time (ms) at which eio_session_tick must be called next; UINT64_MAX when never. */
+uint64_t eio_session_next_wakeup(const eio_session *s);
+
+/* Runs due timers: queues a ping when pingInterval has elapsed, closes the session with
+ * "ping timeout" when no pong came within pingTimeout of the ping. */
+void eio_session_tick(eio_session *s, uint64_t now);
+
+/* ---- polling ---- */
+
+typedef enum eio_poll_result {
+    EIO_POLL_HOLD = 0, /**< hold the GET; answer it via eio_session_poll_take when poll_ready */
+    EIO_POLL_DUP = 1,  /**< a GET was already pending: answer 400 to this one; the session is now
+                            closed and the pending GET must get eio_session_close_reply() */
+    EIO_POLL_BAD = 2,  /**< not a polling session (upgraded or closed): answer 400 */
+} eio_poll_result;
+
+/* A polling GET arrived. */
+eio_poll_result eio_session_poll_get(eio_session *s, uint64_t now);
+
+/* True when a GET is held and it should be answered now (data queued, upgrade noop, or closed). */
+bool eio_session_poll_ready(const eio_session *s);
+
+/* True while a GET is held. */
+bool eio_session_poll_pending(const eio_session *s);
+
+/* Builds the body for the held GET into out and releases it: queued packets joined by 0x1E, in
+ * order, at most max_payload bytes but always at least one packet; "6" while upgrading; the close
+ * reply once closed. Returns the number of packets written. */
+size_t eio_session_poll_take(eio_session *s, sio_buf *out);
+
+/* The held GET was aborted by the client: closes the session with "transport close". */
+void eio_session_poll_abort(eio_session *s);
+
+typedef enum eio_post_result {
+    EIO_POST_OK = 0,    /**< answer 200 "ok" */
+    EIO_POST_PARSE = 1, /**< invalid payload: answer 400; the session is now closed ("parse error") */
+    EIO_POST_BAD = 2,   /**< not a polling session (upgraded or closed): answer 400 */
+} eio_post_result;
+
+/* A polling POST body arrived (the caller has already enforced max_payload). */
+eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_t len,
+                                      uint64_t now);
+
+/* Packet the held GET gets when the session closes while it is held: "6" when the client closed
+ * through a POST, "1" otherwise. */
+eio_ptype eio_session_close_reply(const eio_session *s);
+
+/* ---- upgrade (polling -> websocket) ---- */
+
+/* A WebSocket arrived for this sid. Returns 0 if it becomes the probe transport, or -1 if it must
+ * be closed (already upgrading, already on WebSocket, or closed); the session is unaffected. */
+int eio_session_upgrade_begin(eio_session *s);
+
+typedef enum eio_upgrade_result {
+    EIO_UPG_IGNORE = 0, /**< nothing to do */
+    EIO_UPG_PROBE = 1,  /**< answer "3probe" on the probe WebSocket; a held GET is now ready ("6") */
+    EIO_UPG_DONE = 2,   /**< the session is now on the WebSocket: write the queue there; answer a
+                             held GET (it gets "6") */
+    EIO_UPG_FAIL = 3,   /**< invalid probe packet: close the probe WebSocket; session stays polling */
+} eio_upgrade_result;
+
+/* A packet arrived on the probe WebSocket. */
+eio_upgrade_result eio_session_upgrade_packet(eio_session *s, const eio_packet *p, uint64_t now);
+
+/* The probe WebSocket closed before the upgrade completed: the session goes on over polling. */
+void eio_session_upgrade_abort(eio_session *s);
+
+/* ---- close ---- */
+
+/* Closes the session for reason (server side); runs on_close once. A held GET becomes ready and gets
+ * "1". No effect if already closed. */
+void eio_session_close(eio_session *s, const char *reason);
+
+#endif

@@ -1,0 +1,6 @@
+/* placeholder */
+#include <check.h>
+int main(void)
+{
+    return 0;
+}
