@@ -46,8 +46,7 @@ int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, cha
     return 0;
 }
 
-static const sio_option *find_flag(const sio_option *opts, size_t n, const char *arg,
-                                   size_t arglen)
+static const sio_option *find_flag(const sio_option *opts, size_t n, const char *arg, size_t arglen)
 {
     for (size_t i = 0; i < n; i++)
         if (strlen(opts[i].flag) == arglen && strncmp(opts[i].flag, arg, arglen) == 0)
@@ -55,8 +54,8 @@ static const sio_option *find_flag(const sio_option *opts, size_t n, const char 
     return NULL;
 }
 
-int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv,
-                      char *err, size_t errlen)
+int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv, char *err,
+                      size_t errlen)
 {
     char why[256];
     for (size_t i = 0; i < n; i++) {
@@ -123,8 +122,7 @@ void sio_options_usage(FILE *out, const char *prog, const char *summary, const s
 static int set_listen(void *p, const char *v, char *err, size_t errlen)
 {
     sio_config *c = p;
-    return sio_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->node.port, err,
-                              errlen);
+    return sio_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->node.port, err, errlen);
 }
 
 static int set_path(void *p, const char *v, char *err, size_t errlen)
@@ -252,8 +250,7 @@ static const sio_option k_options[] = {
      "max bytes of a polling body or WebSocket message", set_max_payload},
     {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
      "allowed origins: comma-separated list, or * for any; none by default", set_cors},
-    {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug",
-     set_log_level},
+    {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},
     {"--log-format", "SIO_LOG_FORMAT", "FORMAT", "text", "text or json (one object per line)",
      set_log_format},
 };

@@ -12,10 +12,10 @@
 
 /** Everything the daemon can be told. Strings are owned by the config (config_free). */
 typedef struct sio_config {
-    sio_node_config node;   /**< listener, Engine.IO, CORS */
-    char listen_host[64];   /**< host part of --listen */
-    char *path;             /**< Engine.IO/Socket.IO path, ends with '/' */
-    char **cors_list;       /**< parsed --cors-origin list */
+    sio_node_config node; /**< listener, Engine.IO, CORS */
+    char listen_host[64]; /**< host part of --listen */
+    char *path;           /**< Engine.IO/Socket.IO path, ends with '/' */
+    char **cors_list;     /**< parsed --cors-origin list */
     size_t n_cors;
     sio_log_level log_level;
     sio_log_format log_format;
@@ -38,8 +38,8 @@ enum { SIO_OPTS_OK = 0, SIO_OPTS_HELP = 1, SIO_OPTS_VERSION = 2, SIO_OPTS_ERROR 
 /* Applies defaults, then environment variables, then argv flags (--flag VALUE or --flag=VALUE)
  * to cfg through the table. Returns SIO_OPTS_OK, SIO_OPTS_HELP for --help, SIO_OPTS_VERSION for
  * --version, or SIO_OPTS_ERROR with a one-line message in err naming the flag or variable. */
-int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv,
-                      char *err, size_t errlen);
+int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, char **argv, char *err,
+                      size_t errlen);
 
 /* Prints usage: one line per option with its variable and default. */
 void sio_options_usage(FILE *out, const char *prog, const char *summary, const sio_option *opts,

@@ -27,9 +27,9 @@ const char *http_method(struct lws *wsi)
         enum lws_token_indexes tok;
         const char *name;
     } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},       {WSI_TOKEN_POST_URI, "POST"},
+        {WSI_TOKEN_GET_URI, "GET"},         {WSI_TOKEN_POST_URI, "POST"},
         {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}, {WSI_TOKEN_PUT_URI, "PUT"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"},   {WSI_TOKEN_DELETE_URI, "DELETE"},
+        {WSI_TOKEN_PATCH_URI, "PATCH"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
         {WSI_TOKEN_HEAD_URI, "HEAD"},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -38,13 +38,22 @@ const char *http_method(struct lws *wsi)
     return "?";
 }
 
-bool http_origin_allowed(sio_node *n, const char *origin)
+bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin)
 {
     if (!origin[0] || n->cfg.cors != SIO_CORS_LIST)
         return true;
     for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
         if (strcmp(origin, n->cors_origins[i]) == 0)
             return true;
+    /* A page served by this node itself (same origin) is always allowed. */
+    char host[256];
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0) {
+        const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
+                           : strncmp(origin, "https://", 8) == 0 ? origin + 8
+                                                                 : NULL;
+        if (rest && strcmp(rest, host) == 0)
+            return true;
+    }
     return false;
 }
 
@@ -91,8 +100,7 @@ static int http_write(struct lws *wsi, pss *p)
         if (p->status == 204) {
             char req_hdrs[256] = "";
             lws_hdr_copy(wsi, req_hdrs, sizeof req_hdrs, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS);
-            if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &ptr,
-                           end) ||
+            if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &ptr, end) ||
                 (req_hdrs[0] &&
                  add_header(wsi, "access-control-allow-headers:", req_hdrs, &ptr, end)) ||
                 add_header(wsi, "access-control-max-age:", "86400", &ptr, end))
@@ -150,14 +158,14 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         return 0;
     }
     p->ep = ep;
-    bool has_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
-                    strcmp(method, "PATCH") == 0;
+    bool has_body =
+        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
     if (has_body)
         p->close_after = true; /* until the body is read and used */
 
     if (lws_hdr_copy(wsi, p->origin, sizeof p->origin, WSI_TOKEN_ORIGIN) < 0)
         p->origin[0] = '\0';
-    if (!http_origin_allowed(n, p->origin)) {
+    if (!http_origin_allowed(n, wsi, p->origin)) {
         SIO_LOGW(SIO_SUB_HTTP, "origin %s refused", p->origin);
         http_respond_error(wsi, p, EIO_ERR_FORBIDDEN);
         return 0;
@@ -233,11 +241,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     sio_node *n = ctx ? lws_context_user(ctx) : NULL;
 
     switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        return http_request(n, wsi, p, (const char *)in);
-    case LWS_CALLBACK_HTTP_BODY:
-        http_body(n, wsi, p, in, len);
-        return 0;
+    case LWS_CALLBACK_HTTP: return http_request(n, wsi, p, (const char *)in);
+    case LWS_CALLBACK_HTTP_BODY: http_body(n, wsi, p, in, len); return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (p->kind == PSS_POLL_POST)
             polling_post_done(n, wsi, p);
@@ -254,24 +259,17 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         polling_closed(p);
         sio_buf_free(&p->body);
         return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        return ws_filter(n, wsi, p);
-    case LWS_CALLBACK_ESTABLISHED:
-        return ws_established(n, wsi, p);
-    case LWS_CALLBACK_RECEIVE:
-        return ws_receive(n, wsi, p, in, len);
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return ws_writeable(n, wsi, p);
-    case LWS_CALLBACK_CLOSED:
-        ws_closed(n, wsi, p);
-        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(n, wsi, p);
+    case LWS_CALLBACK_ESTABLISHED: return ws_established(n, wsi, p);
+    case LWS_CALLBACK_RECEIVE: return ws_receive(n, wsi, p, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE: return ws_writeable(n, wsi, p);
+    case LWS_CALLBACK_CLOSED: ws_closed(n, wsi, p); return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         if (p) {
             sio_buf_free(&p->body);
             sio_buf_free(&p->rx);
         }
         return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }

@@ -25,51 +25,51 @@ typedef struct endpoint {
 
 /** Broker-side state of one Engine.IO session: its transports and timer. */
 struct sio_conn {
-    eio_session *eio;     /**< owned */
-    sio_node *node;       /**< borrowed */
-    endpoint *ep;         /**< borrowed */
-    UT_hash_handle hh;    /**< in node->conns by sid while open */
-    uv_timer_t timer;     /**< heartbeat timer */
-    uint64_t armed_at;    /**< when the timer fires, UINT64_MAX if stopped */
-    struct lws *get_wsi;  /**< held polling GET */
-    struct lws *ws_wsi;   /**< the WebSocket transport */
-    struct lws *probe_wsi;/**< the WebSocket being probed for an upgrade */
-    int wsi_refs;         /**< attached wsi count */
-    bool in_table;        /**< listed in node->conns */
-    bool timer_closed;    /**< uv_close of the timer completed */
-    bool dirty;           /**< listed in node->dirty */
+    eio_session *eio;      /**< owned */
+    sio_node *node;        /**< borrowed */
+    endpoint *ep;          /**< borrowed */
+    UT_hash_handle hh;     /**< in node->conns by sid while open */
+    uv_timer_t timer;      /**< heartbeat timer */
+    uint64_t armed_at;     /**< when the timer fires, UINT64_MAX if stopped */
+    struct lws *get_wsi;   /**< held polling GET */
+    struct lws *ws_wsi;    /**< the WebSocket transport */
+    struct lws *probe_wsi; /**< the WebSocket being probed for an upgrade */
+    int wsi_refs;          /**< attached wsi count */
+    bool in_table;         /**< listed in node->conns */
+    bool timer_closed;     /**< uv_close of the timer completed */
+    bool dirty;            /**< listed in node->dirty */
     sio_conn *dirty_next;
-    char *remote;         /**< owned */
-    char *query;          /**< owned */
-    void *data;           /**< endpoint's slot */
+    char *remote; /**< owned */
+    char *query;  /**< owned */
+    void *data;   /**< endpoint's slot */
 };
 
 /** What an lws connection is doing. */
 typedef enum pss_kind {
-    PSS_IDLE = 0,   /**< between HTTP transactions */
-    PSS_RESPOND,    /**< a complete response is prepared and waits for WRITEABLE */
-    PSS_POLL_GET,   /**< a held polling GET */
-    PSS_POLL_POST,  /**< reading a polling POST body */
-    PSS_DISCARD,    /**< reading a body we will not use (error already decided) */
-    PSS_WS,         /**< the WebSocket transport of a session */
-    PSS_PROBE,      /**< a WebSocket probing an upgrade */
+    PSS_IDLE = 0,  /**< between HTTP transactions */
+    PSS_RESPOND,   /**< a complete response is prepared and waits for WRITEABLE */
+    PSS_POLL_GET,  /**< a held polling GET */
+    PSS_POLL_POST, /**< reading a polling POST body */
+    PSS_DISCARD,   /**< reading a body we will not use (error already decided) */
+    PSS_WS,        /**< the WebSocket transport of a session */
+    PSS_PROBE,     /**< a WebSocket probing an upgrade */
 } pss_kind;
 
 /** Per-connection storage (lws allocates and zeroes it). */
 typedef struct pss {
     pss_kind kind;
-    sio_conn *conn;      /**< linked session, or NULL */
-    endpoint *ep;        /**< endpoint of the request */
-    int status;          /**< response status */
-    const char *ctype;   /**< response content type (static) */
-    sio_buf body;        /**< POST body in, response body out */
-    sio_buf rx;          /**< WebSocket message being assembled */
-    char origin[256];    /**< Origin to echo in CORS headers ("" = none) */
-    char sid[64];        /**< sid of a WebSocket between filter and established */
-    bool new_ws;         /**< a WebSocket handshake without sid */
-    bool close_after;    /**< close the connection after the response */
-    bool ws_closing;     /**< close the WebSocket at the next WRITEABLE */
-    bool rx_too_big;     /**< the message being received exceeded max_payload */
+    sio_conn *conn;    /**< linked session, or NULL */
+    endpoint *ep;      /**< endpoint of the request */
+    int status;        /**< response status */
+    const char *ctype; /**< response content type (static) */
+    sio_buf body;      /**< POST body in, response body out */
+    sio_buf rx;        /**< WebSocket message being assembled */
+    char origin[256];  /**< Origin to echo in CORS headers ("" = none) */
+    char sid[64];      /**< sid of a WebSocket between filter and established */
+    bool new_ws;       /**< a WebSocket handshake without sid */
+    bool close_after;  /**< close the connection after the response */
+    bool ws_closing;   /**< close the WebSocket at the next WRITEABLE */
+    bool rx_too_big;   /**< the message being received exceeded max_payload */
 } pss;
 
 struct sio_node {
@@ -80,18 +80,18 @@ struct sio_node {
     struct lws_vhost *vhost;
     struct lws_protocols protocols[2];
     endpoint *endpoints;
-    sio_conn *conns;     /**< uthash by sid */
-    size_t n_conns_alive;/**< allocated conns (open or draining) */
-    sio_conn *dirty;     /**< conns with WebSocket output to flush */
+    sio_conn *conns;      /**< uthash by sid */
+    size_t n_conns_alive; /**< allocated conns (open or draining) */
+    sio_conn *dirty;      /**< conns with WebSocket output to flush */
     uv_check_t flush_check;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     uint64_t shutdown_started;
     bool signals;
     bool shutting_down;
-    bool destroyed;      /**< lws_context_destroy called */
+    bool destroyed; /**< lws_context_destroy called */
     int port;
-    sio_buf wbuf;        /**< scratch for coalesced writes (LWS_PRE headroom) */
+    sio_buf wbuf; /**< scratch for coalesced writes (LWS_PRE headroom) */
 };
 
 /* conn.c */
@@ -113,7 +113,7 @@ void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const 
 void http_respond_error(struct lws *wsi, pss *p, eio_error err);
 endpoint *http_find_endpoint(sio_node *n, const char *path);
 const char *http_method(struct lws *wsi);
-bool http_origin_allowed(sio_node *n, const char *origin);
+bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin);
 
 /* polling.c */
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);

@@ -23,9 +23,7 @@ void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
         http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POLL_BAD:
-    default:
-        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
-        break;
+    default: http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST); break;
     }
 }
 
@@ -38,9 +36,8 @@ void polling_post_done(sio_node *n, struct lws *wsi, pss *p)
         return;
     }
     if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
-        sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s POST %zu bytes: %.*s", p->sid,
-                p->body.len, (int)(p->body.len > 200 ? 200 : p->body.len),
-                (const char *)p->body.data);
+        sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s POST %zu bytes: %.*s", p->sid, p->body.len,
+                (int)(p->body.len > 200 ? 200 : p->body.len), (const char *)p->body.data);
     switch (eio_session_poll_post(c->eio, p->body.data, p->body.len, uv_now(n->loop))) {
     case EIO_POST_OK:
         http_respond(wsi, p, 200, "text/html", "ok", 2);
@@ -51,9 +48,7 @@ void polling_post_done(sio_node *n, struct lws *wsi, pss *p)
         http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POST_BAD:
-    default:
-        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
-        break;
+    default: http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST); break;
     }
 }
 
@@ -68,8 +63,8 @@ int polling_writeable(struct lws *wsi, pss *p)
     eio_session_poll_take(c->eio, &p->body);
     if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
         sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s GET answered %zu bytes: %.*s",
-                eio_session_sid(c->eio), p->body.len,
-                (int)(p->body.len > 200 ? 200 : p->body.len), (const char *)p->body.data);
+                eio_session_sid(c->eio), p->body.len, (int)(p->body.len > 200 ? 200 : p->body.len),
+                (const char *)p->body.data);
     p->conn = NULL;
     p->kind = PSS_RESPOND;
     p->status = 200;

@@ -19,13 +19,13 @@ typedef enum sio_cors_mode { SIO_CORS_NONE = 0, SIO_CORS_LIST = 1, SIO_CORS_ANY 
 
 /** Settings of a node (see sio_node_config_defaults). Strings are borrowed while the node lives. */
 typedef struct sio_node_config {
-    const char *host;       /**< listen address (default 127.0.0.1) */
-    int port;               /**< listen port (default 8080; 0 = pick a free one) */
-    eio_config eio;         /**< Engine.IO settings */
-    sio_cors_mode cors;     /**< CORS mode */
+    const char *host;                /**< listen address (default 127.0.0.1) */
+    int port;                        /**< listen port (default 8080; 0 = pick a free one) */
+    eio_config eio;                  /**< Engine.IO settings */
+    sio_cors_mode cors;              /**< CORS mode */
     const char *const *cors_origins; /**< allowed origins when cors == SIO_CORS_LIST */
-    size_t n_cors_origins;  /**< number of entries in cors_origins */
-    size_t ws_rx_buffer;    /**< lws receive buffer per WebSocket (default 1024) */
+    size_t n_cors_origins;           /**< number of entries in cors_origins */
+    size_t ws_rx_buffer;             /**< lws receive buffer per WebSocket (default 1024) */
 } sio_node_config;
 
 /** What an Engine.IO endpoint does with its sessions. Every callback may be NULL. */

@@ -43,8 +43,8 @@ static void trace_out(sio_conn *c, const eio_msg *m)
                 eio_session_sid(c->eio), m->len);
     else
         sio_log(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG, "sid=%s out ws \"%.*s\"%s",
-                eio_session_sid(c->eio), (int)(m->len > 200 ? 200 : m->len),
-                (const char *)m->wire, m->len > 200 ? "..." : "");
+                eio_session_sid(c->eio), (int)(m->len > 200 ? 200 : m->len), (const char *)m->wire,
+                m->len > 200 ? "..." : "");
 }
 
 void ws_flush(sio_conn *c)
@@ -187,8 +187,7 @@ static int handle_packet(sio_node *n, struct lws *wsi, pss *p, const uint8_t *da
         if (eio_session_queued(c->eio))
             conn_mark_dirty(c);
         return 0;
-    case EIO_UPG_IGNORE:
-        return 0;
+    case EIO_UPG_IGNORE: return 0;
     case EIO_UPG_FAIL:
     default:
         SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s invalid packet during upgrade: probe closed",

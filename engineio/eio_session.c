@@ -219,8 +219,7 @@ int eio_session_on_packet(eio_session *s, const eio_packet *p, uint64_t now)
         eio_session_close(s, EIO_REASON_TRANSPORT_CLOSE);
         return 0;
     case EIO_NOOP:
-    case EIO_UPGRADE:
-        return 0;
+    case EIO_UPGRADE: return 0;
     case EIO_OPEN:
     case EIO_PING:
     default:
@@ -344,8 +343,7 @@ static int post_packet(const eio_packet *p, void *ud)
     return c->s->state == EIO_ST_CLOSED ? 1 : 0;
 }
 
-eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_t len,
-                                      uint64_t now)
+eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_t len, uint64_t now)
 {
     if (s->state == EIO_ST_CLOSED || s->transport != EIO_TR_POLLING)
         return EIO_POST_BAD;

@@ -103,11 +103,15 @@ void eio_session_tick(eio_session *s, uint64_t now);
 
 /* ---- polling ---- */
 
+/** What to do with a polling GET. */
 typedef enum eio_poll_result {
-    EIO_POLL_HOLD = 0, /**< hold the GET; answer it via eio_session_poll_take when poll_ready */
-    EIO_POLL_DUP = 1,  /**< a GET was already pending: answer 400 to this one; the session is now
-                            closed and the pending GET must get eio_session_close_reply() */
-    EIO_POLL_BAD = 2,  /**< not a polling session (upgraded or closed): answer 400 */
+    /** hold the GET; answer it with eio_session_poll_take once eio_session_poll_ready */
+    EIO_POLL_HOLD = 0,
+    /** a GET was already held: answer 400 to this one; the session is now closed and the held
+     * GET gets eio_session_close_reply() */
+    EIO_POLL_DUP = 1,
+    /** not a polling session (upgraded or closed): answer 400 */
+    EIO_POLL_BAD = 2,
 } eio_poll_result;
 
 /* A polling GET arrived. */
@@ -127,10 +131,14 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out);
 /* The held GET was aborted by the client: closes the session with "transport close". */
 void eio_session_poll_abort(eio_session *s);
 
+/** What to answer a POST. */
 typedef enum eio_post_result {
-    EIO_POST_OK = 0,    /**< answer 200 "ok" */
-    EIO_POST_PARSE = 1, /**< invalid payload: answer 400; the session is now closed ("parse error") */
-    EIO_POST_BAD = 2,   /**< not a polling session (upgraded or closed): answer 400 */
+    /** answer 200 "ok" */
+    EIO_POST_OK = 0,
+    /** invalid payload: answer 400; the session is now closed ("parse error") */
+    EIO_POST_PARSE = 1,
+    /** not a polling session (upgraded or closed): answer 400 */
+    EIO_POST_BAD = 2,
 } eio_post_result;
 
 /* A polling POST body arrived (the caller has already enforced max_payload). */
@@ -147,12 +155,16 @@ eio_ptype eio_session_close_reply(const eio_session *s);
  * be closed (already upgrading, already on WebSocket, or closed); the session is unaffected. */
 int eio_session_upgrade_begin(eio_session *s);
 
+/** What to do after a packet on the probe WebSocket. */
 typedef enum eio_upgrade_result {
-    EIO_UPG_IGNORE = 0, /**< nothing to do */
-    EIO_UPG_PROBE = 1,  /**< answer "3probe" on the probe WebSocket; a held GET is now ready ("6") */
-    EIO_UPG_DONE = 2,   /**< the session is now on the WebSocket: write the queue there; answer a
-                             held GET (it gets "6") */
-    EIO_UPG_FAIL = 3,   /**< invalid probe packet: close the probe WebSocket; session stays polling */
+    /** nothing to do */
+    EIO_UPG_IGNORE = 0,
+    /** answer "3probe" on the probe WebSocket; a held GET is now ready ("6") */
+    EIO_UPG_PROBE = 1,
+    /** the session is now on the WebSocket: write the queue there; a held GET gets "6" */
+    EIO_UPG_DONE = 2,
+    /** invalid probe packet: close the probe WebSocket; the session stays on polling */
+    EIO_UPG_FAIL = 3,
 } eio_upgrade_result;
 
 /* A packet arrived on the probe WebSocket. */

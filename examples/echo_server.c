@@ -85,9 +85,7 @@ int main(int argc, char **argv)
         sio_options_usage(stdout, "echo-server", "Engine.IO echo fixture at /engine.io/.", k_opts,
                           n);
         return 0;
-    case SIO_OPTS_ERROR:
-        fprintf(stderr, "echo-server: %s\n", err);
-        return 2;
+    case SIO_OPTS_ERROR: fprintf(stderr, "echo-server: %s\n", err); return 2;
     default: break;
     }
     sio_log_set_level(cfg.log_level);

@@ -12,7 +12,9 @@ typedef struct sio_buf {
     size_t cap;    /**< bytes allocated */
 } sio_buf;
 
+/* clang-format off */
 #define SIO_BUF_INIT {NULL, 0, 0}
+/* clang-format on */
 
 /* Ensures room for at least extra more bytes. Never fails (aborts on OOM). */
 void sio_buf_reserve(sio_buf *b, size_t extra);

@@ -9,11 +9,11 @@
 #include <time.h>
 
 static sio_log_level g_levels[SIO_SUB_COUNT] = {SIO_LOG_INFO, SIO_LOG_INFO, SIO_LOG_INFO,
-                                                 SIO_LOG_INFO, SIO_LOG_INFO, SIO_LOG_INFO};
+                                                SIO_LOG_INFO, SIO_LOG_INFO, SIO_LOG_INFO};
 static sio_log_format g_format = SIO_LOG_TEXT;
 
 static const char *const k_subsys[SIO_SUB_COUNT] = {"engineio", "socketio", "adapter",
-                                                     "cluster",  "http",     "node"};
+                                                    "cluster",  "http",     "node"};
 static const char *const k_levels[] = {"error", "warn", "info", "debug"};
 
 void sio_log_set_level(sio_log_level level)

@@ -9,6 +9,6 @@
 void sio_rand_id(char *out, size_t nbytes);
 
 /* Length of the id sio_rand_id() writes for nbytes random bytes, without the NUL. */
-#define SIO_RAND_ID_LEN(nbytes) (((nbytes) * 4 + 2) / 3)
+#define SIO_RAND_ID_LEN(nbytes) ((4 * (nbytes) + 2) / 3)
 
 #endif

@@ -4,7 +4,7 @@
 # Usage: check-format.sh [--fix] [SOURCE_ROOT]
 # Files: every *.c / *.h tracked by git, plus those present under the source dirs below, minus
 # build dirs, node_modules and the shell globs listed in .clang-format-ignore (if present).
-# Exit: 0 clean, 1 unformatted files (listed), 77 clang-format not found (ctest: skipped).
+# Exit: 0 clean, 1 unformatted files (listed), 1 also when clang-format is missing.
 set -euo pipefail
 
 fix=0
@@ -23,7 +23,7 @@ if [ -z "$cf" ] || ! command -v "$cf" >/dev/null 2>&1; then
 fi
 if [ -z "$cf" ]; then
     echo "check-format: clang-format not found (apt-get install clang-format); skipping" >&2
-    exit 77
+    exit 1
 fi
 
 # Collect candidates (NUL-separated, so any file name works).
