@@ -152,6 +152,8 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         return 0;
     }
     endpoint *ep = http_find_endpoint(n, path);
+    if (!ep && static_serve(n, wsi, p, path, method))
+        return 0;
     if (!ep) {
         p->close_after = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
         http_respond(wsi, p, 404, "text/plain", "Not Found", 9);

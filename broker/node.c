@@ -80,6 +80,10 @@ sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, s
             n->cors_origins[i] = sio_strdup(cfg->cors_origins[i]);
     }
     n->cfg.cors_origins = NULL;
+    n->static_dir = cfg->static_dir ? sio_strdup(cfg->static_dir) : NULL;
+    n->client_js = cfg->client_js ? sio_strdup(cfg->client_js) : NULL;
+    n->cfg.static_dir = n->static_dir;
+    n->cfg.client_js = n->client_js;
 
     int lws_levels = LLL_ERR | (sio_log_enabled(SIO_SUB_HTTP, SIO_LOG_DEBUG) ? LLL_WARN : 0);
     lws_set_log_level(lws_levels, lws_log_emit);
@@ -137,6 +141,8 @@ fail:
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         sio_free(n->cors_origins[i]);
     sio_free(n->cors_origins);
+    sio_free(n->static_dir);
+    sio_free(n->client_js);
     sio_free(n);
     return NULL;
 }
@@ -252,6 +258,8 @@ void sio_node_free(sio_node *n)
     for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
         sio_free(n->cors_origins[i]);
     sio_free(n->cors_origins);
+    sio_free(n->static_dir);
+    sio_free(n->client_js);
     sio_buf_free(&n->wbuf);
     if (n->n_conns_alive)
         SIO_LOGW(SIO_SUB_NODE, "%zu sessions still allocated at exit", n->n_conns_alive);

@@ -76,6 +76,8 @@ struct sio_node {
     uv_loop_t *loop;
     sio_node_config cfg;
     char **cors_origins; /**< owned copies */
+    char *static_dir;    /**< owned copy of cfg.static_dir, or NULL */
+    char *client_js;     /**< owned copy of cfg.client_js, or NULL */
     struct lws_context *lws;
     struct lws_vhost *vhost;
     struct lws_protocols protocols[2];
@@ -114,6 +116,10 @@ void http_respond_error(struct lws *wsi, pss *p, eio_error err);
 endpoint *http_find_endpoint(sio_node *n, const char *path);
 const char *http_method(struct lws *wsi);
 bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin);
+
+/* static.c: serves GET/HEAD for static files and the browser client. Returns 1 when it took the
+ * request (a response is on its way), 0 when the path is not one of its files. */
+int static_serve(sio_node *n, struct lws *wsi, pss *p, const char *path, const char *method);
 
 /* polling.c */
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);

@@ -1,6 +1,1162 @@
-/* placeholder */
+/* test_eio_session: the Engine.IO session state machine driven with injected time, per its header. */
+#include "eio_session.h"
+#include "sio_alloc.h"
+
 #include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define T0 1000000u /* handshake time of every test (ms) */
+
+/** One message the session delivered through on_message. */
+typedef struct got_msg {
+    bool binary;
+    sio_buf data; /**< owned copy */
+} got_msg;
+
+/** What the callbacks saw. Passed as the session's userdata. */
+typedef struct rec {
+    eio_session *s;      /**< the session the callbacks must be called with */
+    int closes;          /**< on_close calls */
+    const char *reason;  /**< last on_close reason */
+    int writables;       /**< on_writable calls */
+    int bad_args;        /**< calls with the wrong session or userdata */
+    got_msg msgs[64];    /**< messages, in order */
+    int nmsgs;           /**< on_message calls */
+} rec;
+
+static void on_message(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    rec *r = ud;
+    if (s != r->s)
+        r->bad_args++;
+    if (r->nmsgs < 64) {
+        got_msg *m = &r->msgs[r->nmsgs];
+        m->binary = binary;
+        m->data = (sio_buf)SIO_BUF_INIT;
+        sio_buf_append(&m->data, data, len);
+    }
+    r->nmsgs++;
+}
+
+static void on_close(eio_session *s, const char *reason, void *ud)
+{
+    rec *r = ud;
+    if (s != r->s)
+        r->bad_args++;
+    /* on_close runs once the session is closed, with the reason it reports. */
+    if (eio_session_state(s) != EIO_ST_CLOSED || eio_session_close_reason(s) != reason)
+        r->bad_args++;
+    r->closes++;
+    r->reason = reason;
+}
+
+static void on_writable(eio_session *s, void *ud)
+{
+    rec *r = ud;
+    if (s != r->s)
+        r->bad_args++;
+    r->writables++;
+}
+
+static const eio_session_cbs k_cbs = {on_message, on_close, on_writable};
+
+static void rec_free(rec *r)
+{
+    for (int i = 0; i < r->nmsgs && i < 64; i++)
+        sio_buf_free(&r->msgs[i].data);
+}
+
+static eio_config cfg_default(void)
+{
+    eio_config cfg;
+    eio_config_defaults(&cfg);
+    return cfg;
+}
+
+static eio_session *session_new(const eio_config *cfg, eio_transport_kind t, rec *r)
+{
+    memset(r, 0, sizeof *r);
+    eio_session *s = eio_session_new(cfg, t, T0, &k_cbs, r);
+    ck_assert_ptr_nonnull(s);
+    r->s = s;
+    return s;
+}
+
+/* Asserts s closed exactly once, for reason (the constant itself), with the right arguments. */
+static void assert_closed(eio_session *s, const rec *r, const char *reason)
+{
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_CLOSED);
+    ck_assert_int_eq(r->closes, 1);
+    ck_assert_int_eq(r->bad_args, 0);
+    ck_assert_ptr_nonnull(r->reason);
+    ck_assert_str_eq(r->reason, reason);
+    ck_assert_ptr_eq(r->reason, reason);
+    ck_assert_ptr_eq(eio_session_close_reason(s), reason);
+    ck_assert_uint_eq(eio_session_next_wakeup(s), UINT64_MAX);
+}
+
+/* Sends a GET that must be held and ready at once, and returns its body in out (reset first). */
+static size_t get_ready(eio_session *s, uint64_t now, sio_buf *out)
+{
+    ck_assert_int_eq(eio_session_poll_get(s, now), EIO_POLL_HOLD);
+    ck_assert(eio_session_poll_pending(s));
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf_reset(out);
+    size_t n = eio_session_poll_take(s, out);
+    ck_assert(!eio_session_poll_pending(s));
+    return n;
+}
+
+static void assert_body(const sio_buf *b, const char *want, size_t want_len)
+{
+    ck_assert_msg(b->len == want_len && memcmp(b->data, want, want_len) == 0,
+                  "body is \"%.*s\" (%zu bytes), expected \"%.*s\"", (int)b->len,
+                  b->len ? (const char *)b->data : "", b->len, (int)want_len, want);
+}
+#define ASSERT_BODY(b, lit) assert_body((b), (lit), sizeof(lit) - 1)
+
+/* Pops the next queued message and asserts its WebSocket wire bytes. */
+static void assert_pop(eio_session *s, bool binary, const char *wire, size_t len)
+{
+    eio_msg *m = eio_session_pop(s);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m->binary, binary);
+    ck_assert_msg(m->len == len && memcmp(m->wire, wire, len) == 0,
+                  "popped \"%.*s\", expected \"%.*s\"", (int)m->len, (const char *)m->wire,
+                  (int)len, wire);
+    eio_msg_unref(m);
+}
+#define ASSERT_POP_TEXT(s, lit) assert_pop((s), false, (lit), sizeof(lit) - 1)
+
+/* Runs the session like an event loop would: tick at each wakeup up to and including t. The clock
+ * then reads t. */
+static void run_until(eio_session *s, uint64_t *clock, uint64_t t)
+{
+    for (int guard = 0;; guard++) {
+        ck_assert_msg(guard < 100000, "next_wakeup does not advance (stuck at %llu)",
+                      (unsigned long long)eio_session_next_wakeup(s));
+        uint64_t w = eio_session_next_wakeup(s);
+        if (w > t)
+            break;
+        if (w > *clock)
+            *clock = w;
+        eio_session_tick(s, *clock);
+    }
+    *clock = t;
+}
+
+static eio_packet text_packet(eio_ptype t, const char *data)
+{
+    eio_packet p = {t, false, (const uint8_t *)data, strlen(data)};
+    return p;
+}
+
+static eio_post_result post_str(eio_session *s, uint64_t now, const char *body)
+{
+    return eio_session_poll_post(s, (const uint8_t *)body, strlen(body), now);
+}
+
+/* Checks an open packet's wire bytes: '0' then a JSON object with exactly these keys in order. */
+static void assert_open_packet(const uint8_t *wire, size_t len, const eio_session *s,
+                               const eio_config *cfg, bool polling)
+{
+    ck_assert_uint_ge(len, 2);
+    ck_assert_int_eq(wire[0], '0');
+    json_error_t err;
+    json_t *j = json_loadb((const char *)wire + 1, len - 1, 0, &err);
+    ck_assert_msg(j != NULL, "open packet is not JSON: %s", err.text);
+    ck_assert(json_is_object(j));
+    static const char *const keys[] = {"sid", "upgrades", "pingInterval", "pingTimeout",
+                                       "maxPayload"};
+    ck_assert_uint_eq(json_object_size(j), 5);
+    size_t i = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v)
+    {
+        ck_assert_str_eq(key, keys[i]);
+        i++;
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(j, "sid")), eio_session_sid(s));
+    json_t *up = json_object_get(j, "upgrades");
+    ck_assert(json_is_array(up));
+    if (polling) {
+        ck_assert_uint_eq(json_array_size(up), 1);
+        ck_assert_str_eq(json_string_value(json_array_get(up, 0)), "websocket");
+    } else {
+        ck_assert_uint_eq(json_array_size(up), 0);
+    }
+    ck_assert(json_is_integer(json_object_get(j, "pingInterval")));
+    ck_assert(json_is_integer(json_object_get(j, "pingTimeout")));
+    ck_assert(json_is_integer(json_object_get(j, "maxPayload")));
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "pingInterval")), cfg->ping_interval_ms);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "pingTimeout")), cfg->ping_timeout_ms);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "maxPayload")), (json_int_t)cfg->max_payload);
+    json_decref(j);
+}
+
+/* Takes the open packet off a fresh polling session with a first GET. */
+static void take_open_polling(eio_session *s, const eio_config *cfg)
+{
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(get_ready(s, T0, &b), 1);
+    assert_open_packet(b.data, b.len, s, cfg, true);
+    sio_buf_free(&b);
+}
+
+/* Pops the open packet off a fresh WebSocket session. */
+static void take_open_ws(eio_session *s, const eio_config *cfg)
+{
+    eio_msg *m = eio_session_pop(s);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_int_eq(m->type, EIO_OPEN);
+    ck_assert(!m->binary);
+    assert_open_packet(m->wire, m->len, s, cfg, false);
+    eio_msg_unref(m);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+}
+
+/* ---- open ---- */
+
+START_TEST(config_defaults)
+{
+    eio_config cfg;
+    memset(&cfg, 0xff, sizeof cfg);
+    eio_config_defaults(&cfg);
+    ck_assert_uint_eq(cfg.ping_interval_ms, 25000);
+    ck_assert_uint_eq(cfg.ping_timeout_ms, 20000);
+    ck_assert_uint_eq(cfg.max_payload, 1000000);
+}
+END_TEST
+
+START_TEST(open_packet_polling)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    ck_assert_ptr_null(eio_session_close_reason(s));
+    ck_assert_uint_eq(eio_session_queued(s), 1);
+    ck_assert_uint_gt(eio_session_queued_bytes(s), 0);
+    take_open_polling(s, &cfg);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 0);
+    ck_assert_int_eq(r.closes, 0);
+    eio_session_free(s);
+    ck_assert_int_eq(r.closes, 0); /* free does not run on_close */
+}
+END_TEST
+
+START_TEST(open_packet_custom_config)
+{
+    eio_config cfg = cfg_default();
+    cfg.ping_interval_ms = 300;
+    cfg.ping_timeout_ms = 200;
+    cfg.max_payload = 12345;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg); /* checks the three numbers against cfg */
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(open_packet_websocket)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_WEBSOCKET);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_uint_eq(eio_session_queued(s), 1);
+    take_open_ws(s, &cfg);
+    ck_assert_ptr_null(eio_session_pop(s));
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(sid_format_and_unique)
+{
+    enum { N = 200 };
+    eio_config cfg = cfg_default();
+    static char sids[N][EIO_SID_LEN + 1];
+    for (int i = 0; i < N; i++) {
+        rec r;
+        eio_session *s = session_new(&cfg, i % 2 ? EIO_TR_WEBSOCKET : EIO_TR_POLLING, &r);
+        const char *sid = eio_session_sid(s);
+        ck_assert_uint_eq(strlen(sid), EIO_SID_LEN);
+        ck_assert_uint_eq(EIO_SID_LEN, 27);
+        for (const char *c = sid; *c; c++)
+            ck_assert_msg((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+                              (*c >= '0' && *c <= '9') || *c == '-' || *c == '_',
+                          "sid \"%s\" is not URL-safe", sid);
+        ck_assert_ptr_eq(eio_session_sid(s), sid); /* stable */
+        memcpy(sids[i], sid, EIO_SID_LEN + 1);
+        for (int k = 0; k < i; k++)
+            ck_assert_str_ne(sids[k], sids[i]);
+        eio_session_free(s);
+    }
+}
+END_TEST
+
+START_TEST(userdata_get_set)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    ck_assert_ptr_eq(eio_session_userdata(s), &r);
+    int other;
+    eio_session_set_userdata(s, &other);
+    ck_assert_ptr_eq(eio_session_userdata(s), &other);
+    eio_session_free(s);
+    eio_session_free(NULL);
+}
+END_TEST
+
+/* ---- heartbeat ---- */
+
+START_TEST(ping_at_interval)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    uint64_t clock = T0;
+    ck_assert_uint_le(eio_session_next_wakeup(s), T0 + cfg.ping_interval_ms);
+    run_until(s, &clock, T0 + cfg.ping_interval_ms - 1);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    run_until(s, &clock, T0 + cfg.ping_interval_ms);
+    ck_assert_uint_eq(eio_session_queued(s), 1);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 1);
+    ASSERT_POP_TEXT(s, "2");
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(r.closes, 0);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(ping_timeout_closes)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    uint64_t clock = T0, ping = T0 + cfg.ping_interval_ms;
+    run_until(s, &clock, ping);
+    ASSERT_POP_TEXT(s, "2");
+    ck_assert_uint_le(eio_session_next_wakeup(s), ping + cfg.ping_timeout_ms);
+    run_until(s, &clock, ping + cfg.ping_timeout_ms - 1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(r.closes, 0);
+    run_until(s, &clock, ping + cfg.ping_timeout_ms);
+    assert_closed(s, &r, EIO_REASON_PING_TIMEOUT);
+    /* Nothing more happens afterwards. */
+    eio_session_tick(s, ping + 10 * cfg.ping_interval_ms);
+    ck_assert_int_eq(r.closes, 1);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(pong_resets_timeout)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    uint64_t clock = T0, ping = T0 + cfg.ping_interval_ms;
+    run_until(s, &clock, ping);
+    ASSERT_POP_TEXT(s, "2");
+    uint64_t pong = ping + cfg.ping_timeout_ms - 1;
+    run_until(s, &clock, pong);
+    eio_packet p = text_packet(EIO_PONG, "");
+    ck_assert_int_eq(eio_session_on_packet(s, &p, pong), 0);
+    run_until(s, &clock, ping + cfg.ping_timeout_ms + 10);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(r.closes, 0);
+    /* The next ping comes at the latest one interval after the pong. */
+    run_until(s, &clock, pong + cfg.ping_interval_ms);
+    ck_assert_uint_eq(eio_session_queued(s), 1);
+    ASSERT_POP_TEXT(s, "2");
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(heartbeat_many_intervals)
+{
+    eio_config cfg = cfg_default();
+    cfg.ping_interval_ms = 1000;
+    cfg.ping_timeout_ms = 500;
+    const uint64_t delay = 300; /* the client answers each ping this late */
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    uint64_t clock = T0, prev_ping = T0, last_pong = T0;
+    for (int k = 0; k < 10; k++) {
+        /* Advance wakeup by wakeup until the ping appears. */
+        while (eio_session_queued(s) == 0) {
+            uint64_t w = eio_session_next_wakeup(s);
+            ck_assert_uint_ne(w, UINT64_MAX);
+            ck_assert_uint_le(w, last_pong + cfg.ping_interval_ms);
+            if (w > clock)
+                clock = w;
+            eio_session_tick(s, clock);
+        }
+        ck_assert_uint_ge(clock, prev_ping + cfg.ping_interval_ms);
+        ck_assert_uint_le(clock, last_pong + cfg.ping_interval_ms);
+        ASSERT_POP_TEXT(s, "2");
+        prev_ping = clock;
+        run_until(s, &clock, prev_ping + delay);
+        ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+        ck_assert_uint_eq(eio_session_queued(s), 0);
+        eio_packet p = text_packet(EIO_PONG, "");
+        ck_assert_int_eq(eio_session_on_packet(s, &p, clock), 0);
+        last_pong = clock;
+    }
+    ck_assert_int_eq(r.closes, 0);
+    /* The client stops answering: closed pingTimeout after the next ping, never later. */
+    run_until(s, &clock, last_pong + cfg.ping_interval_ms + cfg.ping_timeout_ms);
+    assert_closed(s, &r, EIO_REASON_PING_TIMEOUT);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(ping_goes_to_held_get)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    uint64_t clock = T0;
+    ck_assert_int_eq(eio_session_poll_get(s, T0), EIO_POLL_HOLD);
+    ck_assert(!eio_session_poll_ready(s));
+    int w0 = r.writables;
+    run_until(s, &clock, T0 + cfg.ping_interval_ms);
+    ck_assert(eio_session_poll_ready(s));
+    ck_assert_int_gt(r.writables, w0);
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
+    ASSERT_BODY(&b, "2");
+    ck_assert_int_eq(post_str(s, clock + 5, "3"), EIO_POST_OK);
+    run_until(s, &clock, T0 + cfg.ping_interval_ms + cfg.ping_timeout_ms + 1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(ping_timeout_answers_held_get)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    uint64_t clock = T0, ping = T0 + cfg.ping_interval_ms;
+    run_until(s, &clock, ping);
+    sio_buf b = SIO_BUF_INIT;
+    get_ready(s, ping, &b);
+    ASSERT_BODY(&b, "2");
+    ck_assert_int_eq(eio_session_poll_get(s, ping + 1), EIO_POLL_HOLD);
+    run_until(s, &clock, ping + cfg.ping_timeout_ms);
+    assert_closed(s, &r, EIO_REASON_PING_TIMEOUT);
+    ck_assert(eio_session_poll_pending(s));
+    ck_assert(eio_session_poll_ready(s));
+    ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
+    sio_buf_reset(&b);
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "1");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(vanished_polling_client_is_reaped)
+{
+    /* No request ever comes after the handshake: the server's own timer closes the session. */
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    uint64_t clock = T0;
+    run_until(s, &clock, T0 + cfg.ping_interval_ms + cfg.ping_timeout_ms - 1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    run_until(s, &clock, T0 + cfg.ping_interval_ms + cfg.ping_timeout_ms);
+    assert_closed(s, &r, EIO_REASON_PING_TIMEOUT);
+    eio_session_free(s);
+}
+END_TEST
+
+/* ---- polling ---- */
+
+START_TEST(post_delivers_messages)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(post_str(s, T0 + 1, "4hello\x1e" "bAQID\x1e" "4\x1e" "4wörld"), EIO_POST_OK);
+    ck_assert_int_eq(r.nmsgs, 4);
+    ck_assert_int_eq(r.bad_args, 0);
+    ck_assert(!r.msgs[0].binary);
+    ck_assert_uint_eq(r.msgs[0].data.len, 5);
+    ck_assert_mem_eq(r.msgs[0].data.data, "hello", 5);
+    ck_assert(r.msgs[1].binary);
+    ck_assert_uint_eq(r.msgs[1].data.len, 3);
+    ck_assert_mem_eq(r.msgs[1].data.data, "\x01\x02\x03", 3);
+    ck_assert(!r.msgs[2].binary);
+    ck_assert_uint_eq(r.msgs[2].data.len, 0);
+    ck_assert_uint_eq(r.msgs[3].data.len, strlen("wörld"));
+    ck_assert_mem_eq(r.msgs[3].data.data, "wörld", strlen("wörld"));
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(r.closes, 0);
+    rec_free(&r);
+    eio_session_free(s);
+}
+END_TEST
+
+static const char *const k_bad_posts[] = {"abc", "", "4hello\x1e", "4hello\x1e" "9", "bAQ",
+                                          "\x1e", "4a\x1e\x1e" "4b"};
+
+START_TEST(post_parse_error_closes)
+{
+    const char *body = k_bad_posts[_i];
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(post_str(s, T0 + 1, body), EIO_POST_PARSE);
+    assert_closed(s, &r, EIO_REASON_PARSE_ERROR);
+    ck_assert_int_eq(r.nmsgs, 0); /* nothing of an invalid payload is delivered */
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_BAD);
+    ck_assert_int_eq(post_str(s, T0 + 3, "4x"), EIO_POST_BAD);
+    ck_assert_int_eq(r.closes, 1);
+    rec_free(&r);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(get_waits_for_data)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert(!eio_session_poll_pending(s));
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    ck_assert(eio_session_poll_pending(s));
+    ck_assert(!eio_session_poll_ready(s));
+    int w0 = r.writables;
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
+    ck_assert_int_gt(r.writables, w0);
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
+    ASSERT_BODY(&b, "4x");
+    ck_assert(!eio_session_poll_pending(s));
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(binary_on_polling_is_base64)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_send_message(s, "\x01\x02\x03", 3, true), 0);
+    ck_assert_int_eq(eio_session_send_message(s, "t", 1, false), 0);
+    ck_assert_int_eq(eio_session_send_message(s, "\xff", 1, true), 0);
+    ck_assert_int_eq(eio_session_send_message(s, "", 0, true), 0);
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(get_ready(s, T0 + 1, &b), 4);
+    ASSERT_BODY(&b, "bAQID\x1e" "4t\x1e" "b/w==\x1e" "b");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+/* Decodes a GET body into packets appended to all (as "T:data" strings with T = 0..6 or b). */
+static int append_packet(const eio_packet *p, void *ud)
+{
+    sio_buf *all = ud;
+    sio_buf_putc(all, p->binary ? 'b' : (uint8_t)('0' + p->type));
+    sio_buf_putc(all, ':');
+    sio_buf_append(all, p->data, p->len);
+    sio_buf_putc(all, '|');
+    return 0;
+}
+
+START_TEST(batching_bounded_ordered_complete)
+{
+    eio_config cfg = cfg_default();
+    cfg.max_payload = 50;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    /* The open packet alone is longer than max_payload: it is still sent, alone. */
+    take_open_polling(s, &cfg);
+    sio_buf want = SIO_BUF_INIT, all = SIO_BUF_INIT, b = SIO_BUF_INIT;
+    for (int i = 0; i < 12; i++) {
+        char m[16];
+        snprintf(m, sizeof m, "msg%05d", i); /* polling form "4msg0000i": 9 bytes */
+        ck_assert_int_eq(eio_session_send_message(s, m, 8, false), 0);
+        sio_buf_printf(&want, "4:%s|", m);
+    }
+    ck_assert_uint_eq(eio_session_queued(s), 12);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 12 * 9);
+    /* 5 packets take 5*9 + 4 separators = 49 bytes; a sixth would not fit. */
+    const size_t per_body[] = {5, 5, 2};
+    for (int k = 0; k < 3; k++) {
+        size_t n = get_ready(s, T0 + 1 + (uint64_t)k, &b);
+        ck_assert_uint_le(b.len, cfg.max_payload);
+        ck_assert_uint_eq(n, per_body[k]);
+        ck_assert_uint_eq(b.len, n * 9 + (n - 1));
+        ck_assert_int_eq(eio_decode_payload(b.data, b.len, append_packet, &all), 0);
+    }
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 0);
+    ck_assert_uint_eq(all.len, want.len);
+    ck_assert_mem_eq(all.data, want.data, want.len);
+    sio_buf_free(&want);
+    sio_buf_free(&all);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(batching_counts_base64_length)
+{
+    /* Binary messages count by their polling form: 6 bytes -> "b" + 8 base64 chars = 9. */
+    eio_config cfg = cfg_default();
+    cfg.max_payload = 20;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(eio_session_send_message(s, "abcdef", 6, true), 0);
+    sio_buf b = SIO_BUF_INIT;
+    const size_t per_body[] = {2, 2, 1};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_uint_eq(get_ready(s, T0 + 1, &b), per_body[k]);
+        ck_assert_uint_le(b.len, cfg.max_payload);
+    }
+    ASSERT_BODY(&b, "bYWJjZGVm");
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(oversized_packet_sent_alone)
+{
+    eio_config cfg = cfg_default();
+    cfg.max_payload = 50;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    char big[100];
+    memset(big, 'z', sizeof big);
+    ck_assert_int_eq(eio_session_send_message(s, "a", 1, false), 0);
+    ck_assert_int_eq(eio_session_send_message(s, big, sizeof big, false), 0);
+    ck_assert_int_eq(eio_session_send_message(s, "b", 1, false), 0);
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(get_ready(s, T0 + 1, &b), 1);
+    ASSERT_BODY(&b, "4a");
+    ck_assert_uint_eq(get_ready(s, T0 + 2, &b), 1);
+    ck_assert_uint_eq(b.len, 101);
+    ck_assert_int_eq(b.data[0], '4');
+    ck_assert_mem_eq(b.data + 1, big, sizeof big);
+    ck_assert_uint_eq(get_ready(s, T0 + 3, &b), 1);
+    ASSERT_BODY(&b, "4b");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(second_get_is_dup_and_closes)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_DUP);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_CLOSED);
+    ck_assert_int_eq(r.closes, 1);
+    ck_assert_int_eq(r.bad_args, 0);
+    ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
+    ck_assert(eio_session_poll_pending(s));
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "1");
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 3), EIO_POLL_BAD);
+    ck_assert_int_eq(post_str(s, T0 + 4, "4x"), EIO_POST_BAD);
+    ck_assert_int_eq(r.closes, 1);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(post_close_answers_held_get_with_noop)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    ck_assert_int_eq(post_str(s, T0 + 2, "1"), EIO_POST_OK);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_CLOSE);
+    ck_assert_int_eq(eio_session_close_reply(s), EIO_NOOP);
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "6");
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 3), EIO_POLL_BAD);
+    ck_assert_int_eq(post_str(s, T0 + 4, "4x"), EIO_POST_BAD);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(poll_abort_closes)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    eio_session_poll_abort(s);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_CLOSE);
+    ck_assert(!eio_session_poll_pending(s));
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_BAD);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(server_close_answers_held_get)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    int w0 = r.writables;
+    eio_session_close(s, EIO_REASON_FORCED_CLOSE);
+    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
+    ck_assert_int_gt(r.writables, w0); /* the held GET must be answered */
+    eio_session_close(s, EIO_REASON_SHUTDOWN); /* no effect */
+    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
+    ck_assert(eio_session_poll_ready(s));
+    ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "1");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+/* ---- upgrade ---- */
+
+START_TEST(upgrade_flow)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    ck_assert(!eio_session_poll_ready(s));
+
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    int w0 = r.writables;
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 2), EIO_UPG_PROBE);
+    /* The held GET is answered with a noop at once, and so is every GET until the upgrade ends. */
+    ck_assert(eio_session_poll_ready(s));
+    ck_assert_int_gt(r.writables, w0);
+    sio_buf b = SIO_BUF_INIT;
+    ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
+    ASSERT_BODY(&b, "6");
+    ck_assert_int_eq(eio_session_send_message(s, "during", 6, false), 0);
+    get_ready(s, T0 + 3, &b);
+    ASSERT_BODY(&b, "6");
+    /* POSTs still work while upgrading (the session is polling until the upgrade packet). */
+    ck_assert_int_eq(post_str(s, T0 + 3, "4posted"), EIO_POST_OK);
+    ck_assert_int_eq(r.nmsgs, 1);
+    ck_assert_mem_eq(r.msgs[0].data.data, "posted", 6);
+
+    eio_packet upgrade = text_packet(EIO_UPGRADE, "");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &upgrade, T0 + 4), EIO_UPG_DONE);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_WEBSOCKET);
+    /* What was queued while upgrading goes out on the WebSocket; nothing was lost. */
+    ck_assert_uint_eq(eio_session_queued(s), 1);
+    ASSERT_POP_TEXT(s, "4during");
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 5), EIO_POLL_BAD);
+    ck_assert_int_eq(post_str(s, T0 + 6, "4x"), EIO_POST_BAD);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_WEBSOCKET);
+    ck_assert_int_eq(r.closes, 0);
+    ck_assert_int_eq(r.nmsgs, 1);
+
+    /* The session now lives on the WebSocket. */
+    eio_packet msg = text_packet(EIO_MESSAGE, "on ws");
+    ck_assert_int_eq(eio_session_on_packet(s, &msg, T0 + 7), 0);
+    ck_assert_int_eq(r.nmsgs, 2);
+    ck_assert_mem_eq(r.msgs[1].data.data, "on ws", 5);
+    ck_assert_int_eq(eio_session_send_message(s, "after", 5, false), 0);
+    ASSERT_POP_TEXT(s, "4after");
+    rec_free(&r);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(upgrade_done_answers_held_get)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_HOLD);
+    eio_packet upgrade = text_packet(EIO_UPGRADE, "");
+    int w0 = r.writables;
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &upgrade, T0 + 3), EIO_UPG_DONE);
+    ck_assert(eio_session_poll_pending(s));
+    ck_assert(eio_session_poll_ready(s));
+    ck_assert_int_gt(r.writables, w0);
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "6");
+    ck_assert(!eio_session_poll_pending(s));
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(ping_during_upgrade_reaches_websocket)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
+    uint64_t clock = T0 + 1, ping = T0 + cfg.ping_interval_ms;
+    run_until(s, &clock, ping);
+    /* The ping is not lost to a noop GET: it waits for the WebSocket. */
+    sio_buf b = SIO_BUF_INIT;
+    get_ready(s, ping, &b);
+    ASSERT_BODY(&b, "6");
+    eio_packet upgrade = text_packet(EIO_UPGRADE, "");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &upgrade, ping + 10), EIO_UPG_DONE);
+    ASSERT_POP_TEXT(s, "2");
+    eio_packet pong = text_packet(EIO_PONG, "");
+    ck_assert_int_eq(eio_session_on_packet(s, &pong, ping + 20), 0);
+    run_until(s, &clock, ping + cfg.ping_timeout_ms + 1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(r.closes, 0);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(upgrade_begin_refused)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    /* Already upgrading: the second WebSocket is refused, the first probe goes on. */
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
+    eio_session_free(s);
+
+    /* A WebSocket session has nothing to upgrade. */
+    s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    eio_session_free(s);
+
+    /* A closed session neither. */
+    s = session_new(&cfg, EIO_TR_POLLING, &r);
+    eio_session_close(s, EIO_REASON_FORCED_CLOSE);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_CLOSED);
+    ck_assert_int_eq(r.closes, 1);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(upgrade_abort_keeps_polling)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
+    eio_session_upgrade_abort(s);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    ck_assert_int_eq(r.closes, 0);
+    /* Polling works as before: a GET waits for data and gets it (no more noops). */
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_HOLD);
+    ck_assert(!eio_session_poll_ready(s));
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "4x");
+    ck_assert_int_eq(post_str(s, T0 + 3, "4y"), EIO_POST_OK);
+    ck_assert_int_eq(r.nmsgs, 1);
+    /* And a new upgrade may start. */
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
+    rec_free(&r);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(upgrade_bad_probe_fails)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    eio_packet bad = text_packet(EIO_MESSAGE, "hello");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &bad, T0 + 1), EIO_UPG_FAIL);
+    ck_assert_int_ne(eio_session_state(s), EIO_ST_CLOSED);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    eio_session_upgrade_abort(s); /* the glue closes the probe WebSocket */
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    ck_assert_int_eq(r.closes, 0);
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
+    sio_buf b = SIO_BUF_INIT;
+    get_ready(s, T0 + 2, &b);
+    ASSERT_BODY(&b, "4x");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+/* ---- websocket and queue ---- */
+
+START_TEST(ws_packets_delivered)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    eio_packet t = text_packet(EIO_MESSAGE, "hi");
+    eio_packet b = {EIO_MESSAGE, true, (const uint8_t *)"\x00\x01", 2};
+    ck_assert_int_eq(eio_session_on_packet(s, &t, T0 + 1), 0);
+    ck_assert_int_eq(eio_session_on_packet(s, &b, T0 + 2), 0);
+    ck_assert_int_eq(r.nmsgs, 2);
+    ck_assert_int_eq(r.bad_args, 0);
+    ck_assert(!r.msgs[0].binary);
+    ck_assert_uint_eq(r.msgs[0].data.len, 2);
+    ck_assert_mem_eq(r.msgs[0].data.data, "hi", 2);
+    ck_assert(r.msgs[1].binary);
+    ck_assert_uint_eq(r.msgs[1].data.len, 2);
+    ck_assert_mem_eq(r.msgs[1].data.data, "\x00\x01", 2);
+    eio_packet close = text_packet(EIO_CLOSE, "");
+    ck_assert_int_eq(eio_session_on_packet(s, &close, T0 + 3), 0);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_CLOSE);
+    ck_assert_int_eq(r.nmsgs, 2);
+    rec_free(&r);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(ws_binary_wire_form)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    ck_assert_int_eq(eio_session_send_message(s, "\x01\x02\x03", 3, true), 0);
+    ck_assert_int_eq(eio_session_send_message(s, "text", 4, false), 0);
+    ck_assert_uint_eq(eio_session_queued(s), 2);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 3 + 5);
+    assert_pop(s, true, "\x01\x02\x03", 3); /* raw bytes: no 'b', no base64 */
+    ASSERT_POP_TEXT(s, "4text");
+    ck_assert_ptr_null(eio_session_pop(s));
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 0);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(send_shares_message)
+{
+    eio_config cfg = cfg_default();
+    rec r1, r2, r3;
+    eio_session *a = session_new(&cfg, EIO_TR_WEBSOCKET, &r1);
+    eio_session *b = session_new(&cfg, EIO_TR_POLLING, &r2);
+    eio_session *c = session_new(&cfg, EIO_TR_WEBSOCKET, &r3);
+    take_open_ws(a, &cfg);
+    eio_msg *m = eio_msg_new(EIO_MESSAGE, false, "shared", 6);
+    ck_assert_int_eq(eio_session_send(a, m), 0);
+    ck_assert_int_eq(eio_session_send(b, m), 0);
+    ck_assert_int_eq(eio_session_send(c, m), 0);
+    ck_assert_uint_eq(m->refs, 4); /* the caller keeps its own reference */
+    eio_msg *got = eio_session_pop(a);
+    ck_assert_ptr_eq(got, m); /* the very same frame, not a copy */
+    eio_msg_unref(got);
+    ck_assert_uint_eq(m->refs, 3);
+    eio_session_free(b); /* frees its queue */
+    ck_assert_uint_eq(m->refs, 2);
+    eio_session_close(c, EIO_REASON_FORCED_CLOSE);
+    ck_assert_int_eq(eio_session_send(c, m), -1); /* closed: nothing queued */
+    eio_session_free(c);
+    ck_assert_uint_eq(m->refs, 1);
+    eio_session_free(a);
+    eio_msg_unref(m);
+}
+END_TEST
+
+START_TEST(send_after_close_fails)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    eio_session_close(s, EIO_REASON_SHUTDOWN);
+    assert_closed(s, &r, EIO_REASON_SHUTDOWN);
+    size_t q = eio_session_queued(s);
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), -1);
+    ck_assert_uint_le(eio_session_queued(s), q);
+    ck_assert_int_eq(r.closes, 1);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(queue_limit_closes)
+{
+    eio_config cfg = cfg_default();
+    cfg.max_queue_bytes = 100;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    /* Ten messages of 10 wire bytes fill the limit exactly; the eleventh exceeds it. */
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(eio_session_send_message(s, "123456789", 9, false), 0);
+    ck_assert_uint_eq(eio_session_queued_bytes(s), 100);
+    ck_assert_int_eq(r.closes, 0);
+    ck_assert_int_eq(eio_session_send_message(s, "123456789", 9, false), -1);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_ERROR);
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), -1);
+    ck_assert_int_eq(r.closes, 1);
+    eio_session_free(s);
+}
+END_TEST
+
+START_TEST(queue_limit_on_polling)
+{
+    /* A polling client that stops fetching is disconnected once its queue is over the limit. */
+    eio_config cfg = cfg_default();
+    cfg.max_queue_bytes = 1000;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    eio_msg *m = eio_msg_new(EIO_MESSAGE, false, "0123456789012345678", 19); /* 20 wire bytes */
+    int sent = 0;
+    while (eio_session_send(s, m) == 0)
+        ck_assert_int_lt(++sent, 1000);
+    ck_assert_int_eq(sent, 50);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_ERROR);
+    eio_session_free(s);
+    ck_assert_uint_eq(m->refs, 1);
+    eio_msg_unref(m);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("eio_session");
+    TCase *tc = tcase_create("open");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, config_defaults);
+    tcase_add_test(tc, open_packet_polling);
+    tcase_add_test(tc, open_packet_custom_config);
+    tcase_add_test(tc, open_packet_websocket);
+    tcase_add_test(tc, sid_format_and_unique);
+    tcase_add_test(tc, userdata_get_set);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("heartbeat");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, ping_at_interval);
+    tcase_add_test(tc, ping_timeout_closes);
+    tcase_add_test(tc, pong_resets_timeout);
+    tcase_add_test(tc, heartbeat_many_intervals);
+    tcase_add_test(tc, ping_goes_to_held_get);
+    tcase_add_test(tc, ping_timeout_answers_held_get);
+    tcase_add_test(tc, vanished_polling_client_is_reaped);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("polling");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, post_delivers_messages);
+    tcase_add_loop_test(tc, post_parse_error_closes, 0,
+                        (int)(sizeof k_bad_posts / sizeof k_bad_posts[0]));
+    tcase_add_test(tc, get_waits_for_data);
+    tcase_add_test(tc, binary_on_polling_is_base64);
+    tcase_add_test(tc, batching_bounded_ordered_complete);
+    tcase_add_test(tc, batching_counts_base64_length);
+    tcase_add_test(tc, oversized_packet_sent_alone);
+    tcase_add_test(tc, second_get_is_dup_and_closes);
+    tcase_add_test(tc, post_close_answers_held_get_with_noop);
+    tcase_add_test(tc, poll_abort_closes);
+    tcase_add_test(tc, server_close_answers_held_get);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("upgrade");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, upgrade_flow);
+    tcase_add_test(tc, upgrade_done_answers_held_get);
+    tcase_add_test(tc, ping_during_upgrade_reaches_websocket);
+    tcase_add_test(tc, upgrade_begin_refused);
+    tcase_add_test(tc, upgrade_abort_keeps_polling);
+    tcase_add_test(tc, upgrade_bad_probe_fails);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("queue");
+    tcase_set_timeout(tc, 10);
+    tcase_add_test(tc, ws_packets_delivered);
+    tcase_add_test(tc, ws_binary_wire_form);
+    tcase_add_test(tc, send_shares_message);
+    tcase_add_test(tc, send_after_close_fails);
+    tcase_add_test(tc, queue_limit_closes);
+    tcase_add_test(tc, queue_limit_on_polling);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
 int main(void)
 {
-    return 0;
+    SRunner *sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
 }

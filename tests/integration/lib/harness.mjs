@@ -323,10 +323,12 @@ export function itest(name, opts, fn) {
       const diag = ctx.diagnostics();
       if (diag) {
         if (err && typeof err === 'object') {
+          // The reporter prints err.stack, captured with the original message: extend both.
           try {
             err.message = `${err.message}\n${diag}`;
+            if (typeof err.stack === 'string') err.stack = `${err.stack}\n${diag}`;
           } catch {
-            /* read-only message */
+            /* read-only properties */
           }
         }
         t.diagnostic(diag);
@@ -499,12 +501,8 @@ export class WsClient {
         this.openedAt = Date.now();
         resolve();
       });
-      this.ws.once('unexpected-response', (req, res) => {
-        this.unexpectedResponse = { status: res.statusCode, headers: res.headers };
-        reject(new Error(`WebSocket ${url}: unexpected HTTP response ${res.statusCode}`));
-        res.resume();
-        req.destroy();
-      });
+      // No 'unexpected-response' listener: ws then aborts the handshake itself and emits
+      // 'error' ("Unexpected server response: N") followed by 'close'.
       this.ws.once('error', (err) => reject(new Error(`WebSocket ${url}: ${err.message}`)));
       this.ws.once('close', () => reject(new Error(`WebSocket ${url}: closed before open`)));
     });
@@ -514,6 +512,8 @@ export class WsClient {
     });
     this.ws.on('error', (err) => {
       this.error = err;
+      const m = /Unexpected server response: (\d+)/.exec(err.message);
+      if (m) this.unexpectedResponse = { status: Number(m[1]) };
     });
     this.ws.on('message', (data, isBinary) => {
       const m = { data: isBinary ? Buffer.from(data) : data.toString('utf8'), binary: isBinary, at: Date.now() };

@@ -1,0 +1,84 @@
+/* sio_adapter: the cluster adapter interface of a namespace (as socket.io-adapter's), and the local
+ * operations an adapter builds on. The in-memory adapter (the default) only calls the local
+ * operations; the Redis adapter also publishes to, and answers, the other nodes. */
+#ifndef SIO_ADAPTER_H
+#define SIO_ADAPTER_H
+
+#include "sio_server.h"
+
+/** Callback of a cross-node request: result (borrowed) or NULL and err. */
+typedef void (*sio_adapter_result_fn)(json_t *result, const char *err, void *ud);
+
+/** State of a broadcast with acks that an adapter reports into (see sio_bcast_ack_*). */
+typedef struct sio_bcast_ack sio_bcast_ack;
+
+/** What an adapter implements. `packet` is the EVENT data array [event, args...] (borrowed). */
+typedef struct sio_adapter_ops {
+    /** Deliver to the selected sockets of the cluster (local ones with sio_nsp_local_emit). */
+    int (*broadcast)(sio_adapter *a, json_t *packet, const sio_bcast_opts *o);
+    /** Same, with acks: report client counts and replies into ack. */
+    int (*broadcast_ack)(sio_adapter *a, json_t *packet, const sio_bcast_opts *o,
+                         sio_bcast_ack *ack);
+    void (*sockets_join)(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms,
+                         size_t n);
+    void (*sockets_leave)(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms,
+                          size_t n);
+    void (*disconnect_sockets)(sio_adapter *a, const sio_bcast_opts *o, bool close);
+    /** Result: array of socket objects. */
+    void (*fetch_sockets)(sio_adapter *a, const sio_bcast_opts *o, sio_adapter_result_fn cb,
+                          void *ud);
+    /** Result: array of room names (socket-id rooms included). */
+    void (*all_rooms)(sio_adapter *a, sio_adapter_result_fn cb, void *ud);
+    /** Frees the adapter. */
+    void (*destroy)(sio_adapter *a);
+} sio_adapter_ops;
+
+/** Base of every adapter: embed it first in the adapter's own struct. */
+struct sio_adapter {
+    const sio_adapter_ops *ops;
+    sio_nsp *nsp; /**< borrowed */
+};
+
+/** Creates the adapter of a namespace when it is registered. */
+typedef sio_adapter *(*sio_adapter_factory)(sio_nsp *nsp, void *ud);
+
+/* Sets the adapter factory used for namespaces registered from now on (NULL = in-memory). */
+void sio_server_set_adapter(sio_server *srv, sio_adapter_factory f, void *ud);
+
+/* The namespace's adapter. Borrowed. */
+sio_adapter *sio_nsp_adapter(sio_nsp *nsp);
+
+/* ---- local operations (this node's sockets only) ---- */
+
+/* Encodes packet once and queues it for each selected local socket once. Returns the count. */
+int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o);
+
+/* As sio_nsp_local_emit, with an ack id per socket; each reply is reported to ack. */
+int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
+                           sio_bcast_ack *ack);
+
+void sio_nsp_local_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                        size_t n);
+void sio_nsp_local_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                         size_t n);
+void sio_nsp_local_disconnect(sio_nsp *nsp, const sio_bcast_opts *o, bool close);
+
+/* New array of {id, handshake, rooms, data} objects for the selected local sockets. Caller owns. */
+json_t *sio_nsp_local_fetch(sio_nsp *nsp, const sio_bcast_opts *o);
+
+/* New array of the local room names (socket-id rooms included). Caller owns. */
+json_t *sio_nsp_local_rooms(sio_nsp *nsp);
+
+/* True when a local room of that name exists (a socket id counts). */
+bool sio_nsp_has_room(sio_nsp *nsp, const char *room);
+
+/* ---- broadcast-with-ack bookkeeping for adapters ---- */
+
+/* Adds n expected clients (a node reported its client count). */
+void sio_bcast_ack_expect(sio_bcast_ack *ack, size_t n);
+/* Adds one client's reply (first ack argument; borrowed). */
+void sio_bcast_ack_reply(sio_bcast_ack *ack, json_t *value);
+/* Adds/removes pending remote reporters (nodes whose client count is still awaited). */
+void sio_bcast_ack_pending_nodes(sio_bcast_ack *ack, int delta);
+
+#endif

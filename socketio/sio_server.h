@@ -1,0 +1,230 @@
+/* sio_server: the Socket.IO v5 server model and its C handler API: namespaces with connect /
+ * disconnect / per-event handlers, sockets, rooms, acks both ways, broadcasts. Sans-I/O: the host
+ * (the broker, or a unit test) supplies sending, closing, the clock and timers through
+ * sio_host_ops. */
+#ifndef SIO_SERVER_H
+#define SIO_SERVER_H
+
+#include "eio_msg.h"
+#include "sio_binary.h"
+#include "sio_packet.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sio_server sio_server;
+typedef struct sio_client sio_client; /**< the Socket.IO side of one Engine.IO session */
+typedef struct sio_nsp sio_nsp;
+typedef struct sio_socket sio_socket;
+typedef struct sio_ack sio_ack; /**< the reply handle of a client event that carried an id */
+typedef struct sio_adapter sio_adapter;
+
+/** Standard disconnect reasons (strings; also the Engine.IO close reasons). */
+extern const char SIO_REASON_CLIENT_NSP_DISCONNECT[]; /* "client namespace disconnect" */
+extern const char SIO_REASON_SERVER_NSP_DISCONNECT[]; /* "server namespace disconnect" */
+
+/** What the host does for the Socket.IO layer. conn is the host's session handle. */
+typedef struct sio_host_ops {
+    /** Queues m on the session (takes its own reference). volatile_: drop it when the transport is
+     * not ready to write now. Returns 0, or -1 when it was not queued. */
+    int (*send)(void *conn, eio_msg *m, bool volatile_, void *host);
+    /** Closes the session (reason is an Engine.IO close reason). The host later calls
+     * sio_client_closed. */
+    void (*close)(void *conn, const char *reason, void *host);
+    /** Milliseconds of a monotonic clock. */
+    uint64_t (*now)(void *host);
+    /** Starts a one-shot timer; returns its handle. */
+    void *(*timer_start)(void *host, uint64_t delay_ms, void (*cb)(void *arg), void *arg);
+    /** Cancels a timer that has not fired; its callback will not run. */
+    void (*timer_cancel)(void *host, void *timer);
+} sio_host_ops;
+
+/** Server settings. */
+typedef struct sio_server_config {
+    uint32_t connect_timeout_ms; /**< close sessions with no namespace after this (45000) */
+    sio_limits limits;           /**< decoder limits */
+} sio_server_config;
+
+/* Fills cfg with the defaults. */
+void sio_server_config_defaults(sio_server_config *cfg);
+
+/* Creates a server. cfg and ops are copied; host is passed back to every op. Caller owns; free with
+ * sio_server_free after every client has closed. */
+sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host);
+
+/* Frees the server, its namespaces and adapters. Accepts NULL. */
+void sio_server_free(sio_server *srv);
+
+/* ---- host side: sessions ---- */
+
+/** Request details of a session, as handlers see them (socket.handshake in Node). */
+typedef struct sio_handshake_info {
+    json_t *headers;  /**< object of lower-case header names; reference stolen */
+    json_t *query;    /**< object of query parameters; reference stolen */
+    const char *address; /**< remote address (copied) */
+    const char *url;     /**< request URL (copied) */
+    bool secure;         /**< TLS */
+    bool xdomain;        /**< an Origin header was present */
+    uint64_t issued_ms;  /**< wall-clock ms since the epoch */
+} sio_handshake_info;
+
+/* A session opened: creates its Socket.IO client (caller owns it until sio_client_closed) and arms
+ * connectTimeout. */
+sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs);
+
+/* An Engine.IO message arrived for the session. Malformed input closes the session through
+ * host->close with "parse error". */
+void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool binary);
+
+/* The session closed with reason: every socket disconnects with it, then the client is freed. */
+void sio_client_closed(sio_client *c, const char *reason);
+
+/* ---- namespaces and handlers ---- */
+
+/** Fill with sio_reject_set to refuse a connection from a connect handler. */
+typedef struct sio_reject sio_reject;
+
+/* Sets the CONNECT_ERROR message and optional data (reference stolen, may be NULL). */
+void sio_reject_set(sio_reject *r, const char *message, json_t *data);
+
+/** Namespace callbacks; every member may be NULL. */
+typedef struct sio_nsp_handlers {
+    /** A client connects with auth (borrowed; {} if none). Return true to accept; to refuse, call
+     * sio_reject_set(rej, ...) and return false. Emits made here reach the client after the
+     * CONNECT reply. */
+    bool (*connect)(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud);
+    /** The socket disconnected with one of the standard reasons. The socket is still readable
+     * (id, rooms are already left) and is freed when this returns. */
+    void (*disconnect)(sio_socket *s, const char *reason, void *ud);
+    /** Catch-all for events without their own handler: event name, args (borrowed array without the
+     * name; binary args are sio_binary values), ack (NULL if the client asked none; reply at most
+     * once with sio_ack_send). */
+    void (*any)(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud);
+} sio_nsp_handlers;
+
+/** A per-event handler; arguments as for the catch-all. */
+typedef void (*sio_event_fn)(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
+                             void *ud);
+
+/* Registers (or returns the existing) namespace name ("/chat"). Clients may connect only to
+ * registered namespaces ("Invalid namespace" otherwise). handlers is copied (may be NULL); ud is
+ * borrowed. Returns the namespace, owned by the server. */
+sio_nsp *sio_server_of(sio_server *srv, const char *name, const sio_nsp_handlers *h, void *ud);
+
+/* Looks a namespace up; NULL if not registered. */
+sio_nsp *sio_server_find_nsp(sio_server *srv, const char *name);
+
+/* Registers a handler for event on nsp (replacing an earlier one). */
+void sio_nsp_on(sio_nsp *nsp, const char *event, sio_event_fn fn, void *ud);
+
+/* The namespace name. Borrowed. */
+const char *sio_nsp_name(const sio_nsp *nsp);
+
+/* Number of sockets connected to nsp on this node. */
+size_t sio_nsp_size(const sio_nsp *nsp);
+
+/* ---- acks ---- */
+
+/* Replies to the client's event with args (array; reference stolen; NULL = no args). The handle is
+ * freed: call it once. Calling it after the socket left is harmless (nothing is sent). */
+void sio_ack_send(sio_ack *ack, json_t *args);
+
+/** Result of an ack requested by the server: args (borrowed array) or NULL with err set
+ * ("operation has timed out", or the disconnect reason). Runs exactly once. */
+typedef void (*sio_ack_fn)(sio_socket *s, json_t *args, const char *err, void *ud);
+
+/* ---- sockets ---- */
+
+const char *sio_socket_id(const sio_socket *s);
+sio_nsp *sio_socket_nsp(const sio_socket *s);
+sio_client *sio_socket_client(const sio_socket *s);
+/* Handshake object as Node's socket.handshake (headers, time, address, xdomain, secure, issued,
+ * url, query, auth). Borrowed. */
+const json_t *sio_socket_handshake(const sio_socket *s);
+/* JSON data slot (socket.data; returned by fetchSockets). Borrowed; the handler may change it. */
+json_t *sio_socket_data_json(sio_socket *s);
+/* Opaque slot for C handlers. */
+void *sio_socket_userdata(const sio_socket *s);
+void sio_socket_set_userdata(sio_socket *s, void *p);
+bool sio_socket_connected(const sio_socket *s);
+
+/* Emits event with args (array; reference stolen; NULL = none) to this socket. Returns 0, or -1 if
+ * the event name is reserved or the socket is gone. */
+int sio_socket_emit(sio_socket *s, const char *event, json_t *args);
+
+/* As sio_socket_emit, asking the client for an ack: cb runs once with the client's args, or with
+ * err after timeout_ms (0 = no timeout) or when the socket disconnects first. */
+int sio_socket_emit_ack(sio_socket *s, const char *event, json_t *args, uint32_t timeout_ms,
+                        sio_ack_fn cb, void *ud);
+
+/* Rooms of this socket (its id room included). */
+int sio_socket_join(sio_socket *s, const char *room);
+int sio_socket_leave(sio_socket *s, const char *room);
+void sio_socket_leave_all(sio_socket *s);
+bool sio_socket_in_room(const sio_socket *s, const char *room);
+/* Calls fn for each room of the socket (its id first). */
+void sio_socket_rooms(const sio_socket *s, void (*fn)(const char *room, void *ud), void *ud);
+size_t sio_socket_room_count(const sio_socket *s);
+
+/* Disconnects the socket from its namespace (the client gets a DISCONNECT packet; reason "server
+ * namespace disconnect"); with close, the whole Engine.IO session is closed too. */
+void sio_socket_disconnect(sio_socket *s, bool close);
+
+/* ---- broadcasting ---- */
+
+enum {
+    SIO_BC_VOLATILE = 1, /**< may be dropped for clients that are not ready */
+    SIO_BC_LOCAL = 2,    /**< this node only (not through the cluster adapter) */
+};
+
+/** Selects sockets of a namespace: in any of rooms (all sockets when none), in none of except. */
+typedef struct sio_bcast_opts {
+    const char *const *rooms;
+    size_t n_rooms;
+    const char *const *except;
+    size_t n_except;
+    unsigned flags; /**< SIO_BC_* */
+} sio_bcast_opts;
+
+/* Emits event with args (reference stolen) to the selected sockets, each at most once; the packet
+ * is encoded once and shared. Goes through the namespace's adapter (to the whole cluster unless
+ * SIO_BC_LOCAL). Returns the number of local sockets it was queued for, or -1 for a reserved event
+ * name. */
+int sio_nsp_emit(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_t *args);
+
+/** Completion of a broadcast with acks: replies is a borrowed array holding, for each client that
+ * answered, the first argument it passed to its ack (null if none), as Node's adapter reports it;
+ * expected is the number of clients targeted; timed_out is true when some did not answer. */
+typedef void (*sio_bcast_ack_fn)(sio_nsp *nsp, json_t *replies, size_t expected, bool timed_out,
+                                 void *ud);
+
+/* Broadcast asking every selected client for an ack: cb runs once, when all answered or after
+ * timeout_ms. Returns as sio_nsp_emit. */
+int sio_nsp_emit_ack(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_t *args,
+                     uint32_t timeout_ms, sio_bcast_ack_fn cb, void *ud);
+
+/* The sockets of a selection join / leave rooms, or disconnect (close = the whole session), across
+ * the cluster. */
+void sio_nsp_sockets_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                          size_t n);
+void sio_nsp_sockets_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                           size_t n);
+void sio_nsp_disconnect_sockets(sio_nsp *nsp, const sio_bcast_opts *o, bool close);
+
+/** Fetch result: an array of {id, handshake, rooms, data} objects (borrowed), or NULL and err. */
+typedef void (*sio_fetch_fn)(sio_nsp *nsp, json_t *sockets, const char *err, void *ud);
+
+/* Collects the selected sockets across the cluster. cb runs once (maybe before this returns). */
+void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn cb, void *ud);
+
+/* Calls fn for each local socket of a selection (each once). */
+void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o,
+                        void (*fn)(sio_socket *s, void *ud), void *ud);
+
+/* Reserved event names that must not be emitted (connect, connect_error, disconnect,
+ * disconnecting, newListener, removeListener). */
+bool sio_event_reserved(const char *event);
+
+#endif
