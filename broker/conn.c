@@ -78,6 +78,15 @@ static void on_eio_writable(eio_session *s, void *ud)
         conn_mark_dirty(c);
 }
 
+static void on_eio_upgrade_timeout(eio_session *s, void *ud)
+{
+    sio_conn *c = ud;
+    SIO_LOGW(SIO_SUB_ENGINEIO, "sid=%s upgrade not completed in time: probe closed",
+             eio_session_sid(s));
+    if (c->probe_wsi)
+        ws_request_close(c->probe_wsi);
+}
+
 static void on_eio_close(eio_session *s, const char *reason, void *ud)
 {
     sio_conn *c = ud;
@@ -103,7 +112,8 @@ sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *
     c->node = n;
     c->ep = ep;
     c->armed_at = UINT64_MAX;
-    static const eio_session_cbs cbs = {on_eio_message, on_eio_close, on_eio_writable};
+    static const eio_session_cbs cbs = {on_eio_message, on_eio_close, on_eio_writable,
+                                        on_eio_upgrade_timeout};
     c->eio = eio_session_new(&n->cfg.eio, t, uv_now(n->loop), &cbs, c);
     uv_timer_init(n->loop, &c->timer);
     n->n_conns_alive++;
@@ -155,17 +165,27 @@ void conn_detach(sio_conn *c, struct lws **slot)
     conn_maybe_free(c);
 }
 
+/* An active idle handle makes uv_run poll without blocking, so output queued from a timer or a
+ * Redis callback is flushed in this iteration's check phase rather than after the next I/O. */
+static void conn_idle_noop(uv_idle_t *h)
+{
+    (void)h;
+}
+
 void conn_mark_dirty(sio_conn *c)
 {
     if (c->dirty)
         return;
     c->dirty = true;
     c->dirty_next = c->node->dirty;
+    if (!c->node->dirty)
+        uv_idle_start(&c->node->flush_idle, conn_idle_noop);
     c->node->dirty = c;
 }
 
 void conn_flush_dirty(sio_node *n)
 {
+    uv_idle_stop(&n->flush_idle);
     while (n->dirty) {
         sio_conn *list = n->dirty;
         n->dirty = NULL;

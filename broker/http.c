@@ -169,6 +169,7 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         p->origin[0] = '\0';
     if (!http_origin_allowed(n, wsi, p->origin)) {
         SIO_LOGW(SIO_SUB_HTTP, "origin %s refused", p->origin);
+        p->origin[0] = '\0'; /* a refused origin gets no CORS headers */
         http_respond_error(wsi, p, EIO_ERR_FORBIDDEN);
         return 0;
     }

@@ -40,6 +40,14 @@ static void lws_log_emit(int level, const char *line)
     sio_log(SIO_SUB_HTTP, level & LLL_ERR ? SIO_LOG_ERROR : SIO_LOG_WARN, "lws: %.*s", mlen, msg);
 }
 
+/* Runs in the first loop iteration, after the program has installed its signal handlers: only
+ * then is the node ready, and test harnesses wait for this line. */
+static void on_ready(uv_timer_t *t)
+{
+    sio_node *n = t->data;
+    SIO_LOGI(SIO_SUB_NODE, "listening on %s", n->listen_addr);
+}
+
 static void on_flush_check(uv_check_t *h)
 {
     sio_node *n = container_of(h, sio_node, flush_check);
@@ -114,7 +122,10 @@ sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, s
         snprintf(err, errlen, "cannot create the libwebsockets context");
         goto fail;
     }
+    /* A bind failure is reported once, by us: silence lws while the vhost is created. */
+    lws_set_log_level(0, lws_log_emit);
     n->vhost = lws_create_vhost(n->lws, &info);
+    lws_set_log_level(lws_levels, lws_log_emit);
     if (!n->vhost) {
         explain_bind_failure(cfg->host, cfg->port, err, errlen);
         goto fail;
@@ -124,9 +135,13 @@ sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, s
     uv_check_init(loop, &n->flush_check);
     uv_check_start(&n->flush_check, on_flush_check);
     uv_unref((uv_handle_t *)&n->flush_check);
+    uv_idle_init(loop, &n->flush_idle);
     uv_timer_init(loop, &n->shutdown_timer);
+    uv_timer_init(loop, &n->ready_timer);
+    n->ready_timer.data = n;
+    uv_timer_start(&n->ready_timer, on_ready, 0, 0);
+    snprintf(n->listen_addr, sizeof n->listen_addr, "%s:%d", cfg->host, n->port);
     sio_buf_reserve(&n->wbuf, LWS_PRE + 64 * 1024);
-    SIO_LOGI(SIO_SUB_NODE, "listening on %s:%d", cfg->host, n->port);
     return n;
 
 fail:
@@ -211,6 +226,10 @@ static void finish_shutdown(sio_node *n)
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
     uv_check_stop(&n->flush_check);
     uv_close((uv_handle_t *)&n->flush_check, NULL);
+    uv_idle_stop(&n->flush_idle);
+    uv_close((uv_handle_t *)&n->flush_idle, NULL);
+    uv_timer_stop(&n->ready_timer);
+    uv_close((uv_handle_t *)&n->ready_timer, NULL);
     if (n->signals) {
         uv_close((uv_handle_t *)&n->sigint, NULL);
         uv_close((uv_handle_t *)&n->sigterm, NULL);

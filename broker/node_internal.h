@@ -55,6 +55,16 @@ typedef enum pss_kind {
     PSS_PROBE,     /**< a WebSocket probing an upgrade */
 } pss_kind;
 
+/** Watches the socket of a held GET for the client going away. lws 4.1 does not read a connection
+ * while its transaction is in progress, so it would neither notice the close nor stop polling the
+ * readable end (a busy loop); we switch its read interest off and watch a dup() of the socket for
+ * EPOLLRDHUP with libuv instead. Freed in the poll handle's close callback. */
+typedef struct get_watch {
+    uv_poll_t poll;
+    int fd;            /**< dup() of the connection's socket; closed with the handle */
+    struct lws *wsi;   /**< the held GET's connection; NULL once detached */
+} get_watch;
+
 /** Per-connection storage (lws allocates and zeroes it). */
 typedef struct pss {
     pss_kind kind;
@@ -64,6 +74,7 @@ typedef struct pss {
     const char *ctype; /**< response content type (static) */
     sio_buf body;      /**< POST body in, response body out */
     sio_buf rx;        /**< WebSocket message being assembled */
+    get_watch *watch;  /**< disconnect watch while a GET is held */
     char origin[256];  /**< Origin to echo in CORS headers ("" = none) */
     char sid[64];      /**< sid of a WebSocket between filter and established */
     bool new_ws;       /**< a WebSocket handshake without sid */
@@ -86,6 +97,8 @@ struct sio_node {
     size_t n_conns_alive; /**< allocated conns (open or draining) */
     sio_conn *dirty;      /**< conns with WebSocket output to flush */
     uv_check_t flush_check;
+    uv_idle_t flush_idle;  /**< active while conns are dirty, so the loop does not block in poll */
+    uv_timer_t ready_timer;/**< logs "listening on" once the loop runs (after signal set-up) */
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     uint64_t shutdown_started;
@@ -93,6 +106,7 @@ struct sio_node {
     bool shutting_down;
     bool destroyed; /**< lws_context_destroy called */
     int port;
+    char listen_addr[80];
     sio_buf wbuf; /**< scratch for coalesced writes (LWS_PRE headroom) */
 };
 

@@ -3,7 +3,65 @@
 
 #include "sio_log.h"
 
+#include "sio_alloc.h"
+
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void watch_closed(uv_handle_t *h)
+{
+    get_watch *w = container_of((uv_poll_t *)h, get_watch, poll);
+    close(w->fd);
+    sio_free(w);
+}
+
+/* Ends the disconnect watch of p. */
+static void watch_stop(pss *p)
+{
+    get_watch *w = p->watch;
+    if (!w)
+        return;
+    p->watch = NULL;
+    w->wsi = NULL;
+    uv_poll_stop(&w->poll);
+    uv_close((uv_handle_t *)&w->poll, watch_closed);
+}
+
+/* The socket of a held GET became readable or was shut down by the peer. A long-poll client sends
+ * nothing more until it has its answer, so either way the request is over: a close (EOF), or bytes
+ * lws would not read before the answer and would spin on. The wsi is closed at once: we are in our
+ * own libuv callback, not inside lws. */
+static void on_client_gone(uv_poll_t *h, int status, int events)
+{
+    get_watch *w = container_of(h, get_watch, poll);
+    struct lws *wsi = w->wsi;
+    if (!wsi)
+        return;
+    char c;
+    ssize_t r = recv(w->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r > 0 && !(events & UV_DISCONNECT) && status == 0)
+        SIO_LOGW(SIO_SUB_HTTP, "client sent data behind a held GET: closing the connection");
+    pss *p = lws_wsi_user(wsi);
+    watch_stop(p);
+    polling_closed(p);
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
+}
+
+static void watch_start(sio_node *n, struct lws *wsi, pss *p)
+{
+    int fd = dup(lws_get_socket_fd(wsi));
+    if (fd < 0) {
+        SIO_LOGW(SIO_SUB_HTTP, "dup failed: a client abort of this GET is noticed late");
+        return;
+    }
+    get_watch *w = sio_calloc(1, sizeof *w);
+    w->fd = fd;
+    w->wsi = wsi;
+    uv_poll_init(n->loop, &w->poll, fd);
+    uv_poll_start(&w->poll, UV_READABLE | UV_DISCONNECT, on_client_gone);
+    p->watch = w;
+}
 
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
 {
@@ -14,6 +72,7 @@ void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
         conn_attach(c, &c->get_wsi, wsi);
         /* A long-poll may legitimately stay open for a whole ping interval. */
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+        watch_start(n, wsi, p);
         if (eio_session_poll_ready(c->eio))
             lws_callback_on_writable(wsi);
         break;
@@ -59,6 +118,7 @@ int polling_writeable(struct lws *wsi, pss *p)
     sio_conn *c = p->conn;
     if (!c || !eio_session_poll_ready(c->eio))
         return 0;
+    watch_stop(p);
     sio_buf_reset(&p->body);
     eio_session_poll_take(c->eio, &p->body);
     if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
@@ -76,7 +136,10 @@ int polling_writeable(struct lws *wsi, pss *p)
 
 void polling_closed(pss *p)
 {
-    if (!p || p->kind != PSS_POLL_GET || !p->conn)
+    if (!p)
+        return;
+    watch_stop(p);
+    if (p->kind != PSS_POLL_GET || !p->conn)
         return;
     sio_conn *c = p->conn;
     p->conn = NULL;

@@ -135,7 +135,7 @@ int ws_established(sio_node *n, struct lws *wsi, pss *p)
         return 0;
     }
     sio_conn *c = conn_find(n, p->sid);
-    if (!c || eio_session_upgrade_begin(c->eio) != 0)
+    if (!c || eio_session_upgrade_begin(c->eio, uv_now(n->loop)) != 0)
         return -1;
     conn_attach(c, &c->probe_wsi, wsi);
     p->kind = PSS_PROBE;

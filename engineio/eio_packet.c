@@ -45,9 +45,10 @@ static size_t b64_decoded_len(const uint8_t *b64, size_t n)
 }
 
 /* Decodes a payload in two passes over buf: the first validates every record and decodes the binary
- * ones into one scratch buffer (at most len bytes, reserved once); the second hands out the packets.
- * Packets are borrowed: text points into buf (the caller's), binary into the scratch buffer, which
- * this function owns and frees before returning. */
+ * ones into one scratch buffer, reserved once for len bytes (decoded base64 is smaller than its
+ * text, so it never grows); the second hands out the packets. Packets are borrowed: text points
+ * into buf (the caller's), binary into the scratch buffer, which this function owns and frees
+ * before returning. */
 int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *ud)
 {
     if (len == 0)
@@ -59,7 +60,7 @@ int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *u
         size_t n = record_len(buf, pos, len);
         if (n > 0 && buf[pos] == 'b') {
             if (scratch.cap == 0)
-                sio_buf_reserve(&scratch, len); /* decoded bytes + slack always fit in len */
+                sio_buf_reserve(&scratch, len);
             if (sio_base64_decode(&scratch, (const char *)buf + pos + 1, n - 1) != 0)
                 rc = EIO_EPARSE;
         } else if (decode_text(buf + pos, n, &p) != 0) {
@@ -79,7 +80,7 @@ int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *u
             p.data = p.len ? scratch.data + off : buf + pos + 1;
             off += p.len;
         } else {
-            decode_text(buf + pos, n, &p);
+            (void)decode_text(buf + pos, n, &p); /* validated by the first pass */
         }
         rc = cb(&p, ud);
         pos += n;

@@ -28,6 +28,7 @@ struct eio_session {
     const char *close_reason;
     uint64_t next_ping;     /* when the next ping is due (no ping outstanding) */
     uint64_t pong_deadline; /* 0, or when the outstanding ping times out */
+    uint64_t upgrade_deadline; /* when an upgrade in progress is abandoned */
     /* Outbound queue: a ring of message references. */
     eio_msg **q;
     size_t q_head, q_len, q_cap;
@@ -40,6 +41,7 @@ void eio_config_defaults(eio_config *cfg)
     cfg->ping_timeout_ms = 20000;
     cfg->max_payload = 1000000;
     cfg->max_queue_bytes = 16u * 1024 * 1024;
+    cfg->upgrade_timeout_ms = 10000;
 }
 
 static void q_push(eio_session *s, eio_msg *m)
@@ -233,13 +235,21 @@ uint64_t eio_session_next_wakeup(const eio_session *s)
 {
     if (s->state == EIO_ST_CLOSED)
         return UINT64_MAX;
-    return s->pong_deadline ? s->pong_deadline : s->next_ping;
+    uint64_t t = s->pong_deadline ? s->pong_deadline : s->next_ping;
+    if (s->state == EIO_ST_UPGRADING && s->upgrade_deadline < t)
+        t = s->upgrade_deadline;
+    return t;
 }
 
 void eio_session_tick(eio_session *s, uint64_t now)
 {
     if (s->state == EIO_ST_CLOSED)
         return;
+    if (s->state == EIO_ST_UPGRADING && now >= s->upgrade_deadline) {
+        eio_session_upgrade_abort(s);
+        if (s->cbs.on_upgrade_timeout)
+            s->cbs.on_upgrade_timeout(s, s->ud);
+    }
     if (s->pong_deadline) {
         if (now >= s->pong_deadline)
             eio_session_close(s, EIO_REASON_PING_TIMEOUT);
@@ -334,12 +344,14 @@ void eio_session_poll_abort(eio_session *s)
 struct post_ctx {
     eio_session *s;
     uint64_t now;
+    bool invalid;
 };
 
 static int post_packet(const eio_packet *p, void *ud)
 {
     struct post_ctx *c = ud;
-    eio_session_on_packet(c->s, p, c->now);
+    if (eio_session_on_packet(c->s, p, c->now) != 0)
+        c->invalid = true;
     return c->s->state == EIO_ST_CLOSED ? 1 : 0;
 }
 
@@ -347,8 +359,10 @@ eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_
 {
     if (s->state == EIO_ST_CLOSED || s->transport != EIO_TR_POLLING)
         return EIO_POST_BAD;
-    struct post_ctx c = {s, now};
+    struct post_ctx c = {s, now, false};
     int rc = eio_decode_payload(body, len, post_packet, &c);
+    if (c.invalid)
+        return EIO_POST_PARSE; /* a packet a client must not send: closed with "parse error" */
     if (rc == EIO_EPARSE) {
         eio_session_close(s, EIO_REASON_PARSE_ERROR);
         return EIO_POST_PARSE;
@@ -358,12 +372,13 @@ eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_
 
 /* ---- upgrade ---- */
 
-int eio_session_upgrade_begin(eio_session *s)
+int eio_session_upgrade_begin(eio_session *s, uint64_t now)
 {
     if (s->state != EIO_ST_OPEN || s->transport != EIO_TR_POLLING)
         return -1;
     s->state = EIO_ST_UPGRADING;
     s->probed = false;
+    s->upgrade_deadline = now + s->cfg.upgrade_timeout_ms;
     return 0;
 }
 

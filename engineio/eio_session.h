@@ -20,6 +20,7 @@ typedef struct eio_config {
     uint32_t ping_timeout_ms;  /**< time allowed for the pong after a ping (default 20000) */
     size_t max_payload;        /**< max bytes of a polling body, in and out (default 1000000) */
     size_t max_queue_bytes;    /**< outbound bytes a session may hold before it is closed */
+    uint32_t upgrade_timeout_ms; /**< time a probe WebSocket has to complete the upgrade (10000) */
 } eio_config;
 
 /* Fills cfg with the defaults above. */
@@ -51,6 +52,9 @@ typedef struct eio_session_cbs {
     void (*on_close)(eio_session *s, const char *reason, void *ud);
     /** There is something to write: the queue became non-empty, or a held GET must be answered. */
     void (*on_writable)(eio_session *s, void *ud);
+    /** The upgrade did not complete within upgrade_timeout_ms: close the probe WebSocket (the
+     * session goes on over polling). */
+    void (*on_upgrade_timeout)(eio_session *s, void *ud);
 } eio_session_cbs;
 
 /* Creates a session for a handshake arriving on transport t at time now, with a fresh unguessable
@@ -98,7 +102,8 @@ int eio_session_on_packet(eio_session *s, const eio_packet *p, uint64_t now);
 uint64_t eio_session_next_wakeup(const eio_session *s);
 
 /* Runs due timers: queues a ping when pingInterval has elapsed, closes the session with
- * "ping timeout" when no pong came within pingTimeout of the ping. */
+ * "ping timeout" when no pong came within pingTimeout of the ping, abandons an upgrade that did not
+ * complete in time (on_upgrade_timeout). */
 void eio_session_tick(eio_session *s, uint64_t now);
 
 /* ---- polling ---- */
@@ -151,9 +156,10 @@ eio_ptype eio_session_close_reply(const eio_session *s);
 
 /* ---- upgrade (polling -> websocket) ---- */
 
-/* A WebSocket arrived for this sid. Returns 0 if it becomes the probe transport, or -1 if it must
- * be closed (already upgrading, already on WebSocket, or closed); the session is unaffected. */
-int eio_session_upgrade_begin(eio_session *s);
+/* A WebSocket arrived for this sid at time now. Returns 0 if it becomes the probe transport (it has
+ * upgrade_timeout_ms to complete), or -1 if it must be closed (already upgrading, already on
+ * WebSocket, or closed); the session is unaffected. */
+int eio_session_upgrade_begin(eio_session *s, uint64_t now);
 
 /** What to do after a packet on the probe WebSocket. */
 typedef enum eio_upgrade_result {

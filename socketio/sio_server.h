@@ -127,9 +127,13 @@ size_t sio_nsp_size(const sio_nsp *nsp);
 
 /* ---- acks ---- */
 
-/* Replies to the client's event with args (array; reference stolen; NULL = no args). The handle is
- * freed: call it once. Calling it after the socket left is harmless (nothing is sent). */
+/* Replies to the client's event with args (array; reference stolen; NULL = no args) and frees the
+ * handle. A handler that receives an ack handle owns it: it must call sio_ack_send or sio_ack_drop
+ * exactly once, now or later. After the socket left, nothing is sent. */
 void sio_ack_send(sio_ack *ack, json_t *args);
+
+/* Releases an ack handle without replying (the client gets no ACK). Accepts NULL. */
+void sio_ack_drop(sio_ack *ack);
 
 /** Result of an ack requested by the server: args (borrowed array) or NULL with err set
  * ("operation has timed out", or the disconnect reason). Runs exactly once. */

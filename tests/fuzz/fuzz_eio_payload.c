@@ -44,8 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.calls == 0)
             abort();
         fuzz_ctx b = {SIO_BUF_INIT, 0, 0};
-        if (eio_decode_payload(a.enc.data, a.enc.len, check_packet, &b) != 0 || b.calls != a.calls ||
-            b.enc.len != a.enc.len || memcmp(a.enc.data, b.enc.data, a.enc.len) != 0)
+        if (eio_decode_payload(a.enc.data, a.enc.len, check_packet, &b) != 0 ||
+            b.calls != a.calls || b.enc.len != a.enc.len ||
+            memcmp(a.enc.data, b.enc.data, a.enc.len) != 0)
             abort();
         sio_buf_free(&b.enc);
     }

@@ -12,12 +12,12 @@ static vec_file g_pay_valid, g_pay_invalid, g_ws_valid, g_ws_invalid;
 
 /** Packets a decode handed to its callback, copied out. */
 typedef struct collected {
-    vec_packet *p;       /**< copies; owned */
-    size_t n;            /**< packets collected */
-    const uint8_t *in;   /**< the input, to check that text packets are views into it */
-    size_t in_len;       /**< its length */
-    size_t stop_at;      /**< return stop_rc on this packet (1-based); 0 = never */
-    int stop_rc;         /**< value returned to stop */
+    vec_packet *p;     /**< copies; owned */
+    size_t n;          /**< packets collected */
+    const uint8_t *in; /**< the input, to check that text packets are views into it */
+    size_t in_len;     /**< its length */
+    size_t stop_at;    /**< return stop_rc on this packet (1-based); 0 = never */
+    int stop_rc;       /**< value returned to stop */
 } collected;
 
 static void collected_free(collected *c)
@@ -159,6 +159,8 @@ START_TEST(ws_invalid_vector)
 }
 END_TEST
 
+/* Decodes the C string s. In literals "\036" is the record separator 0x1E (an octal escape stops
+ * after three digits, where "\x1e" would swallow a following hex digit). */
 static int decode_str(const char *s, collected *got)
 {
     return eio_decode_payload((const uint8_t *)s, strlen(s), collect_cb, got);
@@ -167,12 +169,12 @@ static int decode_str(const char *s, collected *got)
 START_TEST(callback_stops_early)
 {
     collected got = {.stop_at = 2, .stop_rc = 42};
-    ck_assert_int_eq(decode_str("4a\x1e" "4b\x1e" "4c", &got), 42);
+    ck_assert_int_eq(decode_str("4a\0364b\0364c", &got), 42);
     ck_assert_uint_eq(got.n, 2);
     collected_free(&got);
 
     collected first = {.stop_at = 1, .stop_rc = 7};
-    ck_assert_int_eq(decode_str("bAQID\x1e" "4b", &first), 7);
+    ck_assert_int_eq(decode_str("bAQID\0364b", &first), 7);
     ck_assert_uint_eq(first.n, 1);
     collected_free(&first);
 }
@@ -180,7 +182,7 @@ END_TEST
 
 START_TEST(text_packets_borrow_input)
 {
-    static const uint8_t in[] = "4abc\x1e" "2probe";
+    static const uint8_t in[] = "4abc\0362probe";
     collected got = {.in = in, .in_len = sizeof in - 1};
     ck_assert_int_eq(eio_decode_payload(in, sizeof in - 1, collect_cb, &got), 0);
     ck_assert_uint_eq(got.n, 2);

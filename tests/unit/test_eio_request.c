@@ -56,8 +56,8 @@ START_TEST(request_check_case)
     eio_error got = eio_request_check(&r);
     ck_assert_msg(got == c->want, "case %d (%s EIO=%s transport=%s sid=%s ws=%d): got %d, want %d",
                   _i, c->method ? c->method : "(null)", c->eio ? c->eio : "(null)",
-                  c->transport ? c->transport : "(null)", c->sid ? c->sid : "(null)",
-                  c->websocket, (int)got, (int)c->want);
+                  c->transport ? c->transport : "(null)", c->sid ? c->sid : "(null)", c->websocket,
+                  (int)got, (int)c->want);
 }
 END_TEST
 
@@ -67,8 +67,8 @@ static const struct {
     const char *body;
     int status;
 } k_errors[] = {
-    {EIO_ERR_TRANSPORT_UNKNOWN, "Transport unknown", "{\"code\":0,\"message\":\"Transport unknown\"}",
-     400},
+    {EIO_ERR_TRANSPORT_UNKNOWN, "Transport unknown",
+     "{\"code\":0,\"message\":\"Transport unknown\"}", 400},
     {EIO_ERR_UNKNOWN_SID, "Session ID unknown", "{\"code\":1,\"message\":\"Session ID unknown\"}",
      400},
     {EIO_ERR_BAD_HANDSHAKE_METHOD, "Bad handshake method",

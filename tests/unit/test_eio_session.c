@@ -17,13 +17,14 @@ typedef struct got_msg {
 
 /** What the callbacks saw. Passed as the session's userdata. */
 typedef struct rec {
-    eio_session *s;      /**< the session the callbacks must be called with */
-    int closes;          /**< on_close calls */
-    const char *reason;  /**< last on_close reason */
-    int writables;       /**< on_writable calls */
-    int bad_args;        /**< calls with the wrong session or userdata */
-    got_msg msgs[64];    /**< messages, in order */
-    int nmsgs;           /**< on_message calls */
+    eio_session *s;     /**< the session the callbacks must be called with */
+    int closes;         /**< on_close calls */
+    const char *reason; /**< last on_close reason */
+    int writables;      /**< on_writable calls */
+    int upgrade_timeouts; /**< on_upgrade_timeout calls */
+    int bad_args;       /**< calls with the wrong session or userdata */
+    got_msg msgs[64];   /**< messages, in order */
+    int nmsgs;          /**< on_message calls */
 } rec;
 
 static void on_message(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud)
@@ -60,7 +61,15 @@ static void on_writable(eio_session *s, void *ud)
     r->writables++;
 }
 
-static const eio_session_cbs k_cbs = {on_message, on_close, on_writable};
+static void on_upgrade_timeout(eio_session *s, void *ud)
+{
+    rec *r = ud;
+    if (s != r->s)
+        r->bad_args++;
+    r->upgrade_timeouts++;
+}
+
+static const eio_session_cbs k_cbs = {on_message, on_close, on_writable, on_upgrade_timeout};
 
 static void rec_free(rec *r)
 {
@@ -153,6 +162,8 @@ static eio_packet text_packet(eio_ptype t, const char *data)
     return p;
 }
 
+/* Posts the C string body. In literals "\036" is the record separator 0x1E (an octal escape stops
+ * after three digits, where "\x1e" would swallow a following hex digit). */
 static eio_post_result post_str(eio_session *s, uint64_t now, const char *body)
 {
     return eio_session_poll_post(s, (const uint8_t *)body, strlen(body), now);
@@ -193,7 +204,8 @@ static void assert_open_packet(const uint8_t *wire, size_t len, const eio_sessio
     ck_assert(json_is_integer(json_object_get(j, "maxPayload")));
     ck_assert_int_eq(json_integer_value(json_object_get(j, "pingInterval")), cfg->ping_interval_ms);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "pingTimeout")), cfg->ping_timeout_ms);
-    ck_assert_int_eq(json_integer_value(json_object_get(j, "maxPayload")), (json_int_t)cfg->max_payload);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "maxPayload")),
+                     (json_int_t)cfg->max_payload);
     json_decref(j);
 }
 
@@ -496,7 +508,7 @@ START_TEST(post_delivers_messages)
     rec r;
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(post_str(s, T0 + 1, "4hello\x1e" "bAQID\x1e" "4\x1e" "4wörld"), EIO_POST_OK);
+    ck_assert_int_eq(post_str(s, T0 + 1, "4hello\036bAQID\0364\0364wörld"), EIO_POST_OK);
     ck_assert_int_eq(r.nmsgs, 4);
     ck_assert_int_eq(r.bad_args, 0);
     ck_assert(!r.msgs[0].binary);
@@ -516,8 +528,8 @@ START_TEST(post_delivers_messages)
 }
 END_TEST
 
-static const char *const k_bad_posts[] = {"abc", "", "4hello\x1e", "4hello\x1e" "9", "bAQ",
-                                          "\x1e", "4a\x1e\x1e" "4b"};
+static const char *const k_bad_posts[] = {"abc", "",     "4hello\x1e",  "4hello\0369",
+                                          "bAQ", "\x1e", "4a\036\0364b"};
 
 START_TEST(post_parse_error_closes)
 {
@@ -573,7 +585,7 @@ START_TEST(binary_on_polling_is_base64)
     ck_assert_int_eq(eio_session_send_message(s, "", 0, true), 0);
     sio_buf b = SIO_BUF_INIT;
     ck_assert_uint_eq(get_ready(s, T0 + 1, &b), 4);
-    ASSERT_BODY(&b, "bAQID\x1e" "4t\x1e" "b/w==\x1e" "b");
+    ASSERT_BODY(&b, "bAQID\0364t\036b/w==\036b");
     sio_buf_free(&b);
     eio_session_free(s);
 }
@@ -747,7 +759,7 @@ START_TEST(server_close_answers_held_get)
     int w0 = r.writables;
     eio_session_close(s, EIO_REASON_FORCED_CLOSE);
     assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
-    ck_assert_int_gt(r.writables, w0); /* the held GET must be answered */
+    ck_assert_int_gt(r.writables, w0);         /* the held GET must be answered */
     eio_session_close(s, EIO_REASON_SHUTDOWN); /* no effect */
     assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
     ck_assert(eio_session_poll_ready(s));
@@ -760,7 +772,58 @@ START_TEST(server_close_answers_held_get)
 }
 END_TEST
 
+/* A client must never send open or ping over polling: the POST is refused and the session closed,
+ * and packets after the bad one are not delivered. */
+START_TEST(post_forbidden_packet_is_parse_error)
+{
+    static const char *const bodies[] = {"2", "0", "2probe", "4a\x1e" "2\x1e" "4b"};
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        eio_config cfg = cfg_default();
+        rec r;
+        eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+        take_open_polling(s, &cfg);
+        ck_assert_int_eq(post_str(s, T0 + 1, bodies[i]), EIO_POST_PARSE);
+        assert_closed(s, &r, EIO_REASON_PARSE_ERROR);
+        ck_assert_int_le(r.nmsgs, 1);
+        rec_free(&r);
+        eio_session_free(s);
+    }
+}
+END_TEST
+
 /* ---- upgrade ---- */
+
+/* A probe that never sends the upgrade packet is abandoned after upgrade_timeout_ms: the glue is
+ * told to close it and the session goes on over polling, delivering what was queued. */
+START_TEST(upgrade_timeout_abandons_probe)
+{
+    eio_config cfg = cfg_default();
+    cfg.upgrade_timeout_ms = 1000;
+    cfg.ping_interval_ms = 60000;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0 + 10), 0);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 20), EIO_UPG_PROBE);
+    ck_assert_int_eq(eio_session_send_message(s, "queued", 6, false), 0);
+    ck_assert_uint_eq(eio_session_next_wakeup(s), T0 + 1010);
+    eio_session_tick(s, T0 + 1009);
+    ck_assert_int_eq(r.upgrade_timeouts, 0);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
+    eio_session_tick(s, T0 + 1010);
+    ck_assert_int_eq(r.upgrade_timeouts, 1);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
+    sio_buf b = SIO_BUF_INIT;
+    get_ready(s, T0 + 1011, &b);
+    ASSERT_BODY(&b, "4queued");
+    sio_buf_free(&b);
+    ck_assert_int_eq(r.bad_args, 0);
+    rec_free(&r);
+    eio_session_free(s);
+}
+END_TEST
 
 START_TEST(upgrade_flow)
 {
@@ -771,7 +834,7 @@ START_TEST(upgrade_flow)
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
     ck_assert(!eio_session_poll_ready(s));
 
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
     ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
     eio_packet probe = text_packet(EIO_PING, "probe");
@@ -800,7 +863,7 @@ START_TEST(upgrade_flow)
     ASSERT_POP_TEXT(s, "4during");
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 5), EIO_POLL_BAD);
     ck_assert_int_eq(post_str(s, T0 + 6, "4x"), EIO_POST_BAD);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
     ck_assert_int_eq(eio_session_transport(s), EIO_TR_WEBSOCKET);
     ck_assert_int_eq(r.closes, 0);
@@ -825,7 +888,7 @@ START_TEST(upgrade_done_answers_held_get)
     rec r;
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     eio_packet probe = text_packet(EIO_PING, "probe");
     ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_HOLD);
@@ -848,10 +911,11 @@ END_TEST
 START_TEST(ping_during_upgrade_reaches_websocket)
 {
     eio_config cfg = cfg_default();
+    cfg.upgrade_timeout_ms = 2 * cfg.ping_interval_ms; /* the upgrade outlives the first ping */
     rec r;
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     eio_packet probe = text_packet(EIO_PING, "probe");
     ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
     uint64_t clock = T0 + 1, ping = T0 + cfg.ping_interval_ms;
@@ -880,8 +944,8 @@ START_TEST(upgrade_begin_refused)
     /* Already upgrading: the second WebSocket is refused, the first probe goes on. */
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
     eio_packet probe = text_packet(EIO_PING, "probe");
     ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
@@ -889,14 +953,14 @@ START_TEST(upgrade_begin_refused)
 
     /* A WebSocket session has nothing to upgrade. */
     s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
     eio_session_free(s);
 
     /* A closed session neither. */
     s = session_new(&cfg, EIO_TR_POLLING, &r);
     eio_session_close(s, EIO_REASON_FORCED_CLOSE);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), -1);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_CLOSED);
     ck_assert_int_eq(r.closes, 1);
     eio_session_free(s);
@@ -909,7 +973,7 @@ START_TEST(upgrade_abort_keeps_polling)
     rec r;
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     eio_packet probe = text_packet(EIO_PING, "probe");
     ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 1), EIO_UPG_PROBE);
     eio_session_upgrade_abort(s);
@@ -927,7 +991,7 @@ START_TEST(upgrade_abort_keeps_polling)
     ck_assert_int_eq(post_str(s, T0 + 3, "4y"), EIO_POST_OK);
     ck_assert_int_eq(r.nmsgs, 1);
     /* And a new upgrade may start. */
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
     rec_free(&r);
     sio_buf_free(&b);
@@ -941,7 +1005,7 @@ START_TEST(upgrade_bad_probe_fails)
     rec r;
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     take_open_polling(s, &cfg);
-    ck_assert_int_eq(eio_session_upgrade_begin(s), 0);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     eio_packet bad = text_packet(EIO_MESSAGE, "hello");
     ck_assert_int_eq(eio_session_upgrade_packet(s, &bad, T0 + 1), EIO_UPG_FAIL);
     ck_assert_int_ne(eio_session_state(s), EIO_ST_CLOSED);
@@ -1128,6 +1192,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, post_close_answers_held_get_with_noop);
     tcase_add_test(tc, poll_abort_closes);
     tcase_add_test(tc, server_close_answers_held_get);
+    tcase_add_test(tc, post_forbidden_packet_is_parse_error);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("upgrade");
@@ -1138,6 +1203,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, upgrade_begin_refused);
     tcase_add_test(tc, upgrade_abort_keeps_polling);
     tcase_add_test(tc, upgrade_bad_probe_fails);
+    tcase_add_test(tc, upgrade_timeout_abandons_probe);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("queue");

@@ -89,8 +89,8 @@ END_TEST
 
 /* RFC 4648 section 10 test vectors. */
 static const char *const k_rfc_plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-static const char *const k_rfc_b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                        "Zm9vYmFy"};
+static const char *const k_rfc_b64[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                        "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 
 START_TEST(base64_rfc_vectors)
 {
@@ -155,9 +155,9 @@ START_TEST(base64_large)
 END_TEST
 
 static const char *const k_bad_b64[] = {
-    "Z",        "Zg",       "Zg=",      "Zm9",      "Zm9vY",    "Zg===",    "====",
-    "A===",     "=AAA",     "AA=A",     "Zg=a",     "Zm9v\n",   " Zm9v",    "Zm9v ",
-    "Zm 9v",    "Zm9-",     "Zm9_",     "Zm9*",     "Zg==Zg==", "Zm9v====", "\x80\x80\x80\x80",
+    "Z",     "Zg",   "Zg=",  "Zm9",  "Zm9vY",    "Zg===",    "====",
+    "A===",  "=AAA", "AA=A", "Zg=a", "Zm9v\n",   " Zm9v",    "Zm9v ",
+    "Zm 9v", "Zm9-", "Zm9_", "Zm9*", "Zg==Zg==", "Zm9v====", "\x80\x80\x80\x80",
 };
 
 START_TEST(base64_invalid_leaves_out_alone)

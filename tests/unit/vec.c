@@ -38,7 +38,7 @@ static size_t unrepeat(sio_buf *out, const char *s, size_t n)
 {
     const char *star = memchr(s, '*', n);
     const char *end = memchr(s, '}', n);
-    if (!star || !end || star > end)
+    if (!star || !end || star > end || !(s[0] >= '0' && s[0] <= '9'))
         return 0;
     char *num_end;
     unsigned long count = strtoul(s, &num_end, 10);
@@ -90,16 +90,19 @@ int vec_unescape(sio_buf *out, const char *s, size_t n)
     return 0;
 }
 
-/* Splits line into whitespace-separated fields, writing pointers and lengths. Returns the count. */
+/* Splits line into whitespace-separated fields, writing pointers and lengths. Returns the count,
+ * or max + 1 when the line has more than max fields. */
 static size_t split(char *line, char **fields, size_t *lens, size_t max)
 {
     size_t n = 0;
     char *p = line;
-    while (*p && n < max) {
+    for (;;) {
         while (*p == ' ' || *p == '\t')
             p++;
         if (!*p)
             break;
+        if (n == max)
+            return max + 1;
         fields[n] = p;
         while (*p && *p != ' ' && *p != '\t')
             p++;
@@ -193,6 +196,11 @@ int vec_load(const char *path, int with_kind, int with_expect, vec_file *f)
         size_t nf = split(line, fields, lens, MAX_FIELDS);
         if (nf == 0 || fields[0][0] == '#')
             continue;
+        if (nf > MAX_FIELDS) {
+            fprintf(stderr, "%s:%d: too many fields\n", path, lineno);
+            rc = -1;
+            break;
+        }
         f->cases = sio_realloc(f->cases, (f->ncases + 1) * sizeof *f->cases);
         vec_case *c = &f->cases[f->ncases++];
         memset(c, 0, sizeof *c);

@@ -88,6 +88,8 @@ describe('heartbeat over WebSocket', () => {
     const elapsed = closed.at - openAt;
     const pings = c.all.filter((m) => m.data === '2');
     assert.ok(pings.length >= 1, 'at least one ping must have been sent');
+    const firstPing = pings[0].at - openAt;
+    assert.ok(firstPing >= PI - 100 && firstPing <= PI + 150, `first ping arrived ${firstPing} ms after open (pingInterval ${PI}); close came at ${elapsed} ms`);
     assert.ok(elapsed >= PI + PT - 100, `closed too early: ${elapsed} ms after open`);
     assert.ok(elapsed <= PI + PT + 1000, `closed too late: ${elapsed} ms after open`);
   });

@@ -253,13 +253,21 @@ export class Ctx {
 
   /** Spawns a binary on a free port, waits for its listening line, stops it at test end. */
   async start(bin, argsFor, { envFor = () => ({}), readyMs = 5000 } = {}) {
-    const port = await freePort();
-    const args = argsFor(port);
-    const sp = spawnBinary(bin, args, { env: envFor(port) });
-    sp.port = port;
-    this.servers.push(sp);
-    await sp.waitListening(port, readyMs);
-    return sp;
+    // The port picked by freePort() can be taken again before the server binds it (another
+    // test process, or the ephemeral source port of some client connection): retry then.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const sp = spawnBinary(bin, argsFor(port), { env: envFor(port) });
+      sp.port = port;
+      this.servers.push(sp);
+      try {
+        await sp.waitListening(port, readyMs);
+        return sp;
+      } catch (err) {
+        if (attempt >= 3 || sp.running || !/in use/i.test(sp.stderr)) throw err;
+        this.servers.splice(this.servers.indexOf(sp), 1);
+      }
+    }
   }
 
   /**
@@ -326,7 +334,7 @@ export function itest(name, opts, fn) {
           // The reporter prints err.stack, captured with the original message: extend both.
           try {
             err.message = `${err.message}\n${diag}`;
-            if (typeof err.stack === 'string') err.stack = `${err.stack}\n${diag}`;
+            if (typeof err.stack === 'string' && !err.stack.includes(diag)) err.stack = `${err.stack}\n${diag}`;
           } catch {
             /* read-only properties */
           }
@@ -388,17 +396,6 @@ export function eioUrl(base, params = {}) {
   const q = new URLSearchParams({ EIO: '4', transport: 'polling', ...params });
   for (const [k, v] of Object.entries(params)) if (v === null) q.delete(k);
   return `${base}?${q.toString()}`;
-}
-
-/** Asserts-free parse of an error response: returns {status, json|undefined, body}. */
-export function errorOf(res) {
-  let json;
-  try {
-    json = JSON.parse(res.body);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, body: res.body };
 }
 
 // ---------------------------------------------------------------------------------------------

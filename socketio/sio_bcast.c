@@ -1,0 +1,367 @@
+/* sio_bcast: broadcasting: the public namespace operations (through the adapter), the local
+ * operations adapters build on, broadcast-with-ack bookkeeping, and the in-memory adapter. */
+#include "sio_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <string.h>
+
+/* ---- local operations ---- */
+
+static void unref_all(sio_socket **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        socket_unref(v[i]);
+    sio_free(v);
+}
+
+int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    if (n) {
+        sio_encoded e;
+        sio_encode(SIO_EVENT, nsp->name, -1, packet, &e);
+        bool vol = o && (o->flags & SIO_BC_VOLATILE);
+        for (size_t i = 0; i < n; i++)
+            socket_send(v[i], &e, vol);
+        sio_encoded_clear(&e);
+    }
+    unref_all(v, n);
+    return (int)n;
+}
+
+int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
+                           sio_bcast_ack *ack)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    sio_bcast_ack_expect(ack, n);
+    if (n) {
+        int64_t id = nsp->next_ack_id++;
+        sio_encoded e;
+        sio_encode(SIO_EVENT, nsp->name, id, packet, &e);
+        for (size_t i = 0; i < n; i++) {
+            sio_pending_ack *pa = sio_calloc(1, sizeof *pa);
+            pa->id = id;
+            pa->bc = ack;
+            bcast_ack_ref(ack);
+            socket_add_pending(v[i], pa);
+            socket_send(v[i], &e, false);
+        }
+        sio_encoded_clear(&e);
+    }
+    unref_all(v, n);
+    return (int)n;
+}
+
+void sio_nsp_local_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                        size_t n_rooms)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < n_rooms; r++)
+            rooms_join(v[i], rooms[r]);
+    unref_all(v, n);
+}
+
+void sio_nsp_local_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                         size_t n_rooms)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t r = 0; r < n_rooms; r++)
+            rooms_leave(v[i], rooms[r]);
+    unref_all(v, n);
+}
+
+void sio_nsp_local_disconnect(sio_nsp *nsp, const sio_bcast_opts *o, bool close)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    for (size_t i = 0; i < n; i++)
+        sio_socket_disconnect(v[i], close);
+    unref_all(v, n);
+}
+
+static void add_room_name(const char *room, void *ud)
+{
+    json_array_append_new(ud, json_string(room));
+}
+
+json_t *sio_nsp_local_fetch(sio_nsp *nsp, const sio_bcast_opts *o)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    json_t *out = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *rooms = json_array();
+        sio_socket_rooms(v[i], add_room_name, rooms);
+        json_array_append_new(out, json_pack("{s:s,s:O,s:o,s:O}", "id", v[i]->id, "handshake",
+                                             v[i]->handshake, "rooms", rooms, "data",
+                                             v[i]->data));
+    }
+    unref_all(v, n);
+    return out;
+}
+
+json_t *sio_nsp_local_rooms(sio_nsp *nsp)
+{
+    json_t *out = json_array();
+    sio_socket *s, *stmp;
+    HASH_ITER(hh, nsp->sockets, s, stmp)
+    {
+        json_array_append_new(out, json_string(s->id));
+    }
+    sio_room *r, *rtmp;
+    HASH_ITER(hh, nsp->rooms, r, rtmp)
+    {
+        json_array_append_new(out, json_string(r->name));
+    }
+    return out;
+}
+
+void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o,
+                        void (*fn)(sio_socket *s, void *ud), void *ud)
+{
+    size_t n;
+    sio_socket **v = rooms_select(nsp, o, &n);
+    for (size_t i = 0; i < n; i++)
+        fn(v[i], ud);
+    unref_all(v, n);
+}
+
+/* ---- broadcast with acks ---- */
+
+void bcast_ack_ref(sio_bcast_ack *b)
+{
+    b->refs++;
+}
+
+void bcast_ack_unref(sio_bcast_ack *b)
+{
+    if (--b->refs > 0)
+        return;
+    json_decref(b->replies);
+    sio_free(b);
+}
+
+static void bcast_ack_finish(sio_bcast_ack *b, bool timed_out)
+{
+    b->done = true;
+    if (b->timer) {
+        sio_server *srv = b->nsp->srv;
+        srv->ops.timer_cancel(srv->host, b->timer);
+        b->timer = NULL;
+        bcast_ack_unref(b); /* the timer's reference; the caller holds another */
+    }
+    if (b->cb)
+        b->cb(b->nsp, b->replies, b->expected, timed_out, b->ud);
+}
+
+void bcast_ack_check(sio_bcast_ack *b)
+{
+    if (!b->done && b->pending_nodes <= 0 && json_array_size(b->replies) >= b->expected) {
+        bcast_ack_ref(b);
+        bcast_ack_finish(b, false);
+        bcast_ack_unref(b);
+    }
+}
+
+void sio_bcast_ack_expect(sio_bcast_ack *ack, size_t n)
+{
+    ack->expected += n;
+    bcast_ack_check(ack);
+}
+
+void sio_bcast_ack_reply(sio_bcast_ack *ack, json_t *value)
+{
+    if (ack->done)
+        return;
+    json_array_append(ack->replies, value ? value : json_null());
+    bcast_ack_check(ack);
+}
+
+void sio_bcast_ack_pending_nodes(sio_bcast_ack *ack, int delta)
+{
+    ack->pending_nodes += delta;
+    bcast_ack_check(ack);
+}
+
+static void on_bcast_timeout(void *arg)
+{
+    sio_bcast_ack *b = arg;
+    b->timer = NULL;
+    if (!b->done) {
+        bcast_ack_ref(b);
+        bcast_ack_finish(b, true);
+        bcast_ack_unref(b);
+    }
+    bcast_ack_unref(b); /* the timer's reference */
+}
+
+/* ---- public namespace operations (through the adapter) ---- */
+
+static bool is_local(const sio_bcast_opts *o)
+{
+    return o && (o->flags & SIO_BC_LOCAL);
+}
+
+int sio_nsp_emit(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_t *args)
+{
+    if (sio_event_reserved(event)) {
+        SIO_LOGW(SIO_SUB_SOCKETIO, "refused to emit reserved event \"%s\"", event);
+        json_decref(args);
+        return -1;
+    }
+    json_t *data = event_data(event, args);
+    int n = is_local(o) ? sio_nsp_local_emit(nsp, data, o)
+                        : nsp->adapter->ops->broadcast(nsp->adapter, data, o);
+    json_decref(data);
+    return n;
+}
+
+int sio_nsp_emit_ack(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_t *args,
+                     uint32_t timeout_ms, sio_bcast_ack_fn cb, void *ud)
+{
+    if (sio_event_reserved(event)) {
+        json_decref(args);
+        return -1;
+    }
+    sio_bcast_ack *b = sio_calloc(1, sizeof *b);
+    b->refs = 1;
+    b->nsp = nsp;
+    b->cb = cb;
+    b->ud = ud;
+    b->replies = json_array();
+    b->pending_nodes = 1; /* this call, until the adapter has reported */
+    if (timeout_ms) {
+        bcast_ack_ref(b);
+        b->timer = nsp->srv->ops.timer_start(nsp->srv->host, timeout_ms, on_bcast_timeout, b);
+    }
+    json_t *data = event_data(event, args);
+    int n = is_local(o) ? sio_nsp_local_emit_ack(nsp, data, o, b)
+                        : nsp->adapter->ops->broadcast_ack(nsp->adapter, data, o, b);
+    json_decref(data);
+    sio_bcast_ack_pending_nodes(b, -1);
+    bcast_ack_unref(b);
+    return n;
+}
+
+void sio_nsp_sockets_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                          size_t n)
+{
+    if (is_local(o))
+        sio_nsp_local_join(nsp, o, rooms, n);
+    else
+        nsp->adapter->ops->sockets_join(nsp->adapter, o, rooms, n);
+}
+
+void sio_nsp_sockets_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
+                           size_t n)
+{
+    if (is_local(o))
+        sio_nsp_local_leave(nsp, o, rooms, n);
+    else
+        nsp->adapter->ops->sockets_leave(nsp->adapter, o, rooms, n);
+}
+
+void sio_nsp_disconnect_sockets(sio_nsp *nsp, const sio_bcast_opts *o, bool close)
+{
+    if (is_local(o))
+        sio_nsp_local_disconnect(nsp, o, close);
+    else
+        nsp->adapter->ops->disconnect_sockets(nsp->adapter, o, close);
+}
+
+typedef struct fetch_ctx {
+    sio_nsp *nsp;
+    sio_fetch_fn cb;
+    void *ud;
+} fetch_ctx;
+
+static void on_fetched(json_t *result, const char *err, void *ud)
+{
+    fetch_ctx *f = ud;
+    f->cb(f->nsp, result, err, f->ud);
+    sio_free(f);
+}
+
+void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn cb, void *ud)
+{
+    if (is_local(o)) {
+        json_t *r = sio_nsp_local_fetch(nsp, o);
+        cb(nsp, r, NULL, ud);
+        json_decref(r);
+        return;
+    }
+    fetch_ctx *f = sio_malloc(sizeof *f);
+    f->nsp = nsp;
+    f->cb = cb;
+    f->ud = ud;
+    nsp->adapter->ops->fetch_sockets(nsp->adapter, o, on_fetched, f);
+}
+
+/* ---- the in-memory adapter: this node is the whole cluster ---- */
+
+static int mem_broadcast(sio_adapter *a, json_t *packet, const sio_bcast_opts *o)
+{
+    return sio_nsp_local_emit(a->nsp, packet, o);
+}
+
+static int mem_broadcast_ack(sio_adapter *a, json_t *packet, const sio_bcast_opts *o,
+                             sio_bcast_ack *ack)
+{
+    return sio_nsp_local_emit_ack(a->nsp, packet, o, ack);
+}
+
+static void mem_join(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms, size_t n)
+{
+    sio_nsp_local_join(a->nsp, o, rooms, n);
+}
+
+static void mem_leave(sio_adapter *a, const sio_bcast_opts *o, const char *const *rooms, size_t n)
+{
+    sio_nsp_local_leave(a->nsp, o, rooms, n);
+}
+
+static void mem_disconnect(sio_adapter *a, const sio_bcast_opts *o, bool close)
+{
+    sio_nsp_local_disconnect(a->nsp, o, close);
+}
+
+static void mem_fetch(sio_adapter *a, const sio_bcast_opts *o, sio_adapter_result_fn cb, void *ud)
+{
+    json_t *r = sio_nsp_local_fetch(a->nsp, o);
+    cb(r, NULL, ud);
+    json_decref(r);
+}
+
+static void mem_all_rooms(sio_adapter *a, sio_adapter_result_fn cb, void *ud)
+{
+    json_t *r = sio_nsp_local_rooms(a->nsp);
+    cb(r, NULL, ud);
+    json_decref(r);
+}
+
+static void mem_destroy(sio_adapter *a)
+{
+    sio_free(a);
+}
+
+static const sio_adapter_ops k_memory_ops = {
+    mem_broadcast, mem_broadcast_ack, mem_join,      mem_leave,
+    mem_disconnect, mem_fetch,        mem_all_rooms, mem_destroy,
+};
+
+sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud)
+{
+    (void)ud;
+    sio_adapter *a = sio_calloc(1, sizeof *a);
+    a->ops = &k_memory_ops;
+    a->nsp = nsp;
+    return a;
+}

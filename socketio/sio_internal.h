@@ -1,0 +1,150 @@
+/* sio_internal: structures shared by the socketio/ sources (not a public header). */
+#ifndef SIO_INTERNAL_H
+#define SIO_INTERNAL_H
+
+#include "sio_adapter.h"
+#include "sio_server.h"
+
+#include <uthash.h>
+
+/** Length of a socket id: 15 random bytes as URL-safe base64 (as Node's base64id). */
+#define SIO_SOCKET_ID_LEN 20
+
+typedef struct sio_room sio_room;
+
+/** A socket's membership in a room (member of room->members, keyed by socket pointer). */
+typedef struct sio_member {
+    sio_socket *s;
+    UT_hash_handle hh;
+} sio_member;
+
+struct sio_room {
+    char *name; /**< owned */
+    UT_hash_handle hh;
+    sio_member *members;
+    size_t n;
+};
+
+typedef struct sio_evh {
+    char *event; /**< owned */
+    sio_event_fn fn;
+    void *ud;
+    UT_hash_handle hh;
+} sio_evh;
+
+struct sio_nsp {
+    char *name; /**< owned */
+    UT_hash_handle hh;
+    sio_server *srv;
+    sio_nsp_handlers h;
+    void *ud;
+    sio_evh *events;
+    sio_socket *sockets; /**< uthash by id */
+    size_t n_sockets;
+    sio_room *rooms; /**< uthash by name; socket-id rooms are implicit */
+    sio_adapter *adapter;
+    int64_t next_ack_id; /**< namespace-wide, as Node's nsp._ids */
+};
+
+/** An ack the server waits for from one socket. */
+typedef struct sio_pending_ack {
+    int64_t id;
+    struct sio_pending_ack *next;
+    sio_socket *s;      /**< borrowed; valid while listed */
+    sio_ack_fn cb;      /**< single-socket ack, or NULL */
+    void *ud;
+    void *timer;        /**< host timer or NULL */
+    sio_bcast_ack *bc;  /**< broadcast ack (holds a reference), or NULL */
+} sio_pending_ack;
+
+struct sio_socket {
+    char id[SIO_SOCKET_ID_LEN + 1];
+    UT_hash_handle hh; /**< in nsp->sockets */
+    int refs;
+    sio_nsp *nsp;
+    sio_client *client;      /**< NULL once the client is gone */
+    sio_socket *client_next; /**< in client->sockets */
+    json_t *handshake;       /**< owned */
+    json_t *data;            /**< owned */
+    void *user;
+    sio_room **rooms; /**< joined rooms (not the id room) */
+    size_t n_rooms, cap_rooms;
+    bool connecting; /**< inside the connect handler: emits are held */
+    bool connected;
+    sio_encoded *held; /**< emits made during the connect handler */
+    size_t n_held;
+    sio_pending_ack *acks;
+    uint64_t mark;   /**< broadcast dedupe stamp */
+    uint64_t except; /**< broadcast exclusion stamp */
+};
+
+struct sio_client {
+    sio_server *srv;
+    void *conn;
+    sio_decoder *dec;
+    json_t *hs; /**< handshake without auth; owned */
+    sio_socket *sockets;
+    void *connect_timer;
+    int dispatching;          /**< depth of calls into handlers */
+    const char *close_reason; /**< closed while dispatching: free when unwound */
+};
+
+struct sio_reject {
+    bool set;
+    char *message;
+    json_t *data;
+};
+
+struct sio_bcast_ack {
+    int refs;
+    sio_nsp *nsp;
+    sio_bcast_ack_fn cb;
+    void *ud;
+    json_t *replies;
+    size_t expected;
+    int pending_nodes;
+    void *timer;
+    bool done;
+};
+
+struct sio_server {
+    sio_server_config cfg;
+    sio_host_ops ops;
+    void *host;
+    sio_nsp *nsps;
+    sio_adapter_factory adapter_factory;
+    void *adapter_ud;
+    uint64_t epoch;
+};
+
+/* sio_socket.c */
+sio_socket *socket_new(sio_nsp *nsp, sio_client *c);
+void socket_ref(sio_socket *s);
+void socket_unref(sio_socket *s);
+int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_);
+void socket_connect(sio_socket *s, const json_t *auth);
+void socket_closed(sio_socket *s, const char *reason, bool notify_client);
+void socket_on_event(sio_socket *s, json_t *data, int64_t id);
+void socket_on_ack(sio_socket *s, json_t *data, int64_t id);
+void socket_add_pending(sio_socket *s, sio_pending_ack *pa);
+
+/* sio_rooms.c */
+void rooms_join(sio_socket *s, const char *room);
+void rooms_leave(sio_socket *s, const char *room);
+void rooms_leave_all(sio_socket *s);
+/* Marks (s->mark = stamp) and collects every local socket selected by o, each once. Returns a new
+ * array of referenced sockets (the caller unrefs each and frees the array) and its length. */
+sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n);
+
+/* sio_bcast.c */
+void bcast_ack_ref(sio_bcast_ack *b);
+void bcast_ack_unref(sio_bcast_ack *b);
+void bcast_ack_check(sio_bcast_ack *b);
+sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud);
+
+/* sio_server.c */
+void client_dispatch_begin(sio_client *c);
+void client_dispatch_end(sio_client *c);
+json_t *event_data(const char *event, json_t *args);
+
+#endif

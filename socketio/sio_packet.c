@@ -1,0 +1,567 @@
+/* sio_packet: Socket.IO v5 packet decoder and encoder, with placeholders <-> binary attachments. */
+#include "sio_packet.h"
+
+#include "sio_alloc.h"
+#include "sio_binary.h"
+#include "sio_log.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/** An ack id has at most this many digits, so it fits an int64 and a JavaScript number. */
+#define MAX_ACK_DIGITS 15
+/** The attachment count has at most this many digits (any limit above is refused anyway). */
+#define MAX_COUNT_DIGITS 9
+/** Containers nested deeper than this are left alone by the encoder (only a cyclic tree gets
+ * there, and json_dumpb then refuses it). */
+#define ENC_MAX_DEPTH 2048
+/** JSON up to this size is dumped on the stack in one pass; larger JSON is dumped twice. */
+#define ENC_STACK_JSON 1024
+/** Flags of every dump: compact, key order kept, any value at the top. */
+#define ENC_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+
+/* Decoder errors, handed out as static strings. */
+static const char ERR_EMPTY[] = "empty packet";
+static const char ERR_TYPE[] = "unknown packet type";
+static const char ERR_COUNT[] = "bad attachment count";
+static const char ERR_TOO_MANY[] = "too many attachments";
+static const char ERR_NSP[] = "bad namespace";
+static const char ERR_ID[] = "bad ack id";
+static const char ERR_DEPTH[] = "JSON nested too deep";
+static const char ERR_JSON[] = "invalid JSON";
+static const char ERR_PAYLOAD[] = "invalid payload for the packet type";
+static const char ERR_NAME[] = "event name too long";
+static const char ERR_PLACEHOLDER[] = "placeholder does not match the attachments";
+static const char ERR_TEXT[] = "text message while attachments are awaited";
+static const char ERR_BINARY[] = "binary message while no attachment is awaited";
+
+void sio_limits_defaults(sio_limits *l)
+{
+    l->max_attachments = 10;
+    l->max_depth = 32;
+    l->max_event_name = 256;
+}
+
+void sio_packet_clear(sio_packet *p)
+{
+    sio_free(p->nsp);
+    json_decref(p->data);
+    memset(p, 0, sizeof *p);
+}
+
+/* Aborts on a NULL that jansson returns only when memory is exhausted (the policy of sio_alloc). */
+static json_t *must(json_t *v)
+{
+    if (!v) {
+        fprintf(stderr, "siobroker: out of memory in jansson\n");
+        abort();
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Decoder                                                                                        */
+
+struct sio_decoder {
+    sio_limits lim;     /**< copied limits */
+    sio_packet pending; /**< binary packet awaiting attachments; its data still has placeholders */
+    size_t n_att;       /**< attachments the pending packet declared; 0 when none is pending */
+    size_t got;         /**< attachments received so far */
+    json_t **att;       /**< received attachments as binary values (n_att slots); owned */
+};
+
+sio_decoder *sio_decoder_new(const sio_limits *limits)
+{
+    sio_decoder *d = sio_calloc(1, sizeof *d);
+    if (limits)
+        d->lim = *limits;
+    else
+        sio_limits_defaults(&d->lim);
+    d->pending.id = -1;
+    return d;
+}
+
+/* Drops the pending packet and its attachments; the decoder then expects a text packet. */
+static void decoder_reset(sio_decoder *d)
+{
+    for (size_t i = 0; i < d->got; i++)
+        json_decref(d->att[i]);
+    sio_free(d->att);
+    d->att = NULL;
+    d->n_att = d->got = 0;
+    sio_packet_clear(&d->pending);
+    d->pending.id = -1;
+}
+
+void sio_decoder_free(sio_decoder *d)
+{
+    if (!d)
+        return;
+    decoder_reset(d);
+    sio_free(d);
+}
+
+static sio_decode_status fail(sio_decoder *d, const char **err, const char *why)
+{
+    decoder_reset(d);
+    if (err)
+        *err = why;
+    return SIO_DEC_ERROR;
+}
+
+static bool is_digit(uint8_t c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* True when the JSON text s[0..n) nests arrays and objects at most max deep. Brackets inside
+ * strings do not count; the text itself is validated later by jansson. */
+static bool depth_ok(const uint8_t *s, size_t n, size_t max)
+{
+    size_t depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return false;
+        } else if ((c == ']' || c == '}') && depth) {
+            depth--;
+        }
+    }
+    return true;
+}
+
+/* True when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF) without control characters, so a namespace is safe in C strings, JSON and logs. */
+static bool nsp_ok(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        size_t more;
+        uint32_t cp, min;
+        if (c >= 0xc2 && c <= 0xdf) {
+            more = 1, cp = c & 0x1f, min = 0x80;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            more = 2, cp = c & 0x0f, min = 0x800;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            more = 3, cp = c & 0x07, min = 0x10000;
+        } else {
+            return false;
+        }
+        if (n - i <= more)
+            return false;
+        for (size_t k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += more + 1;
+    }
+    return true;
+}
+
+/* Classifies v for a packet with n_att attachments. Returns 1 and sets *num when v is a placeholder
+ * {"_placeholder":true,"num":i} with 0 <= i < n_att; 0 when v is plain data (not an object with
+ * "_placeholder": true); -1 for an object with "_placeholder": true of any other shape or num. */
+static int placeholder_num(json_t *v, size_t n_att, size_t *num)
+{
+    if (!json_is_object(v) || !json_is_true(json_object_get(v, "_placeholder")))
+        return 0;
+    json_t *jn = json_object_get(v, "num");
+    if (json_object_size(v) != 2 || !json_is_integer(jn))
+        return -1;
+    json_int_t k = json_integer_value(jn);
+    if (k < 0 || (uint64_t)k >= n_att)
+        return -1;
+    *num = (size_t)k;
+    return 1;
+}
+
+/* Checks the placeholders under v against n_att attachments, marking each in used[]. Returns 0,
+ * or -1 for a malformed placeholder or an attachment referenced twice. */
+static int check_placeholders(json_t *v, size_t n_att, bool *used)
+{
+    size_t num;
+    int r = placeholder_num(v, n_att, &num);
+    if (r < 0)
+        return -1;
+    if (r > 0) {
+        if (used[num])
+            return -1;
+        used[num] = true;
+        return 0;
+    }
+    if (json_is_array(v)) {
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++)
+            if (check_placeholders(json_array_get(v, i), n_att, used) != 0)
+                return -1;
+    } else if (json_is_object(v)) {
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+            if (check_placeholders(json_object_iter_value(it), n_att, used) != 0)
+                return -1;
+    }
+    return 0;
+}
+
+/* Replaces the placeholders under v (already checked) with the attachments, whose references are
+ * moved out of att[]. v itself is never a placeholder: payloads of binary packets are arrays. */
+static void fill_placeholders(json_t *v, size_t n_att, json_t **att)
+{
+    size_t num;
+    if (json_is_array(v)) {
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(v, i);
+            if (placeholder_num(e, n_att, &num) > 0) {
+                json_array_set_new(v, i, att[num]);
+                att[num] = NULL;
+            } else {
+                fill_placeholders(e, n_att, att);
+            }
+        }
+    } else if (json_is_object(v)) {
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+            json_t *e = json_object_iter_value(it);
+            if (placeholder_num(e, n_att, &num) > 0) {
+                json_object_iter_set_new(v, it, att[num]);
+                att[num] = NULL;
+            } else {
+                fill_placeholders(e, n_att, att);
+            }
+        }
+    }
+}
+
+/* True when payload (NULL = none) has the shape type t requires (binary types as their plain
+ * counterparts). Sets *why to the error otherwise. */
+static bool payload_ok(sio_ptype t, const json_t *payload, const sio_limits *lim, const char **why)
+{
+    *why = ERR_PAYLOAD;
+    switch (t) {
+    case SIO_CONNECT: return !payload || json_is_object(payload);
+    case SIO_DISCONNECT: return !payload;
+    case SIO_EVENT:
+    case SIO_BINARY_EVENT: {
+        if (!json_is_array(payload) || json_array_size(payload) == 0)
+            return false;
+        const json_t *name = json_array_get(payload, 0);
+        if (!json_is_string(name))
+            return false;
+        if (json_string_length(name) > lim->max_event_name) {
+            *why = ERR_NAME;
+            return false;
+        }
+        return true;
+    }
+    case SIO_ACK:
+    case SIO_BINARY_ACK: return json_is_array(payload);
+    case SIO_CONNECT_ERROR: return json_is_object(payload) || json_is_string(payload);
+    }
+    return false;
+}
+
+/* Parses one text message (a whole Socket.IO packet header and JSON). */
+static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len, sio_packet *out,
+                                   const char **err)
+{
+    if (len == 0)
+        return fail(d, err, ERR_EMPTY);
+    if (s[0] < '0' || s[0] > '6')
+        return fail(d, err, ERR_TYPE);
+    sio_ptype t = (sio_ptype)(s[0] - '0');
+    size_t i = 1;
+
+    size_t n_att = 0;
+    bool bin = t == SIO_BINARY_EVENT || t == SIO_BINARY_ACK;
+    if (bin) {
+        size_t start = i;
+        for (; i < len && is_digit(s[i]); i++) {
+            if (i - start == MAX_COUNT_DIGITS)
+                return fail(d, err, ERR_TOO_MANY);
+            n_att = n_att * 10 + (size_t)(s[i] - '0');
+        }
+        if (i == start || i == len || s[i] != '-')
+            return fail(d, err, ERR_COUNT);
+        i++;
+        if (n_att > d->lim.max_attachments)
+            return fail(d, err, ERR_TOO_MANY);
+    }
+
+    /* The namespace runs to the first comma or to the end ("40/nsp" is a whole CONNECT). */
+    const uint8_t *nsp = (const uint8_t *)"/";
+    size_t nsp_len = 1;
+    if (i < len && s[i] == '/') {
+        size_t start = i;
+        while (i < len && s[i] != ',')
+            i++;
+        nsp = s + start;
+        nsp_len = i - start;
+        if (i < len)
+            i++;
+        if (!nsp_ok(nsp, nsp_len))
+            return fail(d, err, ERR_NSP);
+    }
+
+    int64_t id = -1;
+    if (i < len && is_digit(s[i])) {
+        size_t start = i;
+        id = 0;
+        for (; i < len && is_digit(s[i]); i++) {
+            if (i - start == MAX_ACK_DIGITS)
+                return fail(d, err, ERR_ID);
+            id = id * 10 + (s[i] - '0');
+        }
+    }
+    bool ack = t == SIO_ACK || t == SIO_BINARY_ACK;
+    bool event = t == SIO_EVENT || t == SIO_BINARY_EVENT;
+    if ((ack && id < 0) || (!ack && !event && id >= 0))
+        return fail(d, err, ERR_ID);
+
+    json_t *payload = NULL;
+    if (i < len) {
+        if (!depth_ok(s + i, len - i, d->lim.max_depth))
+            return fail(d, err, ERR_DEPTH);
+        json_error_t je;
+        payload = json_loadb((const char *)s + i, len - i, JSON_DECODE_ANY, &je);
+        if (!payload)
+            return fail(d, err, ERR_JSON);
+    }
+    const char *why;
+    if (!payload_ok(t, payload, &d->lim, &why)) {
+        json_decref(payload);
+        return fail(d, err, why);
+    }
+
+    if (bin) {
+        /* Check every placeholder now, so a bad one fails before its attachments arrive. */
+        bool *used = sio_calloc(n_att ? n_att : 1, sizeof *used);
+        int rc = check_placeholders(payload, n_att, used);
+        for (size_t k = 0; rc == 0 && k < n_att; k++)
+            if (!used[k])
+                rc = -1;
+        sio_free(used);
+        if (rc != 0) {
+            json_decref(payload);
+            return fail(d, err, ERR_PLACEHOLDER);
+        }
+        t = t == SIO_BINARY_EVENT ? SIO_EVENT : SIO_ACK;
+    }
+
+    sio_packet p = {t, sio_strndup((const char *)nsp, nsp_len), id, payload};
+    if (n_att == 0) {
+        *out = p;
+        return SIO_DEC_PACKET;
+    }
+    d->pending = p;
+    d->n_att = n_att;
+    d->got = 0;
+    d->att = sio_calloc(n_att, sizeof *d->att);
+    return SIO_DEC_NEED_MORE;
+}
+
+sio_decode_status sio_decoder_feed(sio_decoder *d, const uint8_t *data, size_t len, bool binary,
+                                   sio_packet *out, const char **err)
+{
+    if (!binary) {
+        if (d->n_att)
+            return fail(d, err, ERR_TEXT);
+        return feed_text(d, data, len, out, err);
+    }
+    if (!d->n_att)
+        return fail(d, err, ERR_BINARY);
+    d->att[d->got++] = sio_binary_new(data, len);
+    if (d->got < d->n_att)
+        return SIO_DEC_NEED_MORE;
+    fill_placeholders(d->pending.data, d->n_att, d->att);
+    *out = d->pending;
+    memset(&d->pending, 0, sizeof d->pending);
+    decoder_reset(d);
+    return SIO_DEC_PACKET;
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Encoder                                                                                        */
+
+/** Attachments collected while binary values are swapped for placeholders. */
+typedef struct enc_att {
+    eio_msg **v; /**< binary messages, in placeholder order; owned */
+    size_t n;    /**< messages collected */
+    size_t cap;  /**< slots allocated */
+} enc_att;
+
+/* Returns a new placeholder for the binary value bin, whose bytes become the next attachment. */
+static json_t *take_binary(const json_t *bin, enc_att *a)
+{
+    size_t len;
+    const uint8_t *bytes = sio_binary_data(bin, &len);
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 4;
+        a->v = sio_realloc(a->v, a->cap * sizeof *a->v);
+    }
+    a->v[a->n] = eio_msg_new(EIO_MESSAGE, true, bytes, len);
+    json_t *ph = must(json_object());
+    json_object_set_new(ph, "_placeholder", json_true());
+    json_object_set_new(ph, "num", must(json_integer((json_int_t)a->n)));
+    a->n++;
+    return ph;
+}
+
+/* Walks v depth first (arrays in order, objects in key order) and swaps binary values for
+ * placeholders. Returns a new reference to a changed copy, or NULL when v holds no binary value
+ * (the caller then uses v itself). Unchanged subtrees are shared, not copied. */
+static json_t *swap_binary(const json_t *v, enc_att *a, int depth)
+{
+    json_t *mv = (json_t *)v; /* jansson's getters take non-const pointers; v is not modified */
+    if (depth > ENC_MAX_DEPTH)
+        return NULL;
+    if (json_is_array(v)) {
+        json_t *copy = NULL;
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_array_get(v, i);
+            json_t *r = swap_binary(e, a, depth + 1);
+            if (r && !copy) {
+                copy = must(json_array());
+                for (size_t k = 0; k < i; k++)
+                    json_array_append(copy, json_array_get(v, k));
+            }
+            if (copy)
+                json_array_append_new(copy, r ? r : json_incref(e));
+        }
+        return copy;
+    }
+    if (!json_is_object(v))
+        return NULL;
+    if (sio_is_binary(v))
+        return take_binary(v, a);
+    json_t *copy = NULL;
+    for (void *it = json_object_iter(mv); it; it = json_object_iter_next(mv, it)) {
+        json_t *e = json_object_iter_value(it);
+        json_t *r = swap_binary(e, a, depth + 1);
+        if (r && !copy) {
+            copy = must(json_object());
+            for (void *k = json_object_iter(mv); k != it; k = json_object_iter_next(mv, k))
+                json_object_setn_nocheck(copy, json_object_iter_key(k), json_object_iter_key_len(k),
+                                         json_object_iter_value(k));
+        }
+        if (copy)
+            json_object_setn_new_nocheck(copy, json_object_iter_key(it),
+                                         json_object_iter_key_len(it), r ? r : json_incref(e));
+    }
+    return copy;
+}
+
+/* Writes the packet header (type digit, attachment count, namespace, ack id) into buf, which holds
+ * at least header_max(nsp) bytes. Returns its length. */
+static size_t put_header(char *buf, sio_ptype t, size_t n_att, const char *nsp, size_t nsp_len,
+                         int64_t id)
+{
+    size_t n = 0;
+    buf[n++] = (char)('0' + t);
+    if (t == SIO_BINARY_EVENT || t == SIO_BINARY_ACK)
+        n += (size_t)sprintf(buf + n, "%zu-", n_att);
+    if (nsp_len) {
+        memcpy(buf + n, nsp, nsp_len);
+        n += nsp_len;
+        buf[n++] = ',';
+    }
+    if (id >= 0)
+        n += (size_t)sprintf(buf + n, "%" PRId64, id);
+    return n;
+}
+
+void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, sio_encoded *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t == SIO_BINARY_EVENT)
+        t = SIO_EVENT;
+    else if (t == SIO_BINARY_ACK)
+        t = SIO_ACK;
+
+    enc_att a = {NULL, 0, 0};
+    json_t *swapped = NULL;
+    if (data && (t == SIO_EVENT || t == SIO_ACK)) {
+        swapped = swap_binary(data, &a, 0);
+    } else if (sio_has_binary(data)) {
+        /* jansson would dump the binary value as malformed JSON (it ignores a bad key). */
+        SIO_LOGE(SIO_SUB_SOCKETIO, "binary data in a type %d packet; sending it without payload",
+                 (int)t);
+        data = NULL;
+    }
+    const json_t *body = swapped ? swapped : data;
+
+    char stack_json[ENC_STACK_JSON];
+    char *json = NULL;
+    size_t json_len = 0;
+    if (body) {
+        json_len = json_dumpb(body, stack_json, sizeof stack_json, ENC_FLAGS);
+        if (json_len == 0) {
+            /* Only a cycle or a string made with *_nocheck that is not UTF-8 gets here. */
+            SIO_LOGE(SIO_SUB_SOCKETIO, "cannot encode the payload of a type %d packet as JSON; "
+                                       "sending it without one", (int)t);
+            for (size_t k = 0; k < a.n; k++)
+                eio_msg_unref(a.v[k]);
+            a.n = 0;
+            json_decref(swapped);
+            swapped = NULL;
+        } else if (json_len <= sizeof stack_json) {
+            json = stack_json;
+        } else {
+            json = sio_malloc(json_len);
+            if (json_dumpb(body, json, json_len, ENC_FLAGS) != json_len)
+                abort(); /* the same tree dumped twice cannot change size */
+        }
+    }
+    if (swapped)
+        t = t == SIO_EVENT ? SIO_BINARY_EVENT : SIO_BINARY_ACK;
+
+    size_t nsp_len = nsp && strcmp(nsp, "/") != 0 ? strlen(nsp) : 0;
+    /* digit + count + '-' + namespace + ',' + id, with room for sprintf's NUL */
+    size_t hdr_max = 1 + 21 + 1 + nsp_len + 1 + 21 + 1;
+    char stack_hdr[128];
+    char *hdr = hdr_max <= sizeof stack_hdr ? stack_hdr : sio_malloc(hdr_max);
+    size_t hdr_len = put_header(hdr, t, a.n, nsp, nsp_len, id);
+
+    out->text = eio_msg_new2(EIO_MESSAGE, hdr, hdr_len, json, json_len);
+    out->attachments = a.v;
+    out->n_attachments = a.n;
+    if (!a.n) {
+        sio_free(a.v);
+        out->attachments = NULL;
+    }
+
+    if (hdr != stack_hdr)
+        sio_free(hdr);
+    if (json != stack_json)
+        sio_free(json);
+    json_decref(swapped);
+}
+
+void sio_encoded_clear(sio_encoded *e)
+{
+    eio_msg_unref(e->text);
+    for (size_t i = 0; i < e->n_attachments; i++)
+        eio_msg_unref(e->attachments[i]);
+    sio_free(e->attachments);
+    memset(e, 0, sizeof *e);
+}

@@ -1,0 +1,148 @@
+/* sio_rooms: the per-namespace rooms index (room -> sockets, socket -> rooms) and broadcast
+ * selection. Every socket is implicitly in the room named by its id: that room is not stored. */
+#include "sio_internal.h"
+
+#include "sio_alloc.h"
+
+#include <string.h>
+
+static sio_room *room_find(sio_nsp *nsp, const char *name)
+{
+    sio_room *r = NULL;
+    HASH_FIND_STR(nsp->rooms, name, r);
+    return r;
+}
+
+void rooms_join(sio_socket *s, const char *room)
+{
+    if (strcmp(room, s->id) == 0 || sio_socket_in_room(s, room))
+        return;
+    sio_nsp *nsp = s->nsp;
+    sio_room *r = room_find(nsp, room);
+    if (!r) {
+        r = sio_calloc(1, sizeof *r);
+        r->name = sio_strdup(room);
+        HASH_ADD_KEYPTR(hh, nsp->rooms, r->name, strlen(r->name), r);
+    }
+    sio_member *m = sio_malloc(sizeof *m);
+    m->s = s;
+    HASH_ADD_PTR(r->members, s, m);
+    r->n++;
+    if (s->n_rooms == s->cap_rooms) {
+        s->cap_rooms = s->cap_rooms ? s->cap_rooms * 2 : 2;
+        s->rooms = sio_realloc(s->rooms, s->cap_rooms * sizeof *s->rooms);
+    }
+    s->rooms[s->n_rooms++] = r;
+}
+
+static void room_drop_member(sio_nsp *nsp, sio_room *r, sio_socket *s)
+{
+    sio_member *m = NULL;
+    HASH_FIND_PTR(r->members, &s, m);
+    if (m) {
+        HASH_DEL(r->members, m);
+        sio_free(m);
+        r->n--;
+    }
+    if (r->n == 0) {
+        HASH_DEL(nsp->rooms, r);
+        sio_free(r->name);
+        sio_free(r);
+    }
+}
+
+void rooms_leave(sio_socket *s, const char *room)
+{
+    for (size_t i = 0; i < s->n_rooms; i++) {
+        if (strcmp(s->rooms[i]->name, room) == 0) {
+            sio_room *r = s->rooms[i];
+            memmove(&s->rooms[i], &s->rooms[i + 1], (s->n_rooms - i - 1) * sizeof *s->rooms);
+            s->n_rooms--;
+            room_drop_member(s->nsp, r, s);
+            return;
+        }
+    }
+}
+
+void rooms_leave_all(sio_socket *s)
+{
+    while (s->n_rooms) {
+        sio_room *r = s->rooms[--s->n_rooms];
+        room_drop_member(s->nsp, r, s);
+    }
+}
+
+bool sio_nsp_has_room(sio_nsp *nsp, const char *room)
+{
+    if (room_find(nsp, room))
+        return true;
+    sio_socket *s = NULL;
+    HASH_FIND_STR(nsp->sockets, room, s);
+    return s != NULL;
+}
+
+typedef struct selection {
+    sio_socket **v;
+    size_t n, cap;
+    uint64_t stamp;
+} selection;
+
+static void sel_add(selection *sel, sio_socket *s)
+{
+    if (!s->connected || s->except == sel->stamp || s->mark == sel->stamp)
+        return;
+    s->mark = sel->stamp;
+    if (sel->n == sel->cap) {
+        sel->cap = sel->cap ? sel->cap * 2 : 16;
+        sel->v = sio_realloc(sel->v, sel->cap * sizeof *sel->v);
+    }
+    socket_ref(s);
+    sel->v[sel->n++] = s;
+}
+
+/* Calls fn for each socket in room (stored members, and the socket whose id it is). */
+static void each_in_room(sio_nsp *nsp, const char *room, void (*fn)(sio_socket *, void *),
+                         void *ud)
+{
+    sio_room *r = room_find(nsp, room);
+    if (r) {
+        sio_member *m, *tmp;
+        HASH_ITER(hh, r->members, m, tmp)
+        {
+            fn(m->s, ud);
+        }
+    }
+    sio_socket *s = NULL;
+    HASH_FIND_STR(nsp->sockets, room, s);
+    if (s)
+        fn(s, ud);
+}
+
+static void mark_except(sio_socket *s, void *ud)
+{
+    s->except = *(uint64_t *)ud;
+}
+
+static void add_selected(sio_socket *s, void *ud)
+{
+    sel_add(ud, s);
+}
+
+sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n)
+{
+    selection sel = {NULL, 0, 0, ++nsp->srv->epoch};
+    for (size_t i = 0; o && i < o->n_except; i++)
+        each_in_room(nsp, o->except[i], mark_except, &sel.stamp);
+    if (!o || o->n_rooms == 0) {
+        sio_socket *s, *tmp;
+        HASH_ITER(hh, nsp->sockets, s, tmp)
+        {
+            sel_add(&sel, s);
+        }
+    } else {
+        for (size_t i = 0; i < o->n_rooms; i++)
+            each_in_room(nsp, o->rooms[i], add_selected, &sel);
+    }
+    *n = sel.n;
+    return sel.v;
+}

@@ -1,0 +1,333 @@
+/* sio_server: the server object, namespace registry and the per-session Socket.IO client: decoding,
+ * CONNECT/DISCONNECT handling, connectTimeout and the deferred close while handlers run. */
+#include "sio_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <string.h>
+
+const char SIO_REASON_CLIENT_NSP_DISCONNECT[] = "client namespace disconnect";
+const char SIO_REASON_SERVER_NSP_DISCONNECT[] = "server namespace disconnect";
+
+static const char *const k_reserved[] = {"connect",       "connect_error", "disconnect",
+                                         "disconnecting", "newListener",   "removeListener"};
+
+bool sio_event_reserved(const char *event)
+{
+    for (size_t i = 0; i < sizeof k_reserved / sizeof k_reserved[0]; i++)
+        if (strcmp(event, k_reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+void sio_server_config_defaults(sio_server_config *cfg)
+{
+    cfg->connect_timeout_ms = 45000;
+    sio_limits_defaults(&cfg->limits);
+}
+
+sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host)
+{
+    sio_server *srv = sio_calloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    srv->ops = *ops;
+    srv->host = host;
+    return srv;
+}
+
+void sio_server_free(sio_server *srv)
+{
+    if (!srv)
+        return;
+    sio_nsp *nsp, *tmp;
+    HASH_ITER(hh, srv->nsps, nsp, tmp)
+    {
+        HASH_DEL(srv->nsps, nsp);
+        if (nsp->adapter && nsp->adapter->ops->destroy)
+            nsp->adapter->ops->destroy(nsp->adapter);
+        sio_evh *e, *etmp;
+        HASH_ITER(hh, nsp->events, e, etmp)
+        {
+            HASH_DEL(nsp->events, e);
+            sio_free(e->event);
+            sio_free(e);
+        }
+        sio_room *r, *rtmp;
+        HASH_ITER(hh, nsp->rooms, r, rtmp)
+        {
+            sio_member *m, *mtmp;
+            HASH_ITER(hh, r->members, m, mtmp)
+            {
+                HASH_DEL(r->members, m);
+                sio_free(m);
+            }
+            HASH_DEL(nsp->rooms, r);
+            sio_free(r->name);
+            sio_free(r);
+        }
+        sio_free(nsp->name);
+        sio_free(nsp);
+    }
+    sio_free(srv);
+}
+
+void sio_server_set_adapter(sio_server *srv, sio_adapter_factory f, void *ud)
+{
+    srv->adapter_factory = f;
+    srv->adapter_ud = ud;
+}
+
+sio_nsp *sio_server_find_nsp(sio_server *srv, const char *name)
+{
+    sio_nsp *nsp = NULL;
+    HASH_FIND_STR(srv->nsps, name, nsp);
+    return nsp;
+}
+
+sio_nsp *sio_server_of(sio_server *srv, const char *name, const sio_nsp_handlers *h, void *ud)
+{
+    sio_nsp *nsp = sio_server_find_nsp(srv, name);
+    if (!nsp) {
+        nsp = sio_calloc(1, sizeof *nsp);
+        nsp->name = sio_strdup(name);
+        nsp->srv = srv;
+        HASH_ADD_KEYPTR(hh, srv->nsps, nsp->name, strlen(nsp->name), nsp);
+        nsp->adapter = srv->adapter_factory ? srv->adapter_factory(nsp, srv->adapter_ud)
+                                            : memory_adapter_new(nsp, NULL);
+    }
+    if (h) {
+        nsp->h = *h;
+        nsp->ud = ud;
+    }
+    return nsp;
+}
+
+void sio_nsp_on(sio_nsp *nsp, const char *event, sio_event_fn fn, void *ud)
+{
+    sio_evh *e = NULL;
+    HASH_FIND_STR(nsp->events, event, e);
+    if (!e) {
+        e = sio_calloc(1, sizeof *e);
+        e->event = sio_strdup(event);
+        HASH_ADD_KEYPTR(hh, nsp->events, e->event, strlen(e->event), e);
+    }
+    e->fn = fn;
+    e->ud = ud;
+}
+
+const char *sio_nsp_name(const sio_nsp *nsp)
+{
+    return nsp->name;
+}
+
+size_t sio_nsp_size(const sio_nsp *nsp)
+{
+    return nsp->n_sockets;
+}
+
+sio_adapter *sio_nsp_adapter(sio_nsp *nsp)
+{
+    return nsp->adapter;
+}
+
+json_t *event_data(const char *event, json_t *args)
+{
+    json_t *data = json_array();
+    json_array_append_new(data, json_string(event));
+    if (args) {
+        json_array_extend(data, args);
+        json_decref(args);
+    }
+    return data;
+}
+
+/* ---- clients ---- */
+
+static void client_free(sio_client *c)
+{
+    if (c->connect_timer)
+        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
+    sio_decoder_free(c->dec);
+    json_decref(c->hs);
+    sio_free(c);
+}
+
+static void on_connect_timeout(void *arg)
+{
+    sio_client *c = arg;
+    c->connect_timer = NULL;
+    if (!c->sockets && !c->close_reason) {
+        SIO_LOGI(SIO_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
+                 c->srv->cfg.connect_timeout_ms);
+        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+    }
+}
+
+sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
+{
+    sio_client *c = sio_calloc(1, sizeof *c);
+    c->srv = srv;
+    c->conn = conn;
+    c->dec = sio_decoder_new(&srv->cfg.limits);
+    c->hs = json_object();
+    json_object_set_new(c->hs, "headers", hs->headers ? hs->headers : json_object());
+    time_t secs = (time_t)(hs->issued_ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char when[96];
+    strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)",
+             &tm);
+    json_object_set_new(c->hs, "time", json_string(when));
+    json_object_set_new(c->hs, "address", json_string(hs->address ? hs->address : ""));
+    json_object_set_new(c->hs, "xdomain", json_boolean(hs->xdomain));
+    json_object_set_new(c->hs, "secure", json_boolean(hs->secure));
+    json_object_set_new(c->hs, "issued", json_integer((json_int_t)hs->issued_ms));
+    json_object_set_new(c->hs, "url", json_string(hs->url ? hs->url : ""));
+    json_object_set_new(c->hs, "query", hs->query ? hs->query : json_object());
+    hs->headers = hs->query = NULL;
+    if (srv->cfg.connect_timeout_ms)
+        c->connect_timer = srv->ops.timer_start(srv->host, srv->cfg.connect_timeout_ms,
+                                                on_connect_timeout, c);
+    return c;
+}
+
+static void client_finish_close(sio_client *c, const char *reason)
+{
+    while (c->sockets) {
+        sio_socket *s = c->sockets;
+        socket_closed(s, reason, false);
+    }
+    client_free(c);
+}
+
+void client_dispatch_begin(sio_client *c)
+{
+    c->dispatching++;
+}
+
+void client_dispatch_end(sio_client *c)
+{
+    if (--c->dispatching == 0 && c->close_reason)
+        client_finish_close(c, c->close_reason);
+}
+
+void sio_client_closed(sio_client *c, const char *reason)
+{
+    if (c->close_reason)
+        return;
+    c->close_reason = reason ? reason : "transport close";
+    if (c->dispatching == 0)
+        client_finish_close(c, c->close_reason);
+}
+
+static sio_socket *client_socket(sio_client *c, const char *nsp)
+{
+    for (sio_socket *s = c->sockets; s; s = s->client_next)
+        if (strcmp(s->nsp->name, nsp) == 0)
+            return s;
+    return NULL;
+}
+
+static void send_connect_error(sio_client *c, const char *nsp, const char *message, json_t *data)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "message", json_string(message));
+    if (data)
+        json_object_set(body, "data", data);
+    sio_encoded e;
+    sio_encode(SIO_CONNECT_ERROR, nsp, -1, body, &e);
+    json_decref(body);
+    c->srv->ops.send(c->conn, e.text, false, c->srv->host);
+    sio_encoded_clear(&e);
+}
+
+static void handle_connect(sio_client *c, sio_packet *p)
+{
+    sio_nsp *nsp = sio_server_find_nsp(c->srv, p->nsp);
+    if (!nsp) {
+        SIO_LOGD(SIO_SUB_SOCKETIO, "connect to unknown namespace %s refused", p->nsp);
+        send_connect_error(c, p->nsp, "Invalid namespace", NULL);
+        return;
+    }
+    if (client_socket(c, p->nsp)) {
+        SIO_LOGW(SIO_SUB_SOCKETIO, "second CONNECT to %s on one session ignored", p->nsp);
+        return;
+    }
+    sio_socket *s = socket_new(nsp, c);
+    json_t *auth = p->data && json_is_object(p->data) ? p->data : NULL;
+    socket_connect(s, auth);
+    if (s->connected && c->connect_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
+        c->connect_timer = NULL;
+    }
+    socket_unref(s);
+}
+
+void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool binary)
+{
+    if (c->close_reason)
+        return;
+    sio_packet p;
+    memset(&p, 0, sizeof p);
+    const char *err = NULL;
+    sio_decode_status st = sio_decoder_feed(c->dec, data, len, binary, &p, &err);
+    if (st == SIO_DEC_NEED_MORE)
+        return;
+    if (st == SIO_DEC_ERROR) {
+        SIO_LOGW(SIO_SUB_SOCKETIO, "invalid packet (%s): closing the session",
+                 err ? err : "parse error");
+        c->srv->ops.close(c->conn, "parse error", c->srv->host);
+        return;
+    }
+    if (sio_log_enabled(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG)) {
+        char *js = p.data ? json_dumps(p.data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        sio_log(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG, "in type=%d nsp=%s id=%lld data=%.300s",
+                (int)p.type, p.nsp, (long long)p.id, js ? js : "");
+        free(js);
+    }
+    client_dispatch_begin(c);
+    switch (p.type) {
+    case SIO_CONNECT:
+        handle_connect(c, &p);
+        break;
+    case SIO_DISCONNECT: {
+        sio_socket *s = client_socket(c, p.nsp);
+        if (s)
+            socket_closed(s, SIO_REASON_CLIENT_NSP_DISCONNECT, false);
+        break;
+    }
+    case SIO_EVENT: {
+        sio_socket *s = client_socket(c, p.nsp);
+        if (s && s->connected)
+            socket_on_event(s, p.data, p.id);
+        else
+            SIO_LOGD(SIO_SUB_SOCKETIO, "event for namespace %s not connected: dropped", p.nsp);
+        break;
+    }
+    case SIO_ACK: {
+        sio_socket *s = client_socket(c, p.nsp);
+        if (s)
+            socket_on_ack(s, p.data, p.id);
+        break;
+    }
+    default:
+        SIO_LOGW(SIO_SUB_SOCKETIO, "unexpected packet type %d from a client: closing",
+                 (int)p.type);
+        c->srv->ops.close(c->conn, "parse error", c->srv->host);
+        break;
+    }
+    sio_packet_clear(&p);
+    client_dispatch_end(c);
+}
+
+/* ---- rejects ---- */
+
+void sio_reject_set(sio_reject *r, const char *message, json_t *data)
+{
+    sio_free(r->message);
+    json_decref(r->data);
+    r->set = true;
+    r->message = sio_strdup(message ? message : "");
+    r->data = data;
+}

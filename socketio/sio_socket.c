@@ -1,0 +1,422 @@
+/* sio_socket: a socket of a namespace: connect handshake with the handler, emits (held during the
+ * connect handler), acks both ways, disconnect. */
+#include "sio_internal.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+#include "sio_rand.h"
+
+#include <string.h>
+
+static const char k_timeout[] = "operation has timed out";
+
+struct sio_ack {
+    sio_socket *s; /**< holds a reference */
+    int64_t id;
+};
+
+sio_socket *socket_new(sio_nsp *nsp, sio_client *c)
+{
+    sio_socket *s = sio_calloc(1, sizeof *s);
+    s->refs = 1;
+    sio_rand_id(s->id, 15);
+    s->nsp = nsp;
+    s->client = c;
+    s->data = json_object();
+    return s;
+}
+
+void socket_ref(sio_socket *s)
+{
+    s->refs++;
+}
+
+void socket_unref(sio_socket *s)
+{
+    if (--s->refs > 0)
+        return;
+    for (size_t i = 0; i < s->n_held; i++)
+        sio_encoded_clear(&s->held[i]);
+    sio_free(s->held);
+    sio_free(s->rooms);
+    json_decref(s->handshake);
+    json_decref(s->data);
+    sio_free(s);
+}
+
+int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
+{
+    sio_client *c = s->client;
+    if (!c || c->close_reason)
+        return -1;
+    sio_server *srv = c->srv;
+    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
+        return -1;
+    for (size_t i = 0; i < e->n_attachments; i++)
+        srv->ops.send(c->conn, e->attachments[i], false, srv->host);
+    return 0;
+}
+
+/* Sends e now, or holds it while the connect handler runs. Takes ownership of *e. */
+static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
+{
+    if (s->connecting) {
+        s->held = sio_realloc(s->held, (s->n_held + 1) * sizeof *s->held);
+        s->held[s->n_held++] = *e;
+        memset(e, 0, sizeof *e);
+        return 0;
+    }
+    int rc = socket_send(s, e, false);
+    sio_encoded_clear(e);
+    return rc;
+}
+
+void socket_connect(sio_socket *s, const json_t *auth)
+{
+    sio_nsp *nsp = s->nsp;
+    sio_client *c = s->client;
+    s->handshake = json_copy(c->hs);
+    json_object_set_new(s->handshake, "auth", auth ? json_deep_copy(auth) : json_object());
+    sio_reject rej = {false, NULL, NULL};
+    bool ok = true;
+    s->connecting = true;
+    if (nsp->h.connect)
+        ok = nsp->h.connect(s, json_object_get(s->handshake, "auth"), &rej, nsp->ud);
+    s->connecting = false;
+    if (!ok || c->close_reason) {
+        rooms_leave_all(s);
+        if (!c->close_reason) {
+            json_t *body = json_object();
+            json_object_set_new(body, "message",
+                                json_string(rej.set ? rej.message : "connection refused"));
+            if (rej.data)
+                json_object_set(body, "data", rej.data);
+            sio_encoded e;
+            sio_encode(SIO_CONNECT_ERROR, nsp->name, -1, body, &e);
+            json_decref(body);
+            socket_send(s, &e, false);
+            sio_encoded_clear(&e);
+        }
+        SIO_LOGD(SIO_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
+                 rej.set ? rej.message : "by handler");
+        sio_free(rej.message);
+        json_decref(rej.data);
+        return;
+    }
+    sio_free(rej.message);
+    json_decref(rej.data);
+
+    HASH_ADD_STR(nsp->sockets, id, s);
+    socket_ref(s);
+    nsp->n_sockets++;
+    s->client_next = c->sockets;
+    c->sockets = s;
+    s->connected = true;
+
+    json_t *body = json_pack("{s:s}", "sid", s->id);
+    sio_encoded e;
+    sio_encode(SIO_CONNECT, nsp->name, -1, body, &e);
+    json_decref(body);
+    socket_send(s, &e, false);
+    sio_encoded_clear(&e);
+    for (size_t i = 0; i < s->n_held; i++) {
+        socket_send(s, &s->held[i], false);
+        sio_encoded_clear(&s->held[i]);
+    }
+    sio_free(s->held);
+    s->held = NULL;
+    s->n_held = 0;
+    SIO_LOGI(SIO_SUB_SOCKETIO, "socket %s connected to %s", s->id, nsp->name);
+}
+
+static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
+{
+    if (pa->timer) {
+        sio_server *srv = pa->s->nsp->srv;
+        srv->ops.timer_cancel(srv->host, pa->timer);
+        pa->timer = NULL;
+    }
+    if (pa->bc) {
+        if (args)
+            sio_bcast_ack_reply(pa->bc, json_array_size(args) ? json_array_get(args, 0) : NULL);
+        bcast_ack_unref(pa->bc);
+    } else if (pa->cb) {
+        pa->cb(pa->s, args, err, pa->ud);
+    }
+    sio_free(pa);
+}
+
+static sio_pending_ack *pending_take(sio_socket *s, int64_t id)
+{
+    for (sio_pending_ack **pp = &s->acks; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) {
+            sio_pending_ack *pa = *pp;
+            *pp = pa->next;
+            return pa;
+        }
+    }
+    return NULL;
+}
+
+void socket_add_pending(sio_socket *s, sio_pending_ack *pa)
+{
+    pa->s = s;
+    pa->next = s->acks;
+    s->acks = pa;
+}
+
+void socket_closed(sio_socket *s, const char *reason, bool notify_client)
+{
+    sio_nsp *nsp = s->nsp;
+    sio_client *c = s->client;
+    if (!s->connected)
+        return;
+    s->connected = false;
+    socket_ref(s);
+    if (notify_client && c && !c->close_reason) {
+        sio_encoded e;
+        sio_encode(SIO_DISCONNECT, nsp->name, -1, NULL, &e);
+        socket_send(s, &e, false);
+        sio_encoded_clear(&e);
+    }
+    rooms_leave_all(s);
+    HASH_DEL(nsp->sockets, s);
+    nsp->n_sockets--;
+    if (c) {
+        for (sio_socket **pp = &c->sockets; *pp; pp = &(*pp)->client_next) {
+            if (*pp == s) {
+                *pp = s->client_next;
+                break;
+            }
+        }
+    }
+    SIO_LOGI(SIO_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
+    while (s->acks) {
+        sio_pending_ack *pa = s->acks;
+        s->acks = pa->next;
+        pending_fire(pa, NULL, reason);
+    }
+    if (nsp->h.disconnect)
+        nsp->h.disconnect(s, reason, nsp->ud);
+    s->client = NULL;
+    socket_unref(s); /* the namespace's reference */
+    socket_unref(s); /* ours */
+}
+
+void socket_on_event(sio_socket *s, json_t *data, int64_t id)
+{
+    const char *event = json_string_value(json_array_get(data, 0));
+    json_t *args = json_array();
+    for (size_t i = 1; i < json_array_size(data); i++)
+        json_array_append(args, json_array_get(data, i));
+    sio_ack *ack = NULL;
+    if (id >= 0) {
+        ack = sio_malloc(sizeof *ack);
+        ack->s = s;
+        ack->id = id;
+        socket_ref(s);
+    }
+    sio_nsp *nsp = s->nsp;
+    sio_evh *h = NULL;
+    HASH_FIND_STR(nsp->events, event, h);
+    socket_ref(s);
+    if (h && h->fn) {
+        h->fn(s, event, args, ack, h->ud);
+    } else if (nsp->h.any) {
+        nsp->h.any(s, event, args, ack, nsp->ud);
+    } else {
+        if (ack) {
+            SIO_LOGW(SIO_SUB_SOCKETIO, "event \"%s\" on %s asks an ack but has no handler", event,
+                     nsp->name);
+            sio_ack_drop(ack);
+        } else {
+            SIO_LOGD(SIO_SUB_SOCKETIO, "event \"%s\" on %s has no handler", event, nsp->name);
+        }
+    }
+    json_decref(args);
+    socket_unref(s);
+}
+
+void socket_on_ack(sio_socket *s, json_t *data, int64_t id)
+{
+    sio_pending_ack *pa = pending_take(s, id);
+    if (!pa) {
+        SIO_LOGD(SIO_SUB_SOCKETIO, "ack %lld from %s matches nothing (late?)", (long long)id,
+                 s->id);
+        return;
+    }
+    json_t *args = data ? data : json_array();
+    pending_fire(pa, args, NULL);
+    if (!data)
+        json_decref(args);
+}
+
+/* ---- public ---- */
+
+void sio_ack_send(sio_ack *ack, json_t *args)
+{
+    sio_socket *s = ack->s;
+    if (s->connected) {
+        json_t *data = args ? args : json_array();
+        sio_encoded e;
+        sio_encode(SIO_ACK, s->nsp->name, ack->id, data, &e);
+        socket_send(s, &e, false);
+        sio_encoded_clear(&e);
+        json_decref(data);
+    } else {
+        json_decref(args);
+    }
+    sio_ack_drop(ack);
+}
+
+void sio_ack_drop(sio_ack *ack)
+{
+    if (!ack)
+        return;
+    socket_unref(ack->s);
+    sio_free(ack);
+}
+
+const char *sio_socket_id(const sio_socket *s)
+{
+    return s->id;
+}
+
+sio_nsp *sio_socket_nsp(const sio_socket *s)
+{
+    return s->nsp;
+}
+
+sio_client *sio_socket_client(const sio_socket *s)
+{
+    return s->client;
+}
+
+const json_t *sio_socket_handshake(const sio_socket *s)
+{
+    return s->handshake;
+}
+
+json_t *sio_socket_data_json(sio_socket *s)
+{
+    return s->data;
+}
+
+void *sio_socket_userdata(const sio_socket *s)
+{
+    return s->user;
+}
+
+void sio_socket_set_userdata(sio_socket *s, void *p)
+{
+    s->user = p;
+}
+
+bool sio_socket_connected(const sio_socket *s)
+{
+    return s->connected || s->connecting;
+}
+
+static int emit_packet(sio_socket *s, const char *event, json_t *args, int64_t id)
+{
+    if (sio_event_reserved(event) || (!s->connected && !s->connecting)) {
+        json_decref(args);
+        return -1;
+    }
+    json_t *data = event_data(event, args);
+    sio_encoded e;
+    sio_encode(SIO_EVENT, s->nsp->name, id, data, &e);
+    json_decref(data);
+    return socket_send_or_hold(s, &e);
+}
+
+int sio_socket_emit(sio_socket *s, const char *event, json_t *args)
+{
+    return emit_packet(s, event, args, -1);
+}
+
+static void on_ack_timeout(void *arg)
+{
+    sio_pending_ack *pa = arg;
+    pa->timer = NULL;
+    sio_pending_ack *taken = pending_take(pa->s, pa->id);
+    if (taken)
+        pending_fire(taken, NULL, k_timeout);
+}
+
+int sio_socket_emit_ack(sio_socket *s, const char *event, json_t *args, uint32_t timeout_ms,
+                        sio_ack_fn cb, void *ud)
+{
+    if (sio_event_reserved(event) || (!s->connected && !s->connecting)) {
+        json_decref(args);
+        return -1;
+    }
+    int64_t id = s->nsp->next_ack_id++;
+    sio_pending_ack *pa = sio_calloc(1, sizeof *pa);
+    pa->id = id;
+    pa->cb = cb;
+    pa->ud = ud;
+    socket_add_pending(s, pa);
+    if (timeout_ms) {
+        sio_server *srv = s->nsp->srv;
+        pa->timer = srv->ops.timer_start(srv->host, timeout_ms, on_ack_timeout, pa);
+    }
+    return emit_packet(s, event, args, id);
+}
+
+void sio_socket_disconnect(sio_socket *s, bool close)
+{
+    sio_client *c = s->client;
+    if (!s->connected)
+        return;
+    if (close && c) {
+        /* Every socket of the session leaves with "server namespace disconnect", then the
+         * Engine.IO session is closed ("forced close"). */
+        while (c->sockets)
+            socket_closed(c->sockets, SIO_REASON_SERVER_NSP_DISCONNECT, true);
+        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+        return;
+    }
+    socket_closed(s, SIO_REASON_SERVER_NSP_DISCONNECT, true);
+}
+
+int sio_socket_join(sio_socket *s, const char *room)
+{
+    if (!s->connected && !s->connecting)
+        return -1;
+    rooms_join(s, room);
+    return 0;
+}
+
+int sio_socket_leave(sio_socket *s, const char *room)
+{
+    rooms_leave(s, room);
+    return 0;
+}
+
+void sio_socket_leave_all(sio_socket *s)
+{
+    rooms_leave_all(s);
+}
+
+bool sio_socket_in_room(const sio_socket *s, const char *room)
+{
+    if (strcmp(room, s->id) == 0)
+        return true;
+    for (size_t i = 0; i < s->n_rooms; i++)
+        if (strcmp(s->rooms[i]->name, room) == 0)
+            return true;
+    return false;
+}
+
+void sio_socket_rooms(const sio_socket *s, void (*fn)(const char *room, void *ud), void *ud)
+{
+    fn(s->id, ud);
+    for (size_t i = 0; i < s->n_rooms; i++)
+        fn(s->rooms[i]->name, ud);
+}
+
+size_t sio_socket_room_count(const sio_socket *s)
+{
+    return 1 + s->n_rooms;
+}
