@@ -137,8 +137,11 @@ sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *
     c->in_table = true;
     SIO_LOGI(SIO_SUB_ENGINEIO, "sid=%s open transport=%s remote=%s", sid,
              t == EIO_TR_POLLING ? "polling" : "websocket", c->remote);
-    if (ep->ops.on_open)
+    if (ep->ops.on_open) {
+        c->hs_wsi = wsi;
         ep->ops.on_open(c, ep->ud);
+        c->hs_wsi = NULL;
+    }
     conn_rearm(c);
     return c;
 }
@@ -220,6 +223,57 @@ int sio_conn_send(sio_conn *c, eio_msg *m)
 int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary)
 {
     return eio_session_send_message(c->eio, data, len, binary);
+}
+
+bool sio_conn_writable(const sio_conn *c)
+{
+    if (eio_session_transport(c->eio) == EIO_TR_POLLING)
+        return c->get_wsi != NULL;
+    return c->ws_wsi && !lws_send_pipe_choked(c->ws_wsi);
+}
+
+static bool header_token_wanted(enum lws_token_indexes t, const char *name)
+{
+    switch (t) {
+    case WSI_TOKEN_GET_URI:
+    case WSI_TOKEN_POST_URI:
+    case WSI_TOKEN_OPTIONS_URI:
+    case WSI_TOKEN_PUT_URI:
+    case WSI_TOKEN_PATCH_URI:
+    case WSI_TOKEN_DELETE_URI:
+    case WSI_TOKEN_HEAD_URI:
+    case WSI_TOKEN_HTTP_URI_ARGS:
+        return false;
+    default:
+        break;
+    }
+    size_t len = name ? strlen(name) : 0;
+    return len > 1 && name[0] != ':' && name[len - 1] == ':';
+}
+
+json_t *sio_conn_handshake_headers(const sio_conn *c)
+{
+    if (!c->hs_wsi)
+        return NULL;
+    json_t *h = json_object();
+    char value[2048], key[64];
+    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
+        const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
+        if (!header_token_wanted((enum lws_token_indexes)t, name))
+            continue;
+        if (lws_hdr_total_length(c->hs_wsi, (enum lws_token_indexes)t) <= 0)
+            continue;
+        if (lws_hdr_copy(c->hs_wsi, value, sizeof value, (enum lws_token_indexes)t) < 0)
+            continue;
+        size_t kl = strlen(name) - 1;
+        if (kl >= sizeof key)
+            continue;
+        for (size_t i = 0; i < kl; i++)
+            key[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+        key[kl] = '\0';
+        json_object_set_new(h, key, json_string(value));
+    }
+    return h;
 }
 
 void sio_conn_close(sio_conn *c, const char *reason)

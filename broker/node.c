@@ -40,6 +40,11 @@ static void lws_log_emit(int level, const char *line)
     sio_log(SIO_SUB_HTTP, level & LLL_ERR ? SIO_LOG_ERROR : SIO_LOG_WARN, "lws: %.*s", mlen, msg);
 }
 
+static void node_idle_noop(uv_idle_t *h)
+{
+    (void)h;
+}
+
 /* Runs in the first loop iteration, after the program has installed its signal handlers: only
  * then is the node ready, and test harnesses wait for this line. */
 static void on_ready(uv_timer_t *t)
@@ -48,9 +53,36 @@ static void on_ready(uv_timer_t *t)
     SIO_LOGI(SIO_SUB_NODE, "listening on %s", n->listen_addr);
 }
 
+void sio_node_defer(sio_node *n, void (*fn)(void *arg), void *arg)
+{
+    deferred *d = sio_malloc(sizeof *d);
+    d->fn = fn;
+    d->arg = arg;
+    d->next = NULL;
+    if (n->defer_tail)
+        n->defer_tail->next = d;
+    else
+        n->defer_head = d;
+    n->defer_tail = d;
+    uv_idle_start(&n->flush_idle, node_idle_noop);
+}
+
+void node_run_deferred(sio_node *n)
+{
+    while (n->defer_head) {
+        deferred *d = n->defer_head;
+        n->defer_head = d->next;
+        if (!n->defer_head)
+            n->defer_tail = NULL;
+        d->fn(d->arg);
+        sio_free(d);
+    }
+}
+
 static void on_flush_check(uv_check_t *h)
 {
     sio_node *n = container_of(h, sio_node, flush_check);
+    node_run_deferred(n);
     conn_flush_dirty(n);
 }
 
@@ -241,6 +273,7 @@ static void finish_shutdown(sio_node *n)
 static void on_shutdown_timer(uv_timer_t *t)
 {
     sio_node *n = container_of(t, sio_node, shutdown_timer);
+    node_run_deferred(n);
     conn_flush_dirty(n);
     if (n->n_conns_alive == 0 || uv_now(n->loop) - n->shutdown_started >= SHUTDOWN_DRAIN_MS)
         finish_shutdown(n);
@@ -267,6 +300,12 @@ void sio_node_free(sio_node *n)
         lws_context_destroy(n->lws);
         uv_run(n->loop, UV_RUN_DEFAULT);
     }
+    uv_run(n->loop, UV_RUN_DEFAULT);
+    node_run_deferred(n);
+    for (endpoint *ep = n->endpoints; ep; ep = ep->next)
+        if (ep->ops.on_destroy)
+            ep->ops.on_destroy(ep->ud);
+    node_run_deferred(n);
     uv_run(n->loop, UV_RUN_DEFAULT);
     while (n->endpoints) {
         endpoint *ep = n->endpoints;

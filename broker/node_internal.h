@@ -39,6 +39,7 @@ struct sio_conn {
     bool timer_closed;     /**< uv_close of the timer completed */
     bool dirty;            /**< listed in node->dirty */
     sio_conn *dirty_next;
+    struct lws *hs_wsi; /**< the handshake request, only while on_open runs */
     char *remote; /**< owned */
     char *query;  /**< owned */
     void *data;   /**< endpoint's slot */
@@ -83,6 +84,13 @@ typedef struct pss {
     bool rx_too_big;   /**< the message being received exceeded max_payload */
 } pss;
 
+/** A deferred call (sio_node_defer). */
+typedef struct deferred {
+    void (*fn)(void *arg);
+    void *arg;
+    struct deferred *next;
+} deferred;
+
 struct sio_node {
     uv_loop_t *loop;
     sio_node_config cfg;
@@ -96,6 +104,8 @@ struct sio_node {
     sio_conn *conns;      /**< uthash by sid */
     size_t n_conns_alive; /**< allocated conns (open or draining) */
     sio_conn *dirty;      /**< conns with WebSocket output to flush */
+    deferred *defer_head; /**< calls to run at the end of the iteration (sio_node_defer) */
+    deferred *defer_tail;
     uv_check_t flush_check;
     uv_idle_t flush_idle;  /**< active while conns are dirty, so the loop does not block in poll */
     uv_timer_t ready_timer;/**< logs "listening on" once the loop runs (after signal set-up) */
@@ -119,6 +129,7 @@ void conn_detach(sio_conn *c, struct lws **slot);
 void conn_maybe_free(sio_conn *c);
 void conn_mark_dirty(sio_conn *c);
 void conn_flush_dirty(sio_node *n);
+void node_run_deferred(sio_node *n);
 void conn_close_all(sio_node *n, const char *reason);
 
 /* http.c */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include <uv.h>
 
 typedef struct sio_node sio_node;
@@ -38,6 +39,8 @@ typedef struct sio_endpoint_ops {
     void (*on_message)(sio_conn *c, const uint8_t *data, size_t len, bool binary, void *ud);
     /** The session closed; c stays valid until this returns, then must not be used. */
     void (*on_close)(sio_conn *c, const char *reason, void *ud);
+    /** The node is being freed (every session is closed): release ud. */
+    void (*on_destroy)(void *ud);
 } sio_endpoint_ops;
 
 /* Fills cfg with defaults. */
@@ -95,6 +98,18 @@ sio_node *sio_conn_node(const sio_conn *c);
 /* Per-session slot for the endpoint's own data. */
 void *sio_conn_data(const sio_conn *c);
 void sio_conn_set_data(sio_conn *c, void *data);
+
+/* Runs fn(arg) at the end of the current loop iteration, outside every lws and session callback
+ * (never before this returns). Used to act on events that must not re-enter their caller. */
+void sio_node_defer(sio_node *n, void (*fn)(void *arg), void *arg);
+
+/* True when a packet queued now would go out at once: a polling GET is held, or the WebSocket is
+ * not backed up. */
+bool sio_conn_writable(const sio_conn *c);
+
+/* The request headers of the handshake as a JSON object with lower-case names (the headers
+ * libwebsockets parses). Only valid inside on_open; NULL elsewhere. Caller owns the result. */
+json_t *sio_conn_handshake_headers(const sio_conn *c);
 
 /* Milliseconds of the node's loop clock (uv_now). */
 uint64_t sio_node_now(const sio_node *n);

@@ -1,6 +1,10 @@
-/* echo-server: the protocol test fixture. A raw Engine.IO endpoint at /engine.io/ that sends every
- * message packet back as it came (text as text, binary as binary), on 127.0.0.1. */
+/* echo-server: the protocol test fixture, on 127.0.0.1. A raw Engine.IO endpoint at /engine.io/
+ * that sends every message packet back as it came (text as text, binary as binary), and Socket.IO
+ * at /socket.io/ with namespaces / and /custom: each emits "auth" with the connect payload on
+ * connect; on /, "message" is answered by "message-back" with the same args and
+ * "message-with-ack" is acked with the same args. Nothing else is sent unprompted. */
 #include "config.h"
+#include "sio_glue.h"
 #include "sio_node.h"
 
 #include <signal.h>
@@ -72,6 +76,29 @@ static void echo_message(sio_conn *c, const uint8_t *data, size_t len, bool bina
     sio_conn_send_message(c, data, len, binary);
 }
 
+static bool sio_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
+{
+    (void)rej, (void)ud;
+    sio_socket_emit(s, "auth", json_pack("[O]", auth));
+    return true;
+}
+
+static void on_message_event(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
+                             void *ud)
+{
+    (void)event, (void)ud;
+    sio_socket_emit(s, "message-back", json_incref(args));
+    sio_ack_drop(ack);
+}
+
+static void on_message_with_ack(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
+                                void *ud)
+{
+    (void)s, (void)event, (void)ud;
+    if (ack)
+        sio_ack_send(ack, json_incref(args));
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -99,8 +126,17 @@ int main(int argc, char **argv)
         uv_loop_close(&loop);
         return 2;
     }
-    static const sio_endpoint_ops echo_ops = {NULL, echo_message, NULL};
+    static const sio_endpoint_ops echo_ops = {.on_message = echo_message};
     sio_node_add_endpoint(node, "/engine.io/", &echo_ops, NULL);
+    sio_server_config scfg;
+    sio_server_config_defaults(&scfg);
+    scfg.connect_timeout_ms = 1000;
+    sio_server *srv = sio_node_attach_socketio(node, "/socket.io/", &scfg);
+    static const sio_nsp_handlers handlers = {.connect = sio_connect};
+    sio_nsp *root = sio_server_of(srv, "/", &handlers, NULL);
+    sio_nsp_on(root, "message", on_message_event, NULL);
+    sio_nsp_on(root, "message-with-ack", on_message_with_ack, NULL);
+    sio_server_of(srv, "/custom", &handlers, NULL);
     sio_node_handle_signals(node);
     uv_run(&loop, UV_RUN_DEFAULT);
     sio_node_free(node);

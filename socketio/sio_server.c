@@ -5,7 +5,9 @@
 #include "sio_alloc.h"
 #include "sio_log.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char SIO_REASON_CLIENT_NSP_DISCONNECT[] = "client namespace disconnect";
 const char SIO_REASON_SERVER_NSP_DISCONNECT[] = "server namespace disconnect";

@@ -1,0 +1,228 @@
+/* sio_glue: the bridge between the node's Engine.IO sessions and the sans-I/O Socket.IO server:
+ * host operations (send, close, clock, timers on libuv), handshake details, and the deferred
+ * client close that keeps session teardown out of the Socket.IO call stack. */
+#include "sio_glue.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <stddef.h>
+#include <string.h>
+#include <sys/time.h>
+
+typedef struct glue glue;
+
+/** A Socket.IO timer on the loop. Listed in its glue so teardown can fire what is left. */
+typedef struct glue_timer {
+    uv_timer_t t; /* first member: the handle's address is the timer's */
+    void (*cb)(void *arg);
+    void *arg;
+    glue *g;
+    struct glue_timer *prev, *next;
+} glue_timer;
+
+/** The Socket.IO side of one Engine.IO session. */
+typedef struct glue_client {
+    sio_conn *conn;     /**< NULL once the session closed */
+    sio_client *client; /**< owned until sio_client_closed */
+    glue *g;
+    const char *reason;
+} glue_client;
+
+struct glue {
+    sio_node *node;
+    sio_server *srv;
+    glue_timer *timers;
+};
+
+/* ---- host operations ---- */
+
+static int host_send(void *conn, eio_msg *m, bool volatile_, void *host)
+{
+    (void)host;
+    glue_client *gc = conn;
+    if (!gc->conn)
+        return -1;
+    if (volatile_ && !sio_conn_writable(gc->conn))
+        return 0; /* volatile: dropped for a client that is not ready */
+    return sio_conn_send(gc->conn, m);
+}
+
+static void host_close(void *conn, const char *reason, void *host)
+{
+    (void)host;
+    glue_client *gc = conn;
+    if (gc->conn)
+        sio_conn_close(gc->conn, reason);
+}
+
+static uint64_t host_now(void *host)
+{
+    glue *g = host;
+    return sio_node_now(g->node);
+}
+
+static void timer_unlink(glue_timer *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        t->g->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void timer_free(uv_handle_t *h)
+{
+    sio_free((glue_timer *)h);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    glue_timer *t = (glue_timer *)h;
+    timer_unlink(t);
+    uv_close((uv_handle_t *)&t->t, timer_free);
+    t->cb(t->arg);
+}
+
+static void *host_timer_start(void *host, uint64_t delay_ms, void (*cb)(void *arg), void *arg)
+{
+    glue *g = host;
+    glue_timer *t = sio_calloc(1, sizeof *t);
+    t->cb = cb;
+    t->arg = arg;
+    t->g = g;
+    t->next = g->timers;
+    if (g->timers)
+        g->timers->prev = t;
+    g->timers = t;
+    uv_timer_init(sio_node_loop(g->node), &t->t);
+    uv_timer_start(&t->t, on_timer, delay_ms, 0);
+    return t;
+}
+
+static void host_timer_cancel(void *host, void *timer)
+{
+    (void)host;
+    glue_timer *t = timer;
+    timer_unlink(t);
+    uv_timer_stop(&t->t);
+    uv_close((uv_handle_t *)&t->t, timer_free);
+}
+
+static const sio_host_ops k_host_ops = {host_send, host_close, host_now, host_timer_start,
+                                        host_timer_cancel};
+
+/* ---- endpoint ---- */
+
+static json_t *query_object(const char *query)
+{
+    json_t *q = json_object();
+    const char *s = query;
+    while (*s) {
+        const char *amp = strchr(s, '&');
+        size_t len = amp ? (size_t)(amp - s) : strlen(s);
+        const char *eq = memchr(s, '=', len);
+        if (len) {
+            char *key = sio_strndup(s, eq ? (size_t)(eq - s) : len);
+            const char *v = eq ? eq + 1 : "";
+            size_t vlen = eq ? len - (size_t)(eq - s) - 1 : 0;
+            json_object_set_new(q, key, json_stringn(v, vlen));
+            sio_free(key);
+        }
+        if (!amp)
+            break;
+        s = amp + 1;
+    }
+    return q;
+}
+
+static void on_open(sio_conn *c, void *ud)
+{
+    glue *g = ud;
+    glue_client *gc = sio_calloc(1, sizeof *gc);
+    gc->conn = c;
+    gc->g = g;
+    sio_conn_set_data(c, gc);
+
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    json_t *headers = sio_conn_handshake_headers(c);
+    char url[1024];
+    snprintf(url, sizeof url, "?%s", sio_conn_query(c));
+    sio_handshake_info hs = {
+        .headers = headers ? headers : json_object(),
+        .query = query_object(sio_conn_query(c)),
+        .address = sio_conn_remote(c),
+        .url = url,
+        .secure = false,
+        .xdomain = headers && json_object_get(headers, "origin") != NULL,
+        .issued_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000,
+    };
+    gc->client = sio_client_open(g->srv, gc, &hs);
+}
+
+static void on_message(sio_conn *c, const uint8_t *data, size_t len, bool binary, void *ud)
+{
+    (void)ud;
+    glue_client *gc = sio_conn_data(c);
+    if (gc && gc->client)
+        sio_client_message(gc->client, data, len, binary);
+}
+
+static void finish_close(void *arg)
+{
+    glue_client *gc = arg;
+    sio_client_closed(gc->client, gc->reason);
+    sio_free(gc);
+}
+
+static void on_close(sio_conn *c, const char *reason, void *ud)
+{
+    glue *g = ud;
+    glue_client *gc = sio_conn_data(c);
+    if (!gc)
+        return;
+    sio_conn_set_data(c, NULL);
+    gc->conn = NULL;
+    gc->reason = reason;
+    /* The Socket.IO side tears down outside the current call stack, which may be Socket.IO's own
+     * (a handler that disconnected, a send that overflowed a queue). */
+    sio_node_defer(g->node, finish_close, gc);
+}
+
+static void on_destroy(void *ud)
+{
+    glue *g = ud;
+    /* Every session is closed and its deferred close has run. Timers left (ack timeouts) fire
+     * now so that their owners release what they hold, then the server goes. */
+    while (g->timers) {
+        glue_timer *t = g->timers;
+        timer_unlink(t);
+        uv_timer_stop(&t->t);
+        uv_close((uv_handle_t *)&t->t, timer_free);
+        t->cb(t->arg);
+    }
+    sio_server_free(g->srv);
+    sio_free(g);
+}
+
+sio_server *sio_node_attach_socketio(sio_node *n, const char *path, const sio_server_config *cfg)
+{
+    glue *g = sio_calloc(1, sizeof *g);
+    g->node = n;
+    g->srv = sio_server_new(cfg, &k_host_ops, g);
+    static const sio_endpoint_ops ops = {
+        .on_open = on_open,
+        .on_message = on_message,
+        .on_close = on_close,
+        .on_destroy = on_destroy,
+    };
+    if (sio_node_add_endpoint(n, path, &ops, g) != 0) {
+        sio_server_free(g->srv);
+        sio_free(g);
+        return NULL;
+    }
+    return g->srv;
+}
