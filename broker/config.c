@@ -4,6 +4,7 @@
 #include "sio_alloc.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,11 +67,14 @@ int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, cha
     }
     for (size_t i = 0; i < n; i++) {
         const char *v = opts[i].env ? getenv(opts[i].env) : NULL;
+        if (v && opts[i].repeatable)
+            opts[i].set(cfg, NULL, why, sizeof why);
         if (v && opts[i].set(cfg, v, why, sizeof why)) {
             snprintf(err, errlen, "invalid %s: %s", opts[i].env, why);
             return SIO_OPTS_ERROR;
         }
     }
+    bool seen[64] = {false};
     for (int a = 1; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
@@ -92,6 +96,11 @@ int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, cha
             }
             value = argv[++a];
         }
+        size_t idx = (size_t)(o - opts);
+        if (o->repeatable && idx < 64 && !seen[idx])
+            o->set(cfg, NULL, why, sizeof why); /* flags replace what env or defaults gave */
+        if (idx < 64)
+            seen[idx] = true;
         if (o->set(cfg, value, why, sizeof why)) {
             snprintf(err, errlen, "invalid %s: %s", o->flag, why);
             return SIO_OPTS_ERROR;
@@ -238,6 +247,136 @@ static int set_log_format(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static void free_namespaces(sio_config *c)
+{
+    for (size_t i = 0; i < c->n_ns; i++) {
+        sio_free(c->ns_names[i]);
+        sio_free(c->ns_policies[i]);
+    }
+    sio_free(c->ns_names);
+    sio_free(c->ns_policies);
+    c->ns_names = c->ns_policies = NULL;
+    c->n_ns = 0;
+}
+
+/* One NSP[:POLICY] item. */
+static int add_namespace(sio_config *c, const char *item, size_t len, char *err, size_t errlen)
+{
+    const char *colon = memchr(item, ':', len);
+    size_t nlen = colon ? (size_t)(colon - item) : len;
+    char *name = sio_strndup(item, nlen);
+    char *policy = colon ? sio_strndup(colon + 1, len - nlen - 1) : sio_strdup("rooms");
+    int rc = 0;
+    if (name[0] != '/' || strpbrk(name, ",#*?[ ") || nlen > 256) {
+        snprintf(err, errlen, "a namespace starts with / and has no , # * ? [ or spaces: \"%s\"",
+                 name);
+        rc = -1;
+    } else if (sio_policy_known(policy) != 0) {
+        snprintf(err, errlen, "unknown policy \"%s\" (known: rooms)", policy);
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < c->n_ns; i++) {
+        if (strcmp(c->ns_names[i], name) == 0) {
+            snprintf(err, errlen, "namespace %s given twice", name);
+            rc = -1;
+        }
+    }
+    if (rc) {
+        sio_free(name);
+        sio_free(policy);
+        return -1;
+    }
+    c->ns_names = sio_realloc(c->ns_names, (c->n_ns + 1) * sizeof *c->ns_names);
+    c->ns_policies = sio_realloc(c->ns_policies, (c->n_ns + 1) * sizeof *c->ns_policies);
+    c->ns_names[c->n_ns] = name;
+    c->ns_policies[c->n_ns++] = policy;
+    return 0;
+}
+
+static int set_namespace(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    if (!v) {
+        free_namespaces(c);
+        return 0;
+    }
+    while (*v) {
+        const char *e = strchr(v, ',');
+        size_t len = e ? (size_t)(e - v) : strlen(v);
+        if (len && add_namespace(c, v, len, err, errlen))
+            return -1;
+        if (!e)
+            break;
+        v = e + 1;
+    }
+    return 0;
+}
+
+static int set_connect_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_config *)p)->sio.connect_timeout_ms, v, err, errlen);
+}
+
+static int set_size(size_t *dst, const char *v, unsigned long long min, unsigned long long max,
+                    char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, min, max, &x, err, errlen))
+        return -1;
+    *dst = (size_t)x;
+    return 0;
+}
+
+static int set_max_attachments(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((sio_config *)p)->sio.limits.max_attachments, v, 0, 1000, err, errlen);
+}
+
+static int set_max_depth(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((sio_config *)p)->sio.limits.max_depth, v, 1, 1000, err, errlen);
+}
+
+static int set_max_event_name(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((sio_config *)p)->sio.limits.max_event_name, v, 1, 65536, err, errlen);
+}
+
+static int set_max_room_name(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((sio_config *)p)->rooms.max_room_name, v, 1, 65536, err, errlen);
+}
+
+static int set_max_rooms(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((sio_config *)p)->rooms.max_rooms, v, 1, 100000, err, errlen);
+}
+
+static int set_dir_or_file(char **dst, const char *v, bool dir, char *err, size_t errlen)
+{
+    sio_free(*dst);
+    *dst = NULL;
+    if (!*v)
+        return 0;
+    struct stat st;
+    if (stat(v, &st) != 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
+        snprintf(err, errlen, "%s \"%s\" not found", dir ? "directory" : "file", v);
+        return -1;
+    }
+    *dst = sio_strdup(v);
+    return 0;
+}
+
+static int set_static(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_dir_or_file(&((sio_config *)p)->static_dir, v, true, err, errlen);
+}
+
+static int set_client_js(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_dir_or_file(&((sio_config *)p)->client_js, v, false, err, errlen);
+}
+
 static const sio_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -253,6 +392,25 @@ static const sio_option k_options[] = {
     {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},
     {"--log-format", "SIO_LOG_FORMAT", "FORMAT", "text", "text or json (one object per line)",
      set_log_format},
+    {"--namespace", "SIO_NAMESPACES", "NSP[:POLICY]", "/:rooms",
+     "serve a namespace with a built-in policy (repeatable; env: comma-separated)", set_namespace,
+     true},
+    {"--connect-timeout", "SIO_CONNECT_TIMEOUT_MS", "MS", "45000",
+     "close sessions that connect no namespace in time", set_connect_timeout},
+    {"--max-attachments", "SIO_MAX_ATTACHMENTS", "N", "10", "binary attachments per packet",
+     set_max_attachments},
+    {"--max-json-depth", "SIO_MAX_JSON_DEPTH", "N", "32", "nesting depth of a packet's JSON",
+     set_max_depth},
+    {"--max-event-name", "SIO_MAX_EVENT_NAME", "BYTES", "256", "length of an event name",
+     set_max_event_name},
+    {"--max-room-name", "SIO_MAX_ROOM_NAME", "BYTES", "128", "rooms policy: length of a room name",
+     set_max_room_name},
+    {"--max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", "N", "64",
+     "rooms policy: rooms a socket may join", set_max_rooms},
+    {"--static", "SIO_STATIC_DIR", "DIR", "", "serve static files from DIR at /", set_static},
+    {"--client-js", "SIO_CLIENT_JS", "FILE", "",
+     "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
+     set_client_js},
 };
 
 const sio_option *sio_config_options(size_t *n)
@@ -265,6 +423,7 @@ void sio_config_init(sio_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     sio_node_config_defaults(&cfg->node);
+    sio_server_config_defaults(&cfg->sio);
 }
 
 void sio_config_finish(sio_config *cfg)
@@ -272,6 +431,8 @@ void sio_config_finish(sio_config *cfg)
     cfg->node.host = cfg->listen_host;
     cfg->node.cors_origins = (const char *const *)cfg->cors_list;
     cfg->node.n_cors_origins = cfg->n_cors;
+    cfg->node.static_dir = cfg->static_dir;
+    cfg->node.client_js = cfg->client_js;
     sio_log_set_level(cfg->log_level);
     sio_log_set_format(cfg->log_format);
 }
@@ -279,6 +440,10 @@ void sio_config_finish(sio_config *cfg)
 void sio_config_free(sio_config *cfg)
 {
     free_cors(cfg);
+    free_namespaces(cfg);
+    sio_free(cfg->static_dir);
+    sio_free(cfg->client_js);
+    cfg->static_dir = cfg->client_js = NULL;
     sio_free(cfg->path);
     cfg->path = NULL;
 }

@@ -4,9 +4,12 @@
 #ifndef SIO_CONFIG_H
 #define SIO_CONFIG_H
 
+#include "policy.h"
 #include "sio_log.h"
 #include "sio_node.h"
+#include "sio_server.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -19,6 +22,13 @@ typedef struct sio_config {
     size_t n_cors;
     sio_log_level log_level;
     sio_log_format log_format;
+    sio_server_config sio; /**< Socket.IO settings (connect timeout, decoder limits) */
+    char **ns_names;       /**< --namespace names */
+    char **ns_policies;    /**< their policies */
+    size_t n_ns;
+    sio_rooms_limits rooms; /**< limits of the rooms policy */
+    char *static_dir;       /**< --static, or NULL */
+    char *client_js;        /**< --client-js, or NULL (the installed copy is used) */
 } sio_config;
 
 /** One setting. */
@@ -28,8 +38,10 @@ typedef struct sio_option {
     const char *metavar; /**< "MS" */
     const char *defval;  /**< default as text (applied first), or NULL */
     const char *help;    /**< one line */
-    /** Applies value to cfg; returns 0, or -1 with a reason in err. */
+    /** Applies value to cfg; returns 0, or -1 with a reason in err. For a repeatable option,
+     * value NULL means "forget the values given so far" (a later source replaces them). */
     int (*set)(void *cfg, const char *value, char *err, size_t errlen);
+    bool repeatable; /**< may be given several times; each adds to the list */
 } sio_option;
 
 /** Result of sio_options_parse. */

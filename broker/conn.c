@@ -242,10 +242,8 @@ static bool header_token_wanted(enum lws_token_indexes t, const char *name)
     case WSI_TOKEN_PATCH_URI:
     case WSI_TOKEN_DELETE_URI:
     case WSI_TOKEN_HEAD_URI:
-    case WSI_TOKEN_HTTP_URI_ARGS:
-        return false;
-    default:
-        break;
+    case WSI_TOKEN_HTTP_URI_ARGS: return false;
+    default: break;
     }
     size_t len = name ? strlen(name) : 0;
     return len > 1 && name[0] != ':' && name[len - 1] == ':';

@@ -243,6 +243,23 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     struct lws_context *ctx = lws_get_context(wsi);
     sio_node *n = ctx ? lws_context_user(ctx) : NULL;
 
+    /* lws may report some events (a close before the protocol was bound) without storage. */
+    if (!p) {
+        switch (reason) {
+        case LWS_CALLBACK_HTTP:
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        case LWS_CALLBACK_ESTABLISHED:
+        case LWS_CALLBACK_RECEIVE: return -1;
+        case LWS_CALLBACK_HTTP_BODY:
+        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+        case LWS_CALLBACK_CLOSED_HTTP:
+        case LWS_CALLBACK_CLOSED:
+        case LWS_CALLBACK_WSI_DESTROY: return 0;
+        default: return lws_callback_http_dummy(wsi, reason, user, in, len);
+        }
+    }
     switch (reason) {
     case LWS_CALLBACK_HTTP: return http_request(n, wsi, p, (const char *)in);
     case LWS_CALLBACK_HTTP_BODY: http_body(n, wsi, p, in, len); return 0;

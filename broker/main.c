@@ -1,6 +1,12 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
 #include "config.h"
+#include "policy.h"
+#include "sio_alloc.h"
+#include "sio_glue.h"
 #include "sio_node.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
 
 #include <signal.h>
 #include <stdio.h>
@@ -9,9 +15,20 @@
 #define SIO_VERSION "0.0.0"
 #endif
 
+/* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     sio_config cfg;
     sio_config_init(&cfg);
     size_t nopts;
@@ -36,17 +53,25 @@ int main(int argc, char **argv)
     default: break;
     }
     sio_config_finish(&cfg);
+    char *default_js = NULL;
+    if (!cfg.client_js) {
+        default_js = sio_node_default_client_js();
+        cfg.node.client_js = default_js;
+    }
 
     uv_loop_t loop;
     uv_loop_init(&loop);
     sio_node *node = sio_node_new(&loop, &cfg.node, err, sizeof err);
+    free(default_js);
     if (!node) {
         fprintf(stderr, "siobroker: %s\n", err);
         uv_loop_close(&loop);
         sio_config_free(&cfg);
         return 2;
     }
-    sio_node_add_endpoint(node, cfg.path, NULL, NULL);
+    sio_server *srv = sio_node_attach_socketio(node, cfg.path, &cfg.sio);
+    for (size_t i = 0; i < cfg.n_ns; i++)
+        sio_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
     sio_node_handle_signals(node);
     uv_run(&loop, UV_RUN_DEFAULT);
     sio_node_free(node);

@@ -218,6 +218,11 @@ int sio_node_add_endpoint(sio_node *n, const char *path, const sio_endpoint_ops 
     return 0;
 }
 
+char *sio_node_default_client_js(void)
+{
+    return static_default_client_js();
+}
+
 int sio_node_port(const sio_node *n)
 {
     return n->port;

@@ -40,9 +40,9 @@ struct sio_conn {
     bool dirty;            /**< listed in node->dirty */
     sio_conn *dirty_next;
     struct lws *hs_wsi; /**< the handshake request, only while on_open runs */
-    char *remote; /**< owned */
-    char *query;  /**< owned */
-    void *data;   /**< endpoint's slot */
+    char *remote;       /**< owned */
+    char *query;        /**< owned */
+    void *data;         /**< endpoint's slot */
 };
 
 /** What an lws connection is doing. */
@@ -62,8 +62,8 @@ typedef enum pss_kind {
  * EPOLLRDHUP with libuv instead. Freed in the poll handle's close callback. */
 typedef struct get_watch {
     uv_poll_t poll;
-    int fd;            /**< dup() of the connection's socket; closed with the handle */
-    struct lws *wsi;   /**< the held GET's connection; NULL once detached */
+    int fd;          /**< dup() of the connection's socket; closed with the handle */
+    struct lws *wsi; /**< the held GET's connection; NULL once detached */
 } get_watch;
 
 /** Per-connection storage (lws allocates and zeroes it). */
@@ -107,8 +107,8 @@ struct sio_node {
     deferred *defer_head; /**< calls to run at the end of the iteration (sio_node_defer) */
     deferred *defer_tail;
     uv_check_t flush_check;
-    uv_idle_t flush_idle;  /**< active while conns are dirty, so the loop does not block in poll */
-    uv_timer_t ready_timer;/**< logs "listening on" once the loop runs (after signal set-up) */
+    uv_idle_t flush_idle;   /**< active while conns are dirty, so the loop does not block in poll */
+    uv_timer_t ready_timer; /**< logs "listening on" once the loop runs (after signal set-up) */
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer;
     uint64_t shutdown_started;
@@ -145,6 +145,8 @@ bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin);
 /* static.c: serves GET/HEAD for static files and the browser client. Returns 1 when it took the
  * request (a response is on its way), 0 when the path is not one of its files. */
 int static_serve(sio_node *n, struct lws *wsi, pss *p, const char *path, const char *method);
+/* The installed socket.io.min.js (<exe dir>/../share/siobroker/), malloc'd, or NULL. */
+char *static_default_client_js(void);
 
 /* polling.c */
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);

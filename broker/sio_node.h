@@ -111,6 +111,10 @@ bool sio_conn_writable(const sio_conn *c);
  * libwebsockets parses). Only valid inside on_open; NULL elsewhere. Caller owns the result. */
 json_t *sio_conn_handshake_headers(const sio_conn *c);
 
+/* Path of the browser client installed beside the program (<exe dir>/../share/siobroker/
+ * socket.io.min.js), or NULL when there is none. Caller frees with free(). */
+char *sio_node_default_client_js(void);
+
 /* Milliseconds of the node's loop clock (uv_now). */
 uint64_t sio_node_now(const sio_node *n);
 

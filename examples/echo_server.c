@@ -83,8 +83,7 @@ static bool sio_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void
     return true;
 }
 
-static void on_message_event(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
-                             void *ud)
+static void on_message_event(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
 {
     (void)event, (void)ud;
     sio_socket_emit(s, "message-back", json_incref(args));

@@ -57,10 +57,8 @@ int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o);
 int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
                            sio_bcast_ack *ack);
 
-void sio_nsp_local_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
-                        size_t n);
-void sio_nsp_local_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
-                         size_t n);
+void sio_nsp_local_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms, size_t n);
+void sio_nsp_local_leave(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms, size_t n);
 void sio_nsp_local_disconnect(sio_nsp *nsp, const sio_bcast_opts *o, bool close);
 
 /* New array of {id, handshake, rooms, data} objects for the selected local sockets. Caller owns. */

@@ -101,8 +101,7 @@ json_t *sio_nsp_local_fetch(sio_nsp *nsp, const sio_bcast_opts *o)
         json_t *rooms = json_array();
         sio_socket_rooms(v[i], add_room_name, rooms);
         json_array_append_new(out, json_pack("{s:s,s:O,s:o,s:O}", "id", v[i]->id, "handshake",
-                                             v[i]->handshake, "rooms", rooms, "data",
-                                             v[i]->data));
+                                             v[i]->handshake, "rooms", rooms, "data", v[i]->data));
     }
     unref_all(v, n);
     return out;
@@ -124,8 +123,8 @@ json_t *sio_nsp_local_rooms(sio_nsp *nsp)
     return out;
 }
 
-void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o,
-                        void (*fn)(sio_socket *s, void *ud), void *ud)
+void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o, void (*fn)(sio_socket *s, void *ud),
+                        void *ud)
 {
     size_t n;
     sio_socket **v = rooms_select(nsp, o, &n);
@@ -251,8 +250,7 @@ int sio_nsp_emit_ack(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, j
     return n;
 }
 
-void sio_nsp_sockets_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms,
-                          size_t n)
+void sio_nsp_sockets_join(sio_nsp *nsp, const sio_bcast_opts *o, const char *const *rooms, size_t n)
 {
     if (is_local(o))
         sio_nsp_local_join(nsp, o, rooms, n);
@@ -353,8 +351,8 @@ static void mem_destroy(sio_adapter *a)
 }
 
 static const sio_adapter_ops k_memory_ops = {
-    mem_broadcast, mem_broadcast_ack, mem_join,      mem_leave,
-    mem_disconnect, mem_fetch,        mem_all_rooms, mem_destroy,
+    mem_broadcast,  mem_broadcast_ack, mem_join,      mem_leave,
+    mem_disconnect, mem_fetch,         mem_all_rooms, mem_destroy,
 };
 
 sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud)

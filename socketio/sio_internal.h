@@ -50,11 +50,11 @@ struct sio_nsp {
 typedef struct sio_pending_ack {
     int64_t id;
     struct sio_pending_ack *next;
-    sio_socket *s;      /**< borrowed; valid while listed */
-    sio_ack_fn cb;      /**< single-socket ack, or NULL */
+    sio_socket *s; /**< borrowed; valid while listed */
+    sio_ack_fn cb; /**< single-socket ack, or NULL */
     void *ud;
-    void *timer;        /**< host timer or NULL */
-    sio_bcast_ack *bc;  /**< broadcast ack (holds a reference), or NULL */
+    void *timer;       /**< host timer or NULL */
+    sio_bcast_ack *bc; /**< broadcast ack (holds a reference), or NULL */
 } sio_pending_ack;
 
 struct sio_socket {

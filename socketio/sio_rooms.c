@@ -101,8 +101,7 @@ static void sel_add(selection *sel, sio_socket *s)
 }
 
 /* Calls fn for each socket in room (stored members, and the socket whose id it is). */
-static void each_in_room(sio_nsp *nsp, const char *room, void (*fn)(sio_socket *, void *),
-                         void *ud)
+static void each_in_room(sio_nsp *nsp, const char *room, void (*fn)(sio_socket *, void *), void *ud)
 {
     sio_room *r = room_find(nsp, room);
     if (r) {

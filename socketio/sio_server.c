@@ -123,6 +123,13 @@ const char *sio_nsp_name(const sio_nsp *nsp)
     return nsp->name;
 }
 
+sio_socket *sio_nsp_socket(sio_nsp *nsp, const char *id)
+{
+    sio_socket *s = NULL;
+    HASH_FIND_STR(nsp->sockets, id, s);
+    return s;
+}
+
 size_t sio_nsp_size(const sio_nsp *nsp)
 {
     return nsp->n_sockets;
@@ -178,8 +185,7 @@ sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
     struct tm tm;
     gmtime_r(&secs, &tm);
     char when[96];
-    strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)",
-             &tm);
+    strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
     json_object_set_new(c->hs, "time", json_string(when));
     json_object_set_new(c->hs, "address", json_string(hs->address ? hs->address : ""));
     json_object_set_new(c->hs, "xdomain", json_boolean(hs->xdomain));
@@ -189,8 +195,8 @@ sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
     json_object_set_new(c->hs, "query", hs->query ? hs->query : json_object());
     hs->headers = hs->query = NULL;
     if (srv->cfg.connect_timeout_ms)
-        c->connect_timer = srv->ops.timer_start(srv->host, srv->cfg.connect_timeout_ms,
-                                                on_connect_timeout, c);
+        c->connect_timer =
+            srv->ops.timer_start(srv->host, srv->cfg.connect_timeout_ms, on_connect_timeout, c);
     return c;
 }
 
@@ -290,9 +296,7 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
     }
     client_dispatch_begin(c);
     switch (p.type) {
-    case SIO_CONNECT:
-        handle_connect(c, &p);
-        break;
+    case SIO_CONNECT: handle_connect(c, &p); break;
     case SIO_DISCONNECT: {
         sio_socket *s = client_socket(c, p.nsp);
         if (s)
@@ -314,8 +318,7 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         break;
     }
     default:
-        SIO_LOGW(SIO_SUB_SOCKETIO, "unexpected packet type %d from a client: closing",
-                 (int)p.type);
+        SIO_LOGW(SIO_SUB_SOCKETIO, "unexpected packet type %d from a client: closing", (int)p.type);
         c->srv->ops.close(c->conn, "parse error", c->srv->host);
         break;
     }

@@ -61,8 +61,8 @@ void sio_server_free(sio_server *srv);
 
 /** Request details of a session, as handlers see them (socket.handshake in Node). */
 typedef struct sio_handshake_info {
-    json_t *headers;  /**< object of lower-case header names; reference stolen */
-    json_t *query;    /**< object of query parameters; reference stolen */
+    json_t *headers;     /**< object of lower-case header names; reference stolen */
+    json_t *query;       /**< object of query parameters; reference stolen */
     const char *address; /**< remote address (copied) */
     const char *url;     /**< request URL (copied) */
     bool secure;         /**< TLS */
@@ -121,6 +121,9 @@ void sio_nsp_on(sio_nsp *nsp, const char *event, sio_event_fn fn, void *ud);
 
 /* The namespace name. Borrowed. */
 const char *sio_nsp_name(const sio_nsp *nsp);
+
+/* The socket of nsp with that id on this node, or NULL. Borrowed. */
+sio_socket *sio_nsp_socket(sio_nsp *nsp, const char *id);
 
 /* Number of sockets connected to nsp on this node. */
 size_t sio_nsp_size(const sio_nsp *nsp);
@@ -224,8 +227,8 @@ typedef void (*sio_fetch_fn)(sio_nsp *nsp, json_t *sockets, const char *err, voi
 void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn cb, void *ud);
 
 /* Calls fn for each local socket of a selection (each once). */
-void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o,
-                        void (*fn)(sio_socket *s, void *ud), void *ud);
+void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o, void (*fn)(sio_socket *s, void *ud),
+                        void *ud);
 
 /* Reserved event names that must not be emitted (connect, connect_error, disconnect,
  * disconnecting, newListener, removeListener). */
