@@ -106,6 +106,15 @@ static void on_eio_close(eio_session *s, const char *reason, void *ud)
         ws_request_close(c->probe_wsi);
 }
 
+static int append_arg(const char *arg, size_t len, void *ud)
+{
+    sio_buf *q = ud;
+    if (q->len)
+        sio_buf_putc(q, '&');
+    sio_buf_append(q, arg, len);
+    return 0;
+}
+
 sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *wsi)
 {
     sio_conn *c = sio_calloc(1, sizeof *c);
@@ -122,13 +131,7 @@ sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *
     lws_get_peer_simple(wsi, addr, sizeof addr);
     c->remote = sio_strdup(addr);
     sio_buf q = SIO_BUF_INIT;
-    char frag[1024];
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
-         i++) {
-        if (q.len)
-            sio_buf_putc(&q, '&');
-        sio_buf_puts(&q, frag);
-    }
+    http_query_foreach(wsi, append_arg, &q);
     c->query = q.len ? sio_buf_steal_str(&q) : sio_strdup("");
     sio_buf_free(&q);
 
@@ -247,6 +250,27 @@ static bool header_token_wanted(enum lws_token_indexes t, const char *name)
     }
     size_t len = name ? strlen(name) : 0;
     return len > 1 && name[0] != ':' && name[len - 1] == ':';
+}
+
+static int add_query_arg(const char *arg, size_t len, void *ud)
+{
+    const char *eq = memchr(arg, '=', len);
+    size_t klen = eq ? (size_t)(eq - arg) : len;
+    char *key = sio_strndup(arg, klen);
+    json_t *v = eq ? json_stringn(eq + 1, len - klen - 1) : json_string("");
+    if (v) /* not valid UTF-8 after decoding: left out */
+        json_object_set_new(ud, key, v);
+    sio_free(key);
+    return 0;
+}
+
+json_t *sio_conn_handshake_query(const sio_conn *c)
+{
+    if (!c->hs_wsi)
+        return NULL;
+    json_t *q = json_object();
+    http_query_foreach(c->hs_wsi, add_query_arg, q);
+    return q;
 }
 
 json_t *sio_conn_handshake_headers(const sio_conn *c)

@@ -129,10 +129,55 @@ static int http_write(struct lws *wsi, pss *p)
     return 0;
 }
 
+int http_query_foreach(struct lws *wsi, int (*fn)(const char *arg, size_t len, void *ud), void *ud)
+{
+    char small[512];
+    for (int i = 0;; i++) {
+        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (flen <= 0)
+            return 0;
+        char *buf = (size_t)flen < sizeof small ? small : sio_malloc((size_t)flen + 1);
+        int got = lws_hdr_copy_fragment(wsi, buf, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+        int rc = got >= 0 ? fn(buf, (size_t)got, ud) : 0;
+        if (buf != small)
+            sio_free(buf);
+        if (rc)
+            return rc;
+    }
+}
+
+typedef struct urlarg {
+    const char *name; /* "EIO=" */
+    size_t name_len;
+    char *out;
+    size_t out_len;
+    bool found;
+} urlarg;
+
+static int match_arg(const char *arg, size_t len, void *ud)
+{
+    urlarg *u = ud;
+    if (len < u->name_len || memcmp(arg, u->name, u->name_len) != 0)
+        return 0;
+    size_t vlen = len - u->name_len;
+    if (vlen >= u->out_len)
+        vlen = u->out_len - 1; /* longer than any valid value: it will not match */
+    memcpy(u->out, arg + u->name_len, vlen);
+    u->out[vlen] = '\0';
+    u->found = true;
+    return 1;
+}
+
+const char *http_urlarg(struct lws *wsi, const char *name, char *out, size_t out_len)
+{
+    urlarg u = {name, strlen(name), out, out_len, false};
+    http_query_foreach(wsi, match_arg, &u);
+    return u.found ? out : NULL;
+}
+
 static void get_arg(struct lws *wsi, const char *name, char *buf, int len, const char **out)
 {
-    const char *v = lws_get_urlarg_by_name(wsi, name, buf, len);
-    *out = v;
+    *out = http_urlarg(wsi, name, buf, (size_t)len);
 }
 
 /* Handles the start of an HTTP request (headers complete). */

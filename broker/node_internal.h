@@ -140,6 +140,11 @@ void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const 
 void http_respond_error(struct lws *wsi, pss *p, eio_error err);
 endpoint *http_find_endpoint(sio_node *n, const char *path);
 const char *http_method(struct lws *wsi);
+/* Calls fn for each url-decoded query argument ("k=v") of the request, whatever its length, until
+ * fn returns non-zero (which is returned). */
+int http_query_foreach(struct lws *wsi, int (*fn)(const char *arg, size_t len, void *ud), void *ud);
+/* The value of query argument name ("EIO=") copied into out, or NULL when absent. */
+const char *http_urlarg(struct lws *wsi, const char *name, char *out, size_t out_len);
 bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin);
 
 /* static.c: serves GET/HEAD for static files and the browser client. Returns 1 when it took the

@@ -116,28 +116,6 @@ static const sio_host_ops k_host_ops = {host_send, host_close, host_now, host_ti
 
 /* ---- endpoint ---- */
 
-static json_t *query_object(const char *query)
-{
-    json_t *q = json_object();
-    const char *s = query;
-    while (*s) {
-        const char *amp = strchr(s, '&');
-        size_t len = amp ? (size_t)(amp - s) : strlen(s);
-        const char *eq = memchr(s, '=', len);
-        if (len) {
-            char *key = sio_strndup(s, eq ? (size_t)(eq - s) : len);
-            const char *v = eq ? eq + 1 : "";
-            size_t vlen = eq ? len - (size_t)(eq - s) - 1 : 0;
-            json_object_set_new(q, key, json_stringn(v, vlen));
-            sio_free(key);
-        }
-        if (!amp)
-            break;
-        s = amp + 1;
-    }
-    return q;
-}
-
 static void on_open(sio_conn *c, void *ud)
 {
     glue *g = ud;
@@ -153,7 +131,7 @@ static void on_open(sio_conn *c, void *ud)
     snprintf(url, sizeof url, "?%s", sio_conn_query(c));
     sio_handshake_info hs = {
         .headers = headers ? headers : json_object(),
-        .query = query_object(sio_conn_query(c)),
+        .query = sio_conn_handshake_query(c),
         .address = sio_conn_remote(c),
         .url = url,
         .secure = false,

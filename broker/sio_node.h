@@ -115,6 +115,10 @@ json_t *sio_conn_handshake_headers(const sio_conn *c);
  * socket.io.min.js), or NULL when there is none. Caller frees with free(). */
 char *sio_node_default_client_js(void);
 
+/* The query parameters of the handshake (url-decoded) as a JSON object. Only valid inside on_open;
+ * NULL elsewhere. Caller owns the result. */
+json_t *sio_conn_handshake_query(const sio_conn *c);
+
 /* Milliseconds of the node's loop clock (uv_now). */
 uint64_t sio_node_now(const sio_node *n);
 

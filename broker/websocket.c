@@ -75,6 +75,8 @@ void ws_flush(sio_conn *c)
     }
     if (eio_session_queued(c->eio))
         lws_callback_on_writable(wsi);
+    else
+        eio_session_flushed(c->eio); /* completes a graceful close */
 }
 
 void ws_request_close(struct lws *wsi)
@@ -100,9 +102,9 @@ int ws_filter(sio_node *n, struct lws *wsi, pss *p)
     }
     char b_eio[16], b_tr[32], b_sid[96];
     eio_request r = {.method = "GET", .websocket = true};
-    r.eio = lws_get_urlarg_by_name(wsi, "EIO=", b_eio, sizeof b_eio);
-    r.transport = lws_get_urlarg_by_name(wsi, "transport=", b_tr, sizeof b_tr);
-    r.sid = lws_get_urlarg_by_name(wsi, "sid=", b_sid, sizeof b_sid);
+    r.eio = http_urlarg(wsi, "EIO=", b_eio, sizeof b_eio);
+    r.transport = http_urlarg(wsi, "transport=", b_tr, sizeof b_tr);
+    r.sid = http_urlarg(wsi, "sid=", b_sid, sizeof b_sid);
     eio_error err = eio_request_check(&r);
     if (err != EIO_ERR_NONE) {
         SIO_LOGD(SIO_SUB_HTTP, "WebSocket refused: %s", eio_error_message(err));

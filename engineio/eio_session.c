@@ -26,8 +26,9 @@ struct eio_session {
     bool probed;        /* the probe WebSocket sent 2probe */
     bool client_closed; /* the client sent a close packet over polling */
     const char *close_reason;
-    uint64_t next_ping;     /* when the next ping is due (no ping outstanding) */
-    uint64_t pong_deadline; /* 0, or when the outstanding ping times out */
+    const char *closing;       /* a graceful close waiting for the queue to drain */
+    uint64_t next_ping;        /* when the next ping is due (no ping outstanding) */
+    uint64_t pong_deadline;    /* 0, or when the outstanding ping times out */
     uint64_t upgrade_deadline; /* when an upgrade in progress is abandoned */
     /* Outbound queue: a ring of message references. */
     eio_msg **q;
@@ -167,11 +168,12 @@ size_t eio_session_queued_bytes(const eio_session *s)
     return s->q_bytes;
 }
 
-void eio_session_close(eio_session *s, const char *reason)
+static void close_now(eio_session *s, const char *reason)
 {
     if (s->state == EIO_ST_CLOSED)
         return;
     s->state = EIO_ST_CLOSED;
+    s->closing = NULL;
     s->close_reason = reason;
     q_clear(s);
     if (s->cbs.on_close)
@@ -180,9 +182,45 @@ void eio_session_close(eio_session *s, const char *reason)
         notify_writable(s);
 }
 
-int eio_session_send(eio_session *s, eio_msg *m)
+void eio_session_close(eio_session *s, const char *reason)
 {
     if (s->state == EIO_ST_CLOSED)
+        return;
+    bool graceful =
+        strcmp(reason, EIO_REASON_FORCED_CLOSE) == 0 || strcmp(reason, EIO_REASON_SHUTDOWN) == 0;
+    if (graceful && !s->closing && s->state == EIO_ST_OPEN) {
+        if (s->transport == EIO_TR_POLLING) {
+            /* What is queued goes out first, then the close packet, as engine.io drains its write
+             * buffer before closing. */
+            s->closing = reason;
+            eio_msg *m = eio_msg_new(EIO_CLOSE, false, NULL, 0);
+            q_push(s, m);
+            notify_writable(s);
+            return;
+        }
+        if (s->q_len) {
+            s->closing = reason;
+            notify_writable(s);
+            return;
+        }
+    }
+    close_now(s, reason);
+}
+
+bool eio_session_closing(const eio_session *s)
+{
+    return s->closing != NULL;
+}
+
+void eio_session_flushed(eio_session *s)
+{
+    if (s->closing && s->q_len == 0)
+        close_now(s, s->closing);
+}
+
+int eio_session_send(eio_session *s, eio_msg *m)
+{
+    if (s->state == EIO_ST_CLOSED || s->closing)
         return -1;
     if (s->q_bytes + m->len > s->cfg.max_queue_bytes) {
         eio_session_close(s, EIO_REASON_TRANSPORT_ERROR);
@@ -319,6 +357,10 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out)
     size_t n = 0, used = 0;
     eio_msg *m;
     while ((m = q_peek(s))) {
+        /* The close packet of a graceful close travels alone, in the GET after the last data: a
+         * client that handles it synchronously would otherwise drop the packets before it. */
+        if (n && s->closing && m->type == EIO_CLOSE)
+            break;
         eio_packet p = eio_msg_packet(m);
         size_t need = eio_polling_len(&p) + (n ? 1 : 0);
         if (n && used + need > s->cfg.max_payload)
@@ -330,6 +372,8 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out)
         n++;
         eio_msg_unref(eio_session_pop(s));
     }
+    if (s->closing && !s->q_len)
+        close_now(s, s->closing); /* the close packet is in this response */
     return n;
 }
 
@@ -374,7 +418,7 @@ eio_post_result eio_session_poll_post(eio_session *s, const uint8_t *body, size_
 
 int eio_session_upgrade_begin(eio_session *s, uint64_t now)
 {
-    if (s->state != EIO_ST_OPEN || s->transport != EIO_TR_POLLING)
+    if (s->state != EIO_ST_OPEN || s->transport != EIO_TR_POLLING || s->closing)
         return -1;
     s->state = EIO_ST_UPGRADING;
     s->probed = false;

@@ -16,10 +16,10 @@
 
 /** Engine.IO settings of a server. */
 typedef struct eio_config {
-    uint32_t ping_interval_ms; /**< server ping period (default 25000) */
-    uint32_t ping_timeout_ms;  /**< time allowed for the pong after a ping (default 20000) */
-    size_t max_payload;        /**< max bytes of a polling body, in and out (default 1000000) */
-    size_t max_queue_bytes;    /**< outbound bytes a session may hold before it is closed */
+    uint32_t ping_interval_ms;   /**< server ping period (default 25000) */
+    uint32_t ping_timeout_ms;    /**< time allowed for the pong after a ping (default 20000) */
+    size_t max_payload;          /**< max bytes of a polling body, in and out (default 1000000) */
+    size_t max_queue_bytes;      /**< outbound bytes a session may hold before it is closed */
     uint32_t upgrade_timeout_ms; /**< time a probe WebSocket has to complete the upgrade (10000) */
 } eio_config;
 
@@ -181,8 +181,18 @@ void eio_session_upgrade_abort(eio_session *s);
 
 /* ---- close ---- */
 
-/* Closes the session for reason (server side); runs on_close once. A held GET becomes ready and gets
- * "1". No effect if already closed. */
+/* Closes the session for reason; runs on_close once. A server-initiated close ("forced close",
+ * "server shutting down") of an open session is graceful: nothing more can be sent, what is queued
+ * goes out first (on polling followed by the close packet "1", in the next GET's answer) and the
+ * session closes once that is written (eio_session_poll_take, or eio_session_flushed for a
+ * WebSocket). Any other reason closes at once: the queue is dropped and a held GET gets "1" (or "6"
+ * after a client close). No effect if already closed. */
 void eio_session_close(eio_session *s, const char *reason);
+
+/* True while a graceful close waits for the queue to drain. */
+bool eio_session_closing(const eio_session *s);
+
+/* The WebSocket transport wrote everything queued: completes a graceful close. */
+void eio_session_flushed(eio_session *s);
 
 #endif

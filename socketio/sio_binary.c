@@ -59,10 +59,9 @@ static bool has_binary(const json_t *v, int depth)
         return false;
     if (sio_is_binary(v))
         return true;
-    const char *key;
-    json_t *val;
-    json_object_foreach ((json_t *)v, key, val)
-        if (has_binary(val, depth + 1))
+    json_t *o = (json_t *)v; /* the iterator API takes non-const pointers; o is only read */
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        if (has_binary(json_object_iter_value(it), depth + 1))
             return true;
     return false;
 }

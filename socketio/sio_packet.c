@@ -517,8 +517,8 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
         json_len = json_dumpb(body, stack_json, sizeof stack_json, ENC_FLAGS);
         if (json_len == 0) {
             /* Only a cycle or a string made with *_nocheck that is not UTF-8 gets here. */
-            SIO_LOGE(SIO_SUB_SOCKETIO, "cannot encode the payload of a type %d packet as JSON; "
-                                       "sending it without one", (int)t);
+            SIO_LOGE(SIO_SUB_SOCKETIO, "unencodable payload in a type %d packet; sent without it",
+                     (int)t);
             for (size_t k = 0; k < a.n; k++)
                 eio_msg_unref(a.v[k]);
             a.n = 0;

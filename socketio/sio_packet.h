@@ -34,10 +34,10 @@ void sio_limits_defaults(sio_limits *l);
 /** A decoded packet. Owns nsp and data. For BINARY_* types, placeholders in data have been replaced
  * by binary values (sio_binary.h) and the type is reported as EVENT or ACK. */
 typedef struct sio_packet {
-    sio_ptype type;  /**< CONNECT, DISCONNECT, EVENT, ACK or CONNECT_ERROR */
-    char *nsp;       /**< namespace, "/" by default; owned */
-    int64_t id;      /**< ack id, or -1 */
-    json_t *data;    /**< payload or NULL; owned reference */
+    sio_ptype type; /**< CONNECT, DISCONNECT, EVENT, ACK or CONNECT_ERROR */
+    char *nsp;      /**< namespace, "/" by default; owned */
+    int64_t id;     /**< ack id, or -1 */
+    json_t *data;   /**< payload or NULL; owned reference */
 } sio_packet;
 
 /* Releases what p owns and zeroes it. Accepts a zeroed packet. */
@@ -45,9 +45,9 @@ void sio_packet_clear(sio_packet *p);
 
 /** Decoder status. */
 typedef enum sio_decode_status {
-    SIO_DEC_PACKET = 0,  /**< *out holds a complete packet (the caller owns it) */
+    SIO_DEC_PACKET = 0,    /**< *out holds a complete packet (the caller owns it) */
     SIO_DEC_NEED_MORE = 1, /**< waiting for binary attachments */
-    SIO_DEC_ERROR = -1,  /**< malformed input: close the session with "parse error" */
+    SIO_DEC_ERROR = -1,    /**< malformed input: close the session with "parse error" */
 } sio_decode_status;
 
 typedef struct sio_decoder sio_decoder;

@@ -17,14 +17,14 @@ typedef struct got_msg {
 
 /** What the callbacks saw. Passed as the session's userdata. */
 typedef struct rec {
-    eio_session *s;     /**< the session the callbacks must be called with */
-    int closes;         /**< on_close calls */
-    const char *reason; /**< last on_close reason */
-    int writables;      /**< on_writable calls */
+    eio_session *s;       /**< the session the callbacks must be called with */
+    int closes;           /**< on_close calls */
+    const char *reason;   /**< last on_close reason */
+    int writables;        /**< on_writable calls */
     int upgrade_timeouts; /**< on_upgrade_timeout calls */
-    int bad_args;       /**< calls with the wrong session or userdata */
-    got_msg msgs[64];   /**< messages, in order */
-    int nmsgs;          /**< on_message calls */
+    int bad_args;         /**< calls with the wrong session or userdata */
+    got_msg msgs[64];     /**< messages, in order */
+    int nmsgs;            /**< on_message calls */
 } rec;
 
 static void on_message(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud)
@@ -757,17 +757,81 @@ START_TEST(server_close_answers_held_get)
     take_open_polling(s, &cfg);
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
     int w0 = r.writables;
+    /* A server-initiated close is graceful: the held GET gets the close packet, then it is over. */
     eio_session_close(s, EIO_REASON_FORCED_CLOSE);
-    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
-    ck_assert_int_gt(r.writables, w0);         /* the held GET must be answered */
-    eio_session_close(s, EIO_REASON_SHUTDOWN); /* no effect */
-    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
+    ck_assert(eio_session_closing(s));
+    ck_assert_int_eq(r.closes, 0);
+    ck_assert_int_gt(r.writables, w0); /* the held GET must be answered */
+    ck_assert_int_eq(eio_session_send_message(s, "late", 4, false), -1);
     ck_assert(eio_session_poll_ready(s));
-    ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
     sio_buf b = SIO_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "1");
+    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
+    eio_session_close(s, EIO_REASON_SHUTDOWN); /* no effect */
+    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
     sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+/* A graceful close sends what was queued first; the close packet follows in the next answer. */
+START_TEST(graceful_close_drains_queue_polling)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_send_message(s, "bye", 3, false), 0);
+    eio_session_close(s, EIO_REASON_SHUTDOWN);
+    ck_assert_int_eq(r.closes, 0);
+    sio_buf b = SIO_BUF_INIT;
+    get_ready(s, T0 + 1, &b);
+    ASSERT_BODY(&b, "4bye");
+    ck_assert_int_eq(r.closes, 0);
+    sio_buf_reset(&b);
+    get_ready(s, T0 + 2, &b); /* the close packet alone, in the next answer */
+    ASSERT_BODY(&b, "1");
+    assert_closed(s, &r, EIO_REASON_SHUTDOWN);
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
+/* On a WebSocket the session closes once the transport reports everything written; an error
+ * close in the meantime is immediate; without anything queued the close is immediate too. */
+START_TEST(graceful_close_drains_queue_websocket)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    ck_assert_int_eq(eio_session_send_message(s, "bye", 3, false), 0);
+    eio_session_close(s, EIO_REASON_FORCED_CLOSE);
+    ck_assert(eio_session_closing(s));
+    eio_session_flushed(s); /* not yet: still queued */
+    ck_assert_int_eq(r.closes, 0);
+    ASSERT_POP_TEXT(s, "4bye");
+    eio_session_flushed(s);
+    assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
+    rec_free(&r);
+    eio_session_free(s);
+
+    s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
+    eio_session_close(s, EIO_REASON_FORCED_CLOSE);
+    eio_session_close(s, EIO_REASON_TRANSPORT_CLOSE);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_CLOSE);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    rec_free(&r);
+    eio_session_free(s);
+
+    s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    eio_session_close(s, EIO_REASON_SHUTDOWN);
+    assert_closed(s, &r, EIO_REASON_SHUTDOWN);
+    rec_free(&r);
     eio_session_free(s);
 }
 END_TEST
@@ -776,7 +840,10 @@ END_TEST
  * and packets after the bad one are not delivered. */
 START_TEST(post_forbidden_packet_is_parse_error)
 {
-    static const char *const bodies[] = {"2", "0", "2probe", "4a\x1e" "2\x1e" "4b"};
+    static const char *const bodies[] = {"2", "0", "2probe",
+                                         "4a\x1e"
+                                         "2\x1e"
+                                         "4b"};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         eio_config cfg = cfg_default();
         rec r;
@@ -957,9 +1024,14 @@ START_TEST(upgrade_begin_refused)
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
     eio_session_free(s);
 
-    /* A closed session neither. */
+    /* A closed session neither, nor one that is closing. */
     s = session_new(&cfg, EIO_TR_POLLING, &r);
     eio_session_close(s, EIO_REASON_FORCED_CLOSE);
+    ck_assert(eio_session_closing(s));
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
+    eio_session_free(s);
+    s = session_new(&cfg, EIO_TR_POLLING, &r);
+    eio_session_close(s, EIO_REASON_PING_TIMEOUT);
     ck_assert_int_eq(eio_session_upgrade_begin(s, T0), -1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_CLOSED);
     ck_assert_int_eq(r.closes, 1);
@@ -1192,6 +1264,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, post_close_answers_held_get_with_noop);
     tcase_add_test(tc, poll_abort_closes);
     tcase_add_test(tc, server_close_answers_held_get);
+    tcase_add_test(tc, graceful_close_drains_queue_polling);
+    tcase_add_test(tc, graceful_close_drains_queue_websocket);
     tcase_add_test(tc, post_forbidden_packet_is_parse_error);
     suite_add_tcase(s, tc);
 

@@ -48,8 +48,15 @@ START_TEST(not_binary)
     ck_assert_uint_eq(n, 0);
 
     const char *texts[] = {
-        "{}", "[]", "\"bin\"", "1", "null", "{\"bin\":\"x\"}", "{\"\\u00ffbin\":\"x\"}",
-        "{\"_placeholder\":true,\"num\":0}", "[{\"\\u00ffbin\":\"x\"}]",
+        "{}",
+        "[]",
+        "\"bin\"",
+        "1",
+        "null",
+        "{\"bin\":\"x\"}",
+        "{\"\\u00ffbin\":\"x\"}",
+        "{\"_placeholder\":true,\"num\":0}",
+        "[{\"\\u00ffbin\":\"x\"}]",
     };
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
         json_error_t je;
@@ -67,11 +74,17 @@ START_TEST(not_binary)
     ck_assert(!sio_is_binary(b));
     json_decref(b);
     json_t *o = json_object();
-    json_object_setn_new_nocheck(o, "\xff" "bin", 4, json_integer(1));
+    json_object_setn_new_nocheck(o,
+                                 "\xff"
+                                 "bin",
+                                 4, json_integer(1));
     ck_assert(!sio_is_binary(o));
     json_decref(o);
     o = json_object();
-    json_object_setn_new_nocheck(o, "\xff" "bin", 4, json_string("x"));
+    json_object_setn_new_nocheck(o,
+                                 "\xff"
+                                 "bin",
+                                 4, json_string("x"));
     ck_assert(sio_is_binary(o)); /* the representation: exactly that key, a string value */
     json_decref(o);
 }

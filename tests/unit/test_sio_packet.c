@@ -24,14 +24,14 @@ typedef struct tmsgs {
 
 /** One line of valid.txt or invalid.txt. */
 typedef struct scase {
-    int line;       /**< line in its file */
-    tmsgs in;       /**< messages to feed */
-    int type;       /**< expected decoded type (valid cases) */
-    sio_buf nsp;    /**< expected namespace, NUL-terminated (valid cases) */
-    int64_t id;     /**< expected ack id (valid cases) */
-    json_t *data;   /**< expected payload with binary values, or NULL (valid cases); owned */
-    bool has_out;   /**< => given */
-    tmsgs out;      /**< expected encoding when has_out */
+    int line;     /**< line in its file */
+    tmsgs in;     /**< messages to feed */
+    int type;     /**< expected decoded type (valid cases) */
+    sio_buf nsp;  /**< expected namespace, NUL-terminated (valid cases) */
+    int64_t id;   /**< expected ack id (valid cases) */
+    json_t *data; /**< expected payload with binary values, or NULL (valid cases); owned */
+    bool has_out; /**< => given */
+    tmsgs out;    /**< expected encoding when has_out */
 } scase;
 
 /** A loaded vector file. */
@@ -426,13 +426,15 @@ START_TEST(encode_known_vectors)
 
     /* Key order kept, compact, raw UTF-8. */
     v = J("[\"k\",{\"z\":1,\"a\":{\"y\":null,\"b\":[true,false]},\"\\u00e9\":\"\\u65e5\"}]");
-    expect_encode(SIO_EVENT, "/", -1, v,
-                  "2[\"k\",{\"z\":1,\"a\":{\"y\":null,\"b\":[true,false]},\"\xc3\xa9\":\"\xe6\x97\xa5\"}]",
-                  0);
+    expect_encode(
+        SIO_EVENT, "/", -1, v,
+        "2[\"k\",{\"z\":1,\"a\":{\"y\":null,\"b\":[true,false]},\"\xc3\xa9\":\"\xe6\x97\xa5\"}]",
+        0);
     /* A binary type without binary data is sent as the plain type. */
-    expect_encode(SIO_BINARY_EVENT, "/", -1, v,
-                  "2[\"k\",{\"z\":1,\"a\":{\"y\":null,\"b\":[true,false]},\"\xc3\xa9\":\"\xe6\x97\xa5\"}]",
-                  0);
+    expect_encode(
+        SIO_BINARY_EVENT, "/", -1, v,
+        "2[\"k\",{\"z\":1,\"a\":{\"y\":null,\"b\":[true,false]},\"\xc3\xa9\":\"\xe6\x97\xa5\"}]",
+        0);
     json_decref(v);
 }
 END_TEST
@@ -443,8 +445,8 @@ START_TEST(encode_binary_placeholders)
     sio_encoded e;
     sio_encode(SIO_EVENT, "/", -1, v, &e);
     ck_assert_uint_eq(e.text->len, strlen("451-[\"bin\",{\"_placeholder\":true,\"num\":0}]"));
-    ck_assert(memcmp(e.text->wire, "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]", e.text->len) ==
-              0);
+    ck_assert(
+        memcmp(e.text->wire, "451-[\"bin\",{\"_placeholder\":true,\"num\":0}]", e.text->len) == 0);
     ck_assert_uint_eq(e.n_attachments, 1);
     ck_assert(e.attachments[0]->binary);
     ck_assert_uint_eq(e.attachments[0]->len, 2);
@@ -460,11 +462,12 @@ START_TEST(encode_binary_placeholders)
                   sio_binary_new("A", 1), "c", sio_binary_new("C", 1), "n", 5,
                   sio_binary_new("", 0));
     json_t *shared = json_incref(json_object_get(json_array_get(v, 1), "b"));
-    expect_encode(SIO_ACK, "/x", 9, v,
-                  "64-/x,9[\"ev\",{\"b\":{\"_placeholder\":true,\"num\":0},\"a\":[{\"_placeholder\":"
-                  "true,\"num\":1},{\"c\":{\"_placeholder\":true,\"num\":2}}],\"n\":5},{"
-                  "\"_placeholder\":true,\"num\":3}]",
-                  4);
+    expect_encode(
+        SIO_ACK, "/x", 9, v,
+        "64-/x,9[\"ev\",{\"b\":{\"_placeholder\":true,\"num\":0},\"a\":[{\"_placeholder\":"
+        "true,\"num\":1},{\"c\":{\"_placeholder\":true,\"num\":2}}],\"n\":5},{"
+        "\"_placeholder\":true,\"num\":3}]",
+        4);
     sio_encode(SIO_ACK, "/x", 9, v, &e);
     const char *want[] = {"B", "A", "C", ""};
     for (size_t i = 0; i < 4; i++) {
@@ -562,7 +565,8 @@ START_TEST(decode_limits)
     ck_assert_int_eq(feed_str(d, "53-[\"a\"]", &p, &err), SIO_DEC_ERROR);
     ck_assert_str_eq(err, "too many attachments");
     ck_assert_int_eq(
-        feed_str(d, "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
+        feed_str(d,
+                 "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
                  &p, &err),
         SIO_DEC_NEED_MORE);
     ck_assert_int_eq(sio_decoder_feed(d, (const uint8_t *)"x", 1, true, &p, &err),
@@ -616,7 +620,8 @@ START_TEST(decode_free_while_pending)
     sio_decoder *d = sio_decoder_new(NULL);
     sio_packet p = {0};
     ck_assert_int_eq(
-        feed_str(d, "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
+        feed_str(d,
+                 "52-[\"a\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]",
                  &p, NULL),
         SIO_DEC_NEED_MORE);
     ck_assert_int_eq(sio_decoder_feed(d, (const uint8_t *)"x", 1, true, &p, NULL),
@@ -657,7 +662,8 @@ static uint32_t rnd(uint32_t n)
 /* Builds a random value at most depth deep; binary values only when bin. */
 static json_t *rand_value(int depth, bool bin, int *n_bin)
 {
-    static const char *strs[] = {"", "a", "h\xc3\xa9llo", "\xf0\x9f\x98\x80", "q\"\\\n", "_placeholder"};
+    static const char *strs[] = {"",        "a",           "h\xc3\xa9llo", "\xf0\x9f\x98\x80",
+                                 "q\"\\\n", "_placeholder"};
     uint32_t k = rnd(depth > 0 ? 9 : 6);
     switch (k) {
     case 0: return json_null();

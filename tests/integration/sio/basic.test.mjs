@@ -38,6 +38,20 @@ for (const mode of MODES) {
       assert.notEqual(a.io.engine.id, b.io.engine.id);
     });
 
+    itest('custom query parameters (long ones too, placed before EIO) reach handshake.query', async (h) => {
+      const srv = await startSio(h);
+      // engine.io-client puts the user's query keys before EIO/transport/sid in every URL.
+      const query = { token: 'k'.repeat(120), lang: 'fr', empty: '' };
+      const s = await connect(h, srv, mode, '/rooms', { query });
+      assert.equal(transportOf(s), mode.final);
+      const [me] = await ask(s, 2000, 'fetch', { rooms: [s.id] });
+      assert.equal(me.id, s.id);
+      for (const [k, v] of Object.entries(query)) assert.equal(me.handshake.query[k], v, `handshake.query.${k}`);
+      assert.equal(me.handshake.query.EIO, '4');
+      // The session keeps working through later requests, which carry the same query.
+      for (let i = 0; i < 5; i++) assert.equal((await ask(s, 2000, 'join', `q${i}`)).ok, true);
+    });
+
     itest('events both ways: message → message-back with the same arguments', async (h) => {
       const srv = await startSio(h);
       const s = await connect(h, srv, mode);
