@@ -13,12 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Returns the browser client installed next to the running program,
- * <dir of executable>/../share/siobroker/socket.io.min.js, as a canonical path that the caller
- * owns (free with sio_free), or NULL when that file does not exist or is not readable.
- * (Prototype to move into node_internal.h.) */
-char *static_default_client_js(void);
-
 #define CLIENT_JS "socket.io.min.js"
 #define CLIENT_MAP "socket.io.min.js.map"
 
@@ -194,6 +188,9 @@ int static_serve(sio_node *n, struct lws *wsi, pss *p, const char *path, const c
     return 0;
 }
 
+/* Returns the browser client installed next to the running program,
+ * <dir of executable>/../share/siobroker/socket.io.min.js, as a canonical path that the caller
+ * owns (free with sio_free), or NULL when that file does not exist or is not readable. */
 char *static_default_client_js(void)
 {
     char exe[PATH_MAX];

@@ -31,6 +31,8 @@ void sio_server_config_defaults(sio_server_config *cfg)
 
 sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host)
 {
+    /* jansson allocates through the project's allocator, which aborts on OOM on purpose. */
+    json_set_alloc_funcs(sio_malloc, sio_free);
     sio_server *srv = sio_calloc(1, sizeof *srv);
     srv->cfg = *cfg;
     srv->ops = *ops;
@@ -250,6 +252,35 @@ static void send_connect_error(sio_client *c, const char *nsp, const char *messa
     sio_encoded_clear(&e);
 }
 
+/* A copy of v for logs: binary values become "<binary N bytes>". Caller owns the result. */
+static json_t *loggable(json_t *v)
+{
+    size_t len;
+    if (sio_binary_data(v, &len))
+        return json_sprintf("<binary %zu bytes>", len);
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            json_array_append_new(a, loggable(e));
+        }
+        return a;
+    }
+    if (json_is_object(v)) {
+        json_t *o = json_object();
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            json_object_set_new(o, k, loggable(e));
+        }
+        return o;
+    }
+    return json_incref(v);
+}
+
 static void handle_connect(sio_client *c, sio_packet *p)
 {
     sio_nsp *nsp = sio_server_find_nsp(c->srv, p->nsp);
@@ -289,7 +320,9 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         return;
     }
     if (sio_log_enabled(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG)) {
-        char *js = p.data ? json_dumps(p.data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_t *shown = p.data ? loggable(p.data) : NULL;
+        char *js = shown ? json_dumps(shown, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        json_decref(shown);
         sio_log(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG, "in type=%d nsp=%s id=%lld data=%.300s",
                 (int)p.type, p.nsp, (long long)p.id, js ? js : "");
         free(js);

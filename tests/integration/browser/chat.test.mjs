@@ -122,7 +122,9 @@ describe('browser: chat page on siobroker --static', { skip: !fs.existsSync(CHRO
 
     const health = await httpRequest(srv.port, { path: '/healthz' });
     assert.equal(health.status, 200, 'the daemon still answers after the refused paths');
-    assert.ok(srv.running, 'the daemon is still running');
+    const st = await srv.stop();
+    assert.deepEqual(st, { code: 0, signal: null }, 'siobroker exits with 0 on SIGTERM');
+    assert.doesNotMatch(srv.stderr, /Sanitizer|runtime error/, 'no sanitizer reports');
   });
 
   itest('two tabs in room "lobby": presence and messages reach the other tab only', { timeout: 60000 }, async (h) => {
@@ -175,5 +177,11 @@ describe('browser: chat page on siobroker --static', { skip: !fs.existsSync(CHRO
     assert.ok(!bPresence.some((t) => t.includes('Bob joined')), `B does not hear its own presence: ${JSON.stringify(bPresence)}`);
 
     assert.deepEqual([...a.errors, ...b.errors], [], 'no page or console errors');
+
+    // The daemon shuts down cleanly with the tabs gone (sanitizer builds report here).
+    await context.close();
+    const st = await srv.stop();
+    assert.deepEqual(st, { code: 0, signal: null }, 'siobroker exits with 0 on SIGTERM');
+    assert.doesNotMatch(srv.stderr, /Sanitizer|runtime error/, 'no sanitizer reports');
   });
 });

@@ -317,8 +317,10 @@ class PythonClientTests:
         c.sio.disconnect()
         left = observer.rec['/rooms'].next('left', pred=lambda a: a[0]['id'] == cid)
         # python-socketio 5.7 queues a DISCONNECT packet and then aborts its Engine.IO session
-        # at once, so the server may see either (Node's reference server does too).
-        self.assertIn(left[0]['reason'], ('client namespace disconnect', 'transport close'))
+        # at once: the DISCONNECT, only the Engine.IO close, or (polling) nothing at all may reach
+        # the server before the client stops, so any of these is right (Node's server too).
+        self.assertIn(left[0]['reason'],
+                      ('client namespace disconnect', 'transport close', 'ping timeout'))
         self.assertEqual(c.rec['/rooms'].count('disconnect'), 1)
         # Server-side disconnect: the client sees its namespace disconnected.
         d = self.client(namespaces=('/rooms',))
