@@ -77,7 +77,7 @@ all: build
 help:
 	@echo 'make deps      install missing Debian packages and the npm test clients (npm ci)'
 	@echo 'make build     configure + build into $(BUILD_DIR)/'
-	@echo 'make run       build, then exec $(BUILD_DIR)/bin/siobroker --listen $(LISTEN) $$ARGS'
+	@echo 'make run       build, then exec siobroker on $(LISTEN) serving the chat page at / ($$ARGS appended)'
 	@echo 'make test      build, then ctest --output-on-failure -j2 --timeout 600'
 	@echo '               SANITIZE=address,undefined -> build-san/; CTEST_ARGS="-R unit" to filter'
 	@echo 'make fuzz      clang + libFuzzer targets into $(FUZZ_DIR)/'
@@ -129,7 +129,7 @@ build: configure
 
 # exec: the broker replaces the recipe's shell, so Ctrl-C and SIGTERM reach it directly.
 run: build
-	exec $(BUILD_DIR)/bin/siobroker --listen $(LISTEN) $(ARGS)
+	exec $(BUILD_DIR)/bin/siobroker --listen $(LISTEN) --static $(BUILD_DIR)/share/siobroker/www $(ARGS)
 
 test: build
 	cd $(BUILD_DIR) && $(TEST_ENV) ctest --output-on-failure -j2 --timeout 600 $(CTEST_ARGS)

@@ -111,7 +111,8 @@ static int http_write(struct lws *wsi, pss *p)
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &ptr, end))
         return -1;
-    if (p->body.len) {
+    /* A HEAD response carries the headers of the GET response but no body. */
+    if (p->body.len && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0) {
         unsigned char *buf = sio_malloc(LWS_PRE + p->body.len);
         memcpy(buf + LWS_PRE, p->body.data, p->body.len);
         int w = lws_write(wsi, buf + LWS_PRE, p->body.len, LWS_WRITE_HTTP_FINAL);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe } from 'node:test';
+import { before, describe } from 'node:test';
 import { chromium } from 'playwright-core';
 import { itest, BIN_DIR, HOST, httpRequest, withTimeout } from '../lib/harness.mjs';
 
@@ -80,7 +80,8 @@ function chatEntries(page) {
   );
 }
 
-describe('browser: chat page on siobroker --static', { skip: !fs.existsSync(CHROMIUM) && `no chromium at ${CHROMIUM}` }, () => {
+describe('browser: chat page on siobroker --static', () => {
+  before(() => assert.ok(fs.existsSync(CHROMIUM), `no chromium at ${CHROMIUM}: make deps installs it`));
   itest('serves the page and the browser client, refuses paths outside the static directory', async (h) => {
     assert.ok(fs.existsSync(path.join(WWW_DIR, 'index.html')), `${WWW_DIR}/index.html is staged (build the siobroker_web target)`);
     assert.ok(fs.existsSync(CLIENT_JS), `${CLIENT_JS} is staged`);
