@@ -29,6 +29,10 @@ typedef struct sio_adapter_ops {
                           void *ud);
     /** Result: array of room names (socket-id rooms included). */
     void (*all_rooms)(sio_adapter *a, sio_adapter_result_fn cb, void *ud);
+    /** Emits packet [event, args...] to the namespace's server-side handlers of the OTHER nodes.
+     * With cb (may be NULL): result is the array of the replies of the other nodes (one each). */
+    void (*server_side_emit)(sio_adapter *a, json_t *packet, uint32_t timeout_ms,
+                             sio_adapter_result_fn cb, void *ud);
     /** Frees the adapter. */
     void (*destroy)(sio_adapter *a);
 } sio_adapter_ops;
@@ -66,6 +70,11 @@ json_t *sio_nsp_local_fetch(sio_nsp *nsp, const sio_bcast_opts *o);
 
 /* New array of the local room names (socket-id rooms included). Caller owns. */
 json_t *sio_nsp_local_rooms(sio_nsp *nsp);
+
+/* Runs this node's server-side handler of nsp for packet [event, args...] (received from another
+ * node). reply (may be NULL when no ack is expected) receives the handler's answer once. */
+void sio_nsp_local_server_event(sio_nsp *nsp, json_t *packet, sio_adapter_result_fn reply,
+                                void *ud);
 
 /* True when a local room of that name exists (a socket id counts). */
 bool sio_nsp_has_room(sio_nsp *nsp, const char *room);

@@ -303,6 +303,115 @@ void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn c
     nsp->adapter->ops->fetch_sockets(nsp->adapter, o, on_fetched, f);
 }
 
+typedef struct rooms_ctx {
+    sio_nsp *nsp;
+    sio_rooms_fn cb;
+    void *ud;
+} rooms_ctx;
+
+static void on_rooms(json_t *result, const char *err, void *ud)
+{
+    rooms_ctx *r = ud;
+    r->cb(r->nsp, result, err, r->ud);
+    sio_free(r);
+}
+
+void sio_nsp_all_rooms(sio_nsp *nsp, sio_rooms_fn cb, void *ud)
+{
+    rooms_ctx *r = sio_malloc(sizeof *r);
+    r->nsp = nsp;
+    r->cb = cb;
+    r->ud = ud;
+    nsp->adapter->ops->all_rooms(nsp->adapter, on_rooms, r);
+}
+
+/* ---- server-side events ---- */
+
+struct sio_server_reply {
+    sio_adapter_result_fn fn;
+    void *ud;
+};
+
+void sio_nsp_on_server_event(sio_nsp *nsp, sio_server_event_fn fn, void *ud)
+{
+    nsp->server_event = fn;
+    nsp->server_event_ud = ud;
+}
+
+void sio_server_reply_send(sio_server_reply *r, json_t *value)
+{
+    if (!r) {
+        json_decref(value);
+        return;
+    }
+    json_t *v = value ? value : json_null();
+    r->fn(v, NULL, r->ud);
+    json_decref(v);
+    sio_free(r);
+}
+
+void sio_server_reply_drop(sio_server_reply *r)
+{
+    sio_free(r);
+}
+
+void sio_nsp_local_server_event(sio_nsp *nsp, json_t *packet, sio_adapter_result_fn reply, void *ud)
+{
+    const char *event = json_string_value(json_array_get(packet, 0));
+    if (!event || !nsp->server_event) {
+        SIO_LOGD(SIO_SUB_SOCKETIO, "server-side event %s on %s has no handler",
+                 event ? event : "(none)", nsp->name);
+        if (reply)
+            reply(NULL, "no handler", ud);
+        return;
+    }
+    json_t *args = json_array();
+    for (size_t i = 1; i < json_array_size(packet); i++)
+        json_array_append(args, json_array_get(packet, i));
+    sio_server_reply *r = NULL;
+    if (reply) {
+        r = sio_malloc(sizeof *r);
+        r->fn = reply;
+        r->ud = ud;
+    }
+    nsp->server_event(nsp, event, args, r, nsp->server_event_ud);
+    json_decref(args);
+}
+
+typedef struct ssa_ctx {
+    sio_nsp *nsp;
+    sio_server_ack_fn cb;
+    void *ud;
+} ssa_ctx;
+
+static void on_server_acks(json_t *result, const char *err, void *ud)
+{
+    ssa_ctx *c = ud;
+    c->cb(c->nsp, result, err, c->ud);
+    sio_free(c);
+}
+
+int sio_nsp_server_side_emit(sio_nsp *nsp, const char *event, json_t *args, uint32_t timeout_ms,
+                             sio_server_ack_fn cb, void *ud)
+{
+    if (sio_event_reserved(event)) {
+        json_decref(args);
+        return -1;
+    }
+    json_t *data = event_data(event, args);
+    ssa_ctx *c = NULL;
+    if (cb) {
+        c = sio_malloc(sizeof *c);
+        c->nsp = nsp;
+        c->cb = cb;
+        c->ud = ud;
+    }
+    nsp->adapter->ops->server_side_emit(nsp->adapter, data, timeout_ms, cb ? on_server_acks : NULL,
+                                        c);
+    json_decref(data);
+    return 0;
+}
+
 /* ---- the in-memory adapter: this node is the whole cluster ---- */
 
 static int mem_broadcast(sio_adapter *a, json_t *packet, const sio_bcast_opts *o)
@@ -345,14 +454,33 @@ static void mem_all_rooms(sio_adapter *a, sio_adapter_result_fn cb, void *ud)
     json_decref(r);
 }
 
+static void mem_server_side_emit(sio_adapter *a, json_t *packet, uint32_t timeout_ms,
+                                 sio_adapter_result_fn cb, void *ud)
+{
+    (void)a, (void)packet, (void)timeout_ms;
+    /* No other node: nothing to deliver, and no reply to wait for. */
+    if (cb) {
+        json_t *none = json_array();
+        cb(none, NULL, ud);
+        json_decref(none);
+    }
+}
+
 static void mem_destroy(sio_adapter *a)
 {
     sio_free(a);
 }
 
 static const sio_adapter_ops k_memory_ops = {
-    mem_broadcast,  mem_broadcast_ack, mem_join,      mem_leave,
-    mem_disconnect, mem_fetch,         mem_all_rooms, mem_destroy,
+    .broadcast = mem_broadcast,
+    .broadcast_ack = mem_broadcast_ack,
+    .sockets_join = mem_join,
+    .sockets_leave = mem_leave,
+    .disconnect_sockets = mem_disconnect,
+    .fetch_sockets = mem_fetch,
+    .all_rooms = mem_all_rooms,
+    .server_side_emit = mem_server_side_emit,
+    .destroy = mem_destroy,
 };
 
 sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud)

@@ -43,7 +43,9 @@ struct sio_nsp {
     size_t n_sockets;
     sio_room *rooms; /**< uthash by name; socket-id rooms are implicit */
     sio_adapter *adapter;
-    int64_t next_ack_id; /**< namespace-wide, as Node's nsp._ids */
+    int64_t next_ack_id;              /**< namespace-wide, as Node's nsp._ids */
+    sio_server_event_fn server_event; /**< handler of server-side events, or NULL */
+    void *server_event_ud;
 };
 
 /** An ack the server waits for from one socket. */

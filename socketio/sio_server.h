@@ -226,6 +226,37 @@ typedef void (*sio_fetch_fn)(sio_nsp *nsp, json_t *sockets, const char *err, voi
 /* Collects the selected sockets across the cluster. cb runs once (maybe before this returns). */
 void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn cb, void *ud);
 
+/** All rooms across the cluster (socket-id rooms included): a borrowed array, or NULL and err. */
+typedef void (*sio_rooms_fn)(sio_nsp *nsp, json_t *rooms, const char *err, void *ud);
+
+/* Collects the rooms of nsp across the cluster. cb runs once (maybe before this returns). */
+void sio_nsp_all_rooms(sio_nsp *nsp, sio_rooms_fn cb, void *ud);
+
+/** A server-side event from another node of the cluster: event name, args (borrowed array), and
+ * reply: call sio_server_reply_send(reply, value) once if it is non-NULL (the sender asked for an
+ * answer), or sio_server_reply_drop. */
+typedef struct sio_server_reply sio_server_reply;
+typedef void (*sio_server_event_fn)(sio_nsp *nsp, const char *event, json_t *args,
+                                    sio_server_reply *reply, void *ud);
+
+/* Sets the handler of server-side events for nsp (Node's io.on("event") on the server). */
+void sio_nsp_on_server_event(sio_nsp *nsp, sio_server_event_fn fn, void *ud);
+
+/* Answers a server-side event with value (reference stolen; NULL = null) and frees the handle. */
+void sio_server_reply_send(sio_server_reply *r, json_t *value);
+/* Frees the handle without answering. Accepts NULL. */
+void sio_server_reply_drop(sio_server_reply *r);
+
+/** Result of a server-side emit with ack: the replies of the other nodes (borrowed array), or
+ * NULL and err (e.g. "operation has timed out", with the replies received so far in partial). */
+typedef void (*sio_server_ack_fn)(sio_nsp *nsp, json_t *replies, const char *err, void *ud);
+
+/* Emits event with args (reference stolen) to the server-side handlers of the other nodes of the
+ * cluster (Node's serverSideEmit). With cb, waits up to timeout_ms for one reply per other node;
+ * on a single node cb runs at once with an empty array. Returns 0, or -1 for a reserved name. */
+int sio_nsp_server_side_emit(sio_nsp *nsp, const char *event, json_t *args, uint32_t timeout_ms,
+                             sio_server_ack_fn cb, void *ud);
+
 /* Calls fn for each local socket of a selection (each once). */
 void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o, void (*fn)(sio_socket *s, void *ud),
                         void *ud);

@@ -1,0 +1,333 @@
+/* chat-handlers: a chat with acks on the C handler API, written like a class-based Socket.IO
+ * handler: one connect and one disconnect handler, one function per event, a catch-all. Socket.IO
+ * at /socket.io/ on 127.0.0.1:PORT, namespace "/chat". docs/c-api.md walks through this file.
+ *
+ *   connect   auth {"name": 1..32 chars}, else CONNECT_ERROR "name required" {"field":"name"};
+ *             the client then gets "welcome" {"name","online"}
+ *   join      room         -> ack {"ok":true,"members":N}; the others in the room get "joined"
+ *   say       {room,text}  -> "message" {from,room,text,ts} to the room, sender included
+ *   whisper   {to,text}    -> "private" {from,fromId,text} to the socket whose id is `to`
+ *   ping-me                -> the server asks the caller "ping" (ack within 2 s), then emits
+ *                             "pong-received" with the client's ack args, or {"error":...}
+ *   other     ...          -> ack {"ok":false,"error":"unknown event"} when an ack was asked
+ *   disconnect             -> everyone else gets "left" {"name","reason"}
+ *
+ * Errors are acks {"ok":false,"error":...}. Ownership: a json_t passed to a function documented
+ * as "stealing" its reference belongs to the library after the call, even when the call fails;
+ * "borrowed" values (handler args, auth) must not be decref'd or kept after the handler returns. */
+#include "config.h"
+#include "sio_binary.h"
+#include "sio_glue.h"
+#include "sio_log.h"
+#include "sio_node.h"
+#include "sio_server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/** The "class": settings shared by every handler, passed as their ud (borrowed by the library). */
+typedef struct chat_app {
+    size_t max_name;          /**< characters of a name */
+    size_t max_text;          /**< bytes of a message */
+    uint32_t ping_timeout_ms; /**< how long "ping" waits for the client's ack */
+} chat_app;
+
+/** The "instance": per-socket state in the userdata slot, owned by this file (allocated by
+ * chat_connect, freed by chat_disconnect). */
+typedef struct chatter {
+    char name[4 * 32 + 1]; /* 32 UTF-8 characters at most */
+    unsigned said;
+} chatter;
+
+/* ---- small helpers ---- */
+
+/* Acks with one argument, body (stolen: json_pack "o" takes it over), when an ack was asked.
+ * sio_ack_send steals the array and frees the handle, so the handle is used up here. */
+static void reply(sio_ack *ack, json_t *body)
+{
+    if (ack)
+        sio_ack_send(ack, json_pack("[o]", body));
+    else
+        json_decref(body);
+}
+
+static void reply_error(sio_ack *ack, const char *error)
+{
+    reply(ack, json_pack("{s:b,s:s}", "ok", 0, "error", error));
+}
+
+static void reply_ok(sio_ack *ack)
+{
+    reply(ack, json_pack("{s:b}", "ok", 1));
+}
+
+/* Number of UTF-8 characters of s (jansson strings from the decoder are valid UTF-8). */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+static json_int_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- connect / disconnect ---- */
+
+static bool chat_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
+{
+    const chat_app *app = ud;
+    /* auth is borrowed ({} when the client sent none): read it, never decref it. */
+    const char *name = json_string_value(json_object_get(auth, "name"));
+    if (!name || !*name || utf8_chars(name) > app->max_name) {
+        /* The message is copied, the data reference is stolen. A refused socket never reaches
+         * the disconnect handler, so nothing may be allocated before this point. */
+        sio_reject_set(rej, "name required", json_pack("{s:s}", "field", "name"));
+        return false;
+    }
+    chatter *c = calloc(1, sizeof *c);
+    if (!c) {
+        sio_reject_set(rej, "server busy", NULL);
+        return false;
+    }
+    snprintf(c->name, sizeof c->name, "%s", name);
+    sio_socket_set_userdata(s, c);
+    /* The data slot is borrowed and ours to change: fetchSockets reports it as `data`. */
+    json_object_set_new(sio_socket_data_json(s), "name", json_string(c->name));
+    /* Emits made in the connect handler are held and sent right after the CONNECT reply. The
+     * socket is not counted by sio_nsp_size until this handler has returned true. */
+    sio_socket_emit(s, "welcome",
+                    json_pack("[{s:s,s:I}]", "name", c->name, "online",
+                              (json_int_t)sio_nsp_size(sio_socket_nsp(s)) + 1));
+    return true;
+}
+
+static void chat_disconnect(sio_socket *s, const char *reason, void *ud)
+{
+    chatter *c = sio_socket_userdata(s);
+    /* The socket has already left its rooms and the namespace: a broadcast to the whole
+     * namespace (no rooms, no except) reaches everyone else. */
+    sio_bcast_opts everyone = {0};
+    sio_nsp_emit(sio_socket_nsp(s), &everyone, "left",
+                 json_pack("[{s:s,s:s}]", "name", c->name, "reason", reason));
+    SIO_LOGI(SIO_SUB_SOCKETIO, "chat: %s left (%s) after %u messages", c->name, reason, c->said);
+    sio_socket_set_userdata(s, NULL);
+    free(c); /* the socket itself is freed by the library when this returns */
+}
+
+/* ---- events: args is a borrowed array of the client's arguments (without the event name) ---- */
+
+static void count_one(sio_socket *s, void *ud)
+{
+    ++*(size_t *)ud;
+}
+
+static void on_join(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    const char *room = json_string_value(json_array_get(args, 0));
+    sio_nsp *nsp = sio_socket_nsp(s);
+    if (!room || !*room) {
+        reply_error(ack, "room required");
+        return;
+    }
+    /* Every socket is alone in the room named by its id: joining another socket's id room
+     * would let this client read that socket's whispers. */
+    if (sio_nsp_socket(nsp, room)) {
+        reply_error(ack, "reserved room name");
+        return;
+    }
+    bool already = sio_socket_in_room(s, room);
+    sio_socket_join(s, room);
+
+    /* Count the members on this node (sio_nsp_fetch_sockets would count the whole cluster). */
+    const char *rooms[] = {room};
+    sio_bcast_opts in_room = {.rooms = rooms, .n_rooms = 1};
+    size_t members = 0;
+    sio_nsp_each_local(nsp, &in_room, count_one, &members);
+    reply(ack, json_pack("{s:b,s:I}", "ok", 1, "members", (json_int_t)members));
+
+    if (!already) {
+        const chatter *c = sio_socket_userdata(s);
+        const char *self = sio_socket_id(s); /* except the joiner: its id room */
+        sio_bcast_opts others = {.rooms = rooms, .n_rooms = 1, .except = &self, .n_except = 1};
+        sio_nsp_emit(nsp, &others, "joined",
+                     json_pack("[{s:s,s:s}]", "name", c->name, "room", room));
+    }
+}
+
+static void on_say(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    const chat_app *app = ud;
+    json_t *msg = json_array_get(args, 0);
+    const char *room = json_string_value(json_object_get(msg, "room"));
+    json_t *text = json_object_get(msg, "text"); /* a string, or a binary value (Buffer) */
+    size_t len = 0;
+    if (json_is_string(text))
+        len = json_string_length(text);
+    else if (!sio_binary_data(text, &len))
+        text = NULL;
+    if (!room || !text) {
+        reply_error(ack, "expected {room, text}");
+        return;
+    }
+    if (len > app->max_text) {
+        reply_error(ack, "text too long");
+        return;
+    }
+    if (!sio_socket_in_room(s, room)) {
+        reply_error(ack, "not in room");
+        return;
+    }
+    chatter *c = sio_socket_userdata(s);
+    c->said++;
+    /* "O" adds a reference to the borrowed text (binary values travel as attachments); the
+     * packed array is then stolen by sio_nsp_emit, which encodes it once for the whole room. */
+    const char *rooms[] = {room};
+    sio_bcast_opts in_room = {.rooms = rooms, .n_rooms = 1};
+    sio_nsp_emit(sio_socket_nsp(s), &in_room, "message",
+                 json_pack("[{s:s,s:s,s:O,s:I}]", "from", c->name, "room", room, "text", text, "ts",
+                           wall_ms()));
+    reply_ok(ack);
+}
+
+static void on_whisper(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    json_t *msg = json_array_get(args, 0);
+    const char *to = json_string_value(json_object_get(msg, "to"));
+    const char *text = json_string_value(json_object_get(msg, "text"));
+    if (!to || !text) {
+        reply_error(ack, "expected {to, text}");
+        return;
+    }
+    const chatter *c = sio_socket_userdata(s);
+    /* The room named by a socket id holds exactly that socket. The return value counts the
+     * sockets on this node it was queued for: 0 means no such socket here. */
+    const char *rooms[] = {to};
+    sio_bcast_opts target = {.rooms = rooms, .n_rooms = 1};
+    int n = sio_nsp_emit(
+        sio_socket_nsp(s), &target, "private",
+        json_pack("[{s:s,s:s,s:s}]", "from", c->name, "fromId", sio_socket_id(s), "text", text));
+    if (n > 0)
+        reply_ok(ack);
+    else
+        reply_error(ack, "no such socket");
+}
+
+/* The outcome of the server's "ping": runs exactly once, with the client's ack args (borrowed),
+ * or with err ("operation has timed out", or the disconnect reason once the socket is gone). */
+static void on_ping_reply(sio_socket *s, json_t *args, const char *err, void *ud)
+{
+    if (!sio_socket_connected(s))
+        return; /* disconnected first: nobody to tell */
+    json_t *out = err ? json_pack("[{s:s}]", "error", err) : json_incref(args);
+    sio_socket_emit(s, "pong-received", out);
+}
+
+static void on_ping_me(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    const chat_app *app = ud;
+    int rc = sio_socket_emit_ack(s, "ping", json_pack("[{s:I}]", "ts", wall_ms()),
+                                 app->ping_timeout_ms, on_ping_reply, NULL);
+    if (rc == 0)
+        reply_ok(ack);
+    else
+        reply_error(ack, "cannot ping");
+}
+
+/* Events without their own handler. The handle must still be used up: sent or dropped. */
+static void chat_any(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    SIO_LOGD(SIO_SUB_SOCKETIO, "chat: unknown event \"%s\" from %s", event, sio_socket_id(s));
+    /* A raw client can send reserved names ("disconnect"...) as plain events: they land here,
+     * never in the connect/disconnect handlers. */
+    if (sio_event_reserved(event))
+        reply_error(ack, "reserved event name");
+    else
+        reply_error(ack, "unknown event");
+}
+
+/* ---- program ---- */
+
+typedef struct chat_config {
+    sio_node_config node;
+    sio_log_level log_level;
+} chat_config;
+
+static int set_port(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 0, 65535, &x, err, errlen))
+        return -1;
+    ((chat_config *)p)->node.port = (int)x;
+    return 0;
+}
+
+static int set_level(void *p, const char *v, char *err, size_t errlen)
+{
+    if (sio_log_parse_level(v, &((chat_config *)p)->log_level) == 0)
+        return 0;
+    snprintf(err, errlen, "expected error, warn, info or debug");
+    return -1;
+}
+
+static const sio_option k_opts[] = {
+    {"--port", NULL, "N", "8080", "port on 127.0.0.1", set_port},
+    {"--log-level", NULL, "LEVEL", "warn", "error, warn, info or debug", set_level},
+};
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    chat_config cfg = {0};
+    sio_node_config_defaults(&cfg.node);
+    char err[512];
+    size_t n = sizeof k_opts / sizeof k_opts[0];
+    switch (sio_options_parse(k_opts, n, &cfg, argc, argv, err, sizeof err)) {
+    case SIO_OPTS_HELP:
+        sio_options_usage(stdout, "chat-handlers", "Chat on namespace /chat.", k_opts, n);
+        return 0;
+    case SIO_OPTS_ERROR: fprintf(stderr, "chat-handlers: %s\n", err); return 2;
+    default: break;
+    }
+    sio_log_set_level(cfg.log_level);
+    sio_log_set_subsys_level(SIO_SUB_NODE, SIO_LOG_INFO); /* "listening on ..." */
+
+    /* 1. A loop and a node bound to its port (the loop must outlive the node). */
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    sio_node *node = sio_node_new(&loop, &cfg.node, err, sizeof err);
+    if (!node) {
+        fprintf(stderr, "chat-handlers: %s\n", err);
+        uv_loop_close(&loop);
+        return 2;
+    }
+    /* 2. A Socket.IO server on the node's /socket.io/ endpoint (owned by the node). */
+    sio_server_config scfg;
+    sio_server_config_defaults(&scfg);
+    sio_server *srv = sio_node_attach_socketio(node, "/socket.io/", &scfg);
+
+    /* 3. The namespace and its handlers (the table is copied, app is borrowed: it must live as
+     * long as the node, hence static). */
+    static chat_app app = {.max_name = 32, .max_text = 4096, .ping_timeout_ms = 2000};
+    static const sio_nsp_handlers handlers = {
+        .connect = chat_connect, .disconnect = chat_disconnect, .any = chat_any};
+    sio_nsp *chat = sio_server_of(srv, "/chat", &handlers, &app);
+    sio_nsp_on(chat, "join", on_join, &app);
+    sio_nsp_on(chat, "say", on_say, &app);
+    sio_nsp_on(chat, "whisper", on_whisper, &app);
+    sio_nsp_on(chat, "ping-me", on_ping_me, &app);
+
+    /* 4. Run until SIGINT/SIGTERM, then free the node (and with it the server). */
+    sio_node_handle_signals(node);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    sio_node_free(node);
+    return uv_loop_close(&loop) == 0 ? 0 : 1;
+}
