@@ -7,6 +7,7 @@
  *   join      room         -> ack {"ok":true,"members":N}; the others in the room get "joined"
  *   say       {room,text}  -> "message" {from,room,text,ts} to the room, sender included
  *   whisper   {to,text}    -> "private" {from,fromId,text} to the socket whose id is `to`
+ *   who       room         -> ack {"ok":true,"names":[...]} (fetchSockets and the data slot)
  *   ping-me                -> the server asks the caller "ping" (ack within 2 s), then emits
  *                             "pong-received" with the client's ack args, or {"error":...}
  *   other     ...          -> ack {"ok":false,"error":"unknown event"} when an ack was asked
@@ -207,18 +208,53 @@ static void on_whisper(sio_socket *s, const char *event, json_t *args, sio_ack *
         reply_error(ack, "expected {to, text}");
         return;
     }
+    /* Rooms and socket ids share one name space: make sure `to` is a socket, not a room such as
+     * "lobby". sio_nsp_socket only knows this node's sockets (in a cluster, ask
+     * sio_nsp_fetch_sockets as on_who does). The socket's id room then holds exactly it. */
+    sio_nsp *nsp = sio_socket_nsp(s);
+    if (!sio_nsp_socket(nsp, to)) {
+        reply_error(ack, "no such socket");
+        return;
+    }
     const chatter *c = sio_socket_userdata(s);
-    /* The room named by a socket id holds exactly that socket. The return value counts the
-     * sockets on this node it was queued for: 0 means no such socket here. */
     const char *rooms[] = {to};
     sio_bcast_opts target = {.rooms = rooms, .n_rooms = 1};
-    int n = sio_nsp_emit(
-        sio_socket_nsp(s), &target, "private",
+    sio_nsp_emit(
+        nsp, &target, "private",
         json_pack("[{s:s,s:s,s:s}]", "from", c->name, "fromId", sio_socket_id(s), "text", text));
-    if (n > 0)
-        reply_ok(ack);
-    else
-        reply_error(ack, "no such socket");
+    reply_ok(ack);
+}
+
+/* The fetch result: runs once, before sio_nsp_fetch_sockets returns on a single node, later in a
+ * cluster. sockets is a borrowed array of {id, handshake, rooms, data}: "data" is each socket's
+ * data slot, filled by chat_connect. The ack handle travelled in ud and is used up here. */
+static void on_who_fetched(sio_nsp *nsp, json_t *sockets, const char *err, void *ud)
+{
+    sio_ack *ack = ud;
+    if (err) {
+        reply_error(ack, err);
+        return;
+    }
+    json_t *names = json_array();
+    size_t i;
+    json_t *sock;
+    json_array_foreach(sockets, i, sock)
+    {
+        json_array_append(names, json_object_get(json_object_get(sock, "data"), "name"));
+    }
+    reply(ack, json_pack("{s:b,s:o}", "ok", 1, "names", names));
+}
+
+static void on_who(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
+{
+    const char *room = json_string_value(json_array_get(args, 0));
+    if (!room || !ack) {
+        reply_error(ack, "room required");
+        return;
+    }
+    const char *rooms[] = {room};
+    sio_bcast_opts in_room = {.rooms = rooms, .n_rooms = 1};
+    sio_nsp_fetch_sockets(sio_socket_nsp(s), &in_room, on_who_fetched, ack);
 }
 
 /* The outcome of the server's "ping": runs exactly once, with the client's ack args (borrowed),
@@ -246,8 +282,8 @@ static void on_ping_me(sio_socket *s, const char *event, json_t *args, sio_ack *
 static void chat_any(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
 {
     SIO_LOGD(SIO_SUB_SOCKETIO, "chat: unknown event \"%s\" from %s", event, sio_socket_id(s));
-    /* A raw client can send reserved names ("disconnect"...) as plain events: they land here,
-     * never in the connect/disconnect handlers. */
+    /* A raw client can send a reserved name ("disconnect"...) as a plain event: the decoder lets
+     * it through to here; it never reaches the connect/disconnect handlers. */
     if (sio_event_reserved(event))
         reply_error(ack, "reserved event name");
     else
@@ -323,6 +359,7 @@ int main(int argc, char **argv)
     sio_nsp_on(chat, "join", on_join, &app);
     sio_nsp_on(chat, "say", on_say, &app);
     sio_nsp_on(chat, "whisper", on_whisper, &app);
+    sio_nsp_on(chat, "who", on_who, &app);
     sio_nsp_on(chat, "ping-me", on_ping_me, &app);
 
     /* 4. Run until SIGINT/SIGTERM, then free the node (and with it the server). */

@@ -88,4 +88,18 @@ void sio_bcast_ack_reply(sio_bcast_ack *ack, json_t *value);
 /* Adds/removes pending remote reporters (nodes whose client count is still awaited). */
 void sio_bcast_ack_pending_nodes(sio_bcast_ack *ack, int delta);
 
+/* Takes / drops a reference to ack (an adapter that waits for remote replies holds one). */
+void sio_bcast_ack_ref(sio_bcast_ack *ack);
+void sio_bcast_ack_unref(sio_bcast_ack *ack);
+
+/* True once the ack has completed (all answered, or timed out): later replies are ignored. */
+bool sio_bcast_ack_done(const sio_bcast_ack *ack);
+
+/* A relay: an ack state that forwards each client's reply (first ack argument, borrowed) to
+ * on_reply as it comes, for ttl_ms, then stops. Used to answer another node's broadcast with acks.
+ * free_ud (may be NULL) releases ud when the relay is freed. Returns a new reference (release with
+ * sio_bcast_ack_unref once handed to sio_nsp_local_emit_ack). */
+sio_bcast_ack *sio_bcast_ack_relay(sio_nsp *nsp, void (*on_reply)(json_t *value, void *ud),
+                                   void (*free_ud)(void *ud), void *ud, uint32_t ttl_ms);
+
 #endif

@@ -144,6 +144,8 @@ void bcast_ack_unref(sio_bcast_ack *b)
 {
     if (--b->refs > 0)
         return;
+    if (b->free_ud)
+        b->free_ud(b->ud);
     json_decref(b->replies);
     sio_free(b);
 }
@@ -163,6 +165,8 @@ static void bcast_ack_finish(sio_bcast_ack *b, bool timed_out)
 
 void bcast_ack_check(sio_bcast_ack *b)
 {
+    if (b->on_reply)
+        return; /* a relay ends with its ttl */
     if (!b->done && b->pending_nodes <= 0 && json_array_size(b->replies) >= b->expected) {
         bcast_ack_ref(b);
         bcast_ack_finish(b, false);
@@ -180,6 +184,10 @@ void sio_bcast_ack_reply(sio_bcast_ack *ack, json_t *value)
 {
     if (ack->done)
         return;
+    if (ack->on_reply) {
+        ack->on_reply(value ? value : json_null(), ack->ud);
+        return;
+    }
     json_array_append(ack->replies, value ? value : json_null());
     bcast_ack_check(ack);
 }
@@ -188,6 +196,44 @@ void sio_bcast_ack_pending_nodes(sio_bcast_ack *ack, int delta)
 {
     ack->pending_nodes += delta;
     bcast_ack_check(ack);
+}
+
+void sio_bcast_ack_ref(sio_bcast_ack *ack)
+{
+    bcast_ack_ref(ack);
+}
+
+void sio_bcast_ack_unref(sio_bcast_ack *ack)
+{
+    bcast_ack_unref(ack);
+}
+
+bool sio_bcast_ack_done(const sio_bcast_ack *ack)
+{
+    return ack->done;
+}
+
+static void on_relay_expired(void *arg)
+{
+    sio_bcast_ack *b = arg;
+    b->timer = NULL;
+    b->done = true;
+    bcast_ack_unref(b); /* the timer's reference */
+}
+
+sio_bcast_ack *sio_bcast_ack_relay(sio_nsp *nsp, void (*on_reply)(json_t *value, void *ud),
+                                   void (*free_ud)(void *ud), void *ud, uint32_t ttl_ms)
+{
+    sio_bcast_ack *b = sio_calloc(1, sizeof *b);
+    b->refs = 2; /* the caller's and the timer's */
+    b->nsp = nsp;
+    b->on_reply = on_reply;
+    b->free_ud = free_ud;
+    b->ud = ud;
+    b->replies = json_array();
+    b->timer =
+        nsp->srv->ops.timer_start(nsp->srv->host, ttl_ms ? ttl_ms : 5000, on_relay_expired, b);
+    return b;
 }
 
 static void on_bcast_timeout(void *arg)

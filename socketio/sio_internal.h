@@ -102,6 +102,8 @@ struct sio_bcast_ack {
     sio_nsp *nsp;
     sio_bcast_ack_fn cb;
     void *ud;
+    void (*on_reply)(json_t *value, void *ud); /**< relay mode: each reply as it comes */
+    void (*free_ud)(void *ud);                 /**< relay mode: releases ud with the relay */
     json_t *replies;
     size_t expected;
     int pending_nodes;

@@ -252,6 +252,17 @@ static void fill_placeholders(json_t *v, size_t n_att, json_t **att)
     }
 }
 
+static const char *const k_reserved[] = {"connect",       "connect_error", "disconnect",
+                                         "disconnecting", "newListener",   "removeListener"};
+
+bool sio_event_reserved(const char *event)
+{
+    for (size_t i = 0; i < sizeof k_reserved / sizeof k_reserved[0]; i++)
+        if (strcmp(event, k_reserved[i]) == 0)
+            return true;
+    return false;
+}
+
 /* True when payload (NULL = none) has the shape type t requires (binary types as their plain
  * counterparts). Sets *why to the error otherwise. */
 static bool payload_ok(sio_ptype t, const json_t *payload, const sio_limits *lim, const char **why)
@@ -269,6 +280,10 @@ static bool payload_ok(sio_ptype t, const json_t *payload, const sio_limits *lim
             return false;
         if (json_string_length(name) > lim->max_event_name) {
             *why = ERR_NAME;
+            return false;
+        }
+        if (sio_event_reserved(json_string_value(name))) {
+            *why = "reserved event name";
             return false;
         }
         return true;

@@ -21,6 +21,11 @@ typedef enum sio_ptype {
     SIO_BINARY_ACK = 6,
 } sio_ptype;
 
+/* True for the event names Socket.IO reserves (connect, connect_error, disconnect, disconnecting,
+ * newListener, removeListener): a server never emits them, and a client event carrying one is a
+ * parse error, as in socket.io-parser. */
+bool sio_event_reserved(const char *event);
+
 /** Decoder limits. */
 typedef struct sio_limits {
     size_t max_attachments; /**< attachments per packet (default 10) */

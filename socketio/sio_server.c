@@ -12,17 +12,6 @@
 const char SIO_REASON_CLIENT_NSP_DISCONNECT[] = "client namespace disconnect";
 const char SIO_REASON_SERVER_NSP_DISCONNECT[] = "server namespace disconnect";
 
-static const char *const k_reserved[] = {"connect",       "connect_error", "disconnect",
-                                         "disconnecting", "newListener",   "removeListener"};
-
-bool sio_event_reserved(const char *event)
-{
-    for (size_t i = 0; i < sizeof k_reserved / sizeof k_reserved[0]; i++)
-        if (strcmp(event, k_reserved[i]) == 0)
-            return true;
-    return false;
-}
-
 void sio_server_config_defaults(sio_server_config *cfg)
 {
     cfg->connect_timeout_ms = 45000;

@@ -186,7 +186,8 @@ enum {
     SIO_BC_LOCAL = 2,    /**< this node only (not through the cluster adapter) */
 };
 
-/** Selects sockets of a namespace: in any of rooms (all sockets when none), in none of except. */
+/** Selects sockets of a namespace: in any of rooms (all sockets when none), in none of except.
+ * Wherever a selection is taken, NULL means every socket of the namespace. */
 typedef struct sio_bcast_opts {
     const char *const *rooms;
     size_t n_rooms;
@@ -247,8 +248,8 @@ void sio_server_reply_send(sio_server_reply *r, json_t *value);
 /* Frees the handle without answering. Accepts NULL. */
 void sio_server_reply_drop(sio_server_reply *r);
 
-/** Result of a server-side emit with ack: the replies of the other nodes (borrowed array), or
- * NULL and err (e.g. "operation has timed out", with the replies received so far in partial). */
+/** Result of a server-side emit with ack: the replies of the other nodes (borrowed array); when
+ * err is set (e.g. a timeout) replies holds those received so far. */
 typedef void (*sio_server_ack_fn)(sio_nsp *nsp, json_t *replies, const char *err, void *ud);
 
 /* Emits event with args (reference stolen) to the server-side handlers of the other nodes of the
@@ -260,9 +261,5 @@ int sio_nsp_server_side_emit(sio_nsp *nsp, const char *event, json_t *args, uint
 /* Calls fn for each local socket of a selection (each once). */
 void sio_nsp_each_local(sio_nsp *nsp, const sio_bcast_opts *o, void (*fn)(sio_socket *s, void *ud),
                         void *ud);
-
-/* Reserved event names that must not be emitted (connect, connect_error, disconnect,
- * disconnecting, newListener, removeListener). */
-bool sio_event_reserved(const char *event);
 
 #endif

@@ -1,7 +1,9 @@
 // socket.io-client 4.8 against examples/chat-handlers (examples/chat_handlers.c): auth on connect,
-// join / say / whisper with acks, the server's own ack request (ping-me, answered and timed out),
-// the catch-all, and "left" on disconnect. Each case runs with every client on WebSocket, every
-// client on polling, and a mix of both.
+// join / say (text and binary) / whisper / who (fetchSockets) with acks, the server's own ack
+// request (ping-me, answered and timed out), the catch-all, and "left" on disconnect. Each case
+// runs with every client on WebSocket, every client on polling, and a mix of both, on its own
+// server, which must then exit 0 on SIGTERM with clients still connected (and, in a sanitizer
+// build, with no report).
 
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
@@ -27,6 +29,22 @@ async function startChat(h) {
     return a;
   });
   return Object.assign(sp, { url: `http://127.0.0.1:${sp.port}`, path: '/socket.io/' });
+}
+
+/**
+ * A test case with its own chat-handlers: fn(h, srv) runs, then the server is stopped with SIGTERM
+ * (clients still connected) and must exit 0 with nothing from the sanitizers on stderr.
+ */
+function chatTest(name, fn) {
+  itest(name, async (h) => {
+    const srv = await startChat(h);
+    await fn(h, srv);
+    const st = await srv.stop();
+    const err = srv.proc.stderr;
+    await withTimeout(new Promise((r) => (err.readableEnded ? r() : err.once('end', r))), 2000, 'the end of stderr');
+    assert.deepEqual(st, { code: 0, signal: null }, 'chat-handlers exits 0 on SIGTERM');
+    assert.doesNotMatch(srv.stderr, /Sanitizer|runtime error:/, 'sanitizer report on stderr');
+  });
 }
 
 /** Connects client number i of the suite as `name` and consumes its "welcome". */
@@ -56,8 +74,7 @@ async function assertNone(s, event, what) {
 
 for (const suite of SUITES) {
   describe(`chat-handlers, ${suite.name}`, () => {
-    itest('connect requires auth.name (1..32 characters): connect_error "name required" otherwise', async (h) => {
-      const srv = await startChat(h);
+    chatTest('connect requires auth.name (1..32 characters): connect_error "name required" otherwise', async (h, srv) => {
       const bad = [undefined, {}, { name: '' }, { name: 42 }, { name: 'x'.repeat(33) }, { name: 'é'.repeat(33) }];
       for (const auth of bad) {
         const s = await connect(h, srv, suite.modes[0], NSP, { auth, expectConnect: false });
@@ -81,8 +98,7 @@ for (const suite of SUITES) {
       other.close();
     });
 
-    itest('join acks the member count and tells the others in the room', async (h) => {
-      const srv = await startChat(h);
+    chatTest('join acks the member count and tells the others in the room', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       const b = await enter(h, srv, suite, 1, 'bob');
       const c = await enter(h, srv, suite, 2, 'carol');
@@ -105,8 +121,7 @@ for (const suite of SUITES) {
       assert.deepEqual(await ask(a, 2000, 'join', b.id), { ok: false, error: 'reserved room name' });
     });
 
-    itest('say broadcasts "message" to the room, sender included, and needs membership', async (h) => {
-      const srv = await startChat(h);
+    chatTest('say broadcasts "message" to the room, sender included, and needs membership', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       const b = await enter(h, srv, suite, 1, 'bob');
       const c = await enter(h, srv, suite, 2, 'carol');
@@ -146,8 +161,7 @@ for (const suite of SUITES) {
       assert.equal((await b.rec.next('message'))[0].text, 'no ack');
     });
 
-    itest('whisper reaches one socket by id; an unknown id is an error', async (h) => {
-      const srv = await startChat(h);
+    chatTest('whisper reaches one socket by id; an unknown id is an error', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       const b = await enter(h, srv, suite, 1, 'bob');
       const c = await enter(h, srv, suite, 2, 'carol');
@@ -155,6 +169,11 @@ for (const suite of SUITES) {
       assert.deepEqual((await b.rec.next('private'))[0], { from: 'alice', fromId: a.id, text: 'psst' });
       assert.deepEqual(await ask(a, 2000, 'whisper', { to: 'no-such-socket', text: 'x' }), { ok: false, error: 'no such socket' });
       assert.deepEqual(await ask(a, 2000, 'whisper', { to: b.id }), { ok: false, error: 'expected {to, text}' });
+      // A room name is not a socket: whispering to "lobby" must not reach its members.
+      await ask(b, 2000, 'join', 'lobby');
+      await ask(c, 2000, 'join', 'lobby');
+      assert.deepEqual(await ask(a, 2000, 'whisper', { to: 'lobby', text: 'to all?' }), { ok: false, error: 'no such socket' });
+      await assertNone(b, 'private', 'bob: only the first whisper');
       await assertNone(c, 'private', 'carol overhears nothing');
       await assertNone(a, 'private', 'the whisperer gets no copy');
       // A socket that has left is no longer reachable.
@@ -164,8 +183,7 @@ for (const suite of SUITES) {
       assert.deepEqual(await ask(a, 2000, 'whisper', { to: bid, text: 'still there?' }), { ok: false, error: 'no such socket' });
     });
 
-    itest('ping-me: the server asks the client for an ack and reports it as "pong-received"', async (h) => {
-      const srv = await startChat(h);
+    chatTest('ping-me: the server asks the client for an ack and reports it as "pong-received"', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       let pings = 0;
       a.on('ping', (payload, cb) => {
@@ -182,8 +200,7 @@ for (const suite of SUITES) {
       assert.equal(pings, 2);
     });
 
-    itest('ping-me: a client that never acks gets {"error":"operation has timed out"} after 2 s', async (h) => {
-      const srv = await startChat(h);
+    chatTest('ping-me: a client that never acks gets {"error":"operation has timed out"} after 2 s', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       const b = await enter(h, srv, suite, 1, 'bob');
       a.on('ping', () => {}); // ignores the ack callback
@@ -203,8 +220,7 @@ for (const suite of SUITES) {
       await assertNone(a, 'pong-received', 'bob\'s outcome goes to nobody');
     });
 
-    itest('the catch-all acks unknown events with an error, and ignores them without an ack', async (h) => {
-      const srv = await startChat(h);
+    chatTest('the catch-all acks unknown events with an error, and ignores them without an ack', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       assert.deepEqual(await ask(a, 2000, 'dance', 1, 2), { ok: false, error: 'unknown event' });
       assert.deepEqual(await ask(a, 2000, 'JOIN', 'lobby'), { ok: false, error: 'unknown event' });
@@ -217,11 +233,11 @@ for (const suite of SUITES) {
       // parser does; it must never run the disconnect path for a live socket.
       const acked = new Promise((resolve) => {
         a.io.engine.on('message', (m) => {
-          if (typeof m === 'string' && m.startsWith(`43${NSP},977`)) resolve({ ack: JSON.parse(m.slice(`43${NSP},977`.length)) });
+          if (typeof m === 'string' && m.startsWith(`3${NSP},977`)) resolve({ ack: JSON.parse(m.slice(`3${NSP},977`.length)) });
         });
       });
       const closed = new Promise((resolve) => a.on('disconnect', (reason) => resolve({ disconnect: reason })));
-      a.io.engine.write(`42${NSP},977["disconnect","bye"]`);
+      a.io.engine.write(`2${NSP},977["disconnect","bye"]`); // Engine.IO message: Socket.IO EVENT
       const outcome = await withTimeout(Promise.race([acked, closed]), 3000, 'an answer to a raw "disconnect" event');
       if (outcome.ack) {
         assert.deepEqual(outcome.ack, [{ ok: false, error: 'reserved event name' }]);
@@ -232,8 +248,26 @@ for (const suite of SUITES) {
       }
     });
 
-    itest('disconnect tells everyone else "left" with the name and the reason', async (h) => {
-      const srv = await startChat(h);
+    chatTest('who lists the names of a room from the sockets\' data slots (fetchSockets)', async (h, srv) => {
+      const a = await enter(h, srv, suite, 0, 'alice');
+      const b = await enter(h, srv, suite, 1, 'bob');
+      const c = await enter(h, srv, suite, 2, 'carol');
+      await ask(a, 2000, 'join', 'lobby');
+      await ask(c, 2000, 'join', 'lobby');
+      await ask(b, 2000, 'join', 'kitchen');
+      const res = await ask(b, 2000, 'who', 'lobby');
+      assert.equal(res.ok, true);
+      assert.deepEqual([...res.names].sort(), ['alice', 'carol']);
+      assert.deepEqual(await ask(b, 2000, 'who', 'kitchen'), { ok: true, names: ['bob'] });
+      assert.deepEqual(await ask(b, 2000, 'who', 'empty'), { ok: true, names: [] });
+      assert.deepEqual(await ask(b, 2000, 'who', a.id), { ok: true, names: ['alice'] }, 'an id room holds its socket');
+      assert.deepEqual(await ask(b, 2000, 'who'), { ok: false, error: 'room required' });
+      c.disconnect();
+      await a.rec.next('left', 3000);
+      assert.deepEqual(await ask(b, 2000, 'who', 'lobby'), { ok: true, names: ['alice'] });
+    });
+
+    chatTest('disconnect tells everyone else "left" with the name and the reason', async (h, srv) => {
       const a = await enter(h, srv, suite, 0, 'alice');
       const b = await enter(h, srv, suite, 1, 'bob');
       const c = await enter(h, srv, suite, 2, 'carol');
@@ -255,15 +289,3 @@ for (const suite of SUITES) {
     });
   });
 }
-
-describe('chat-handlers, process', () => {
-  itest('shuts down cleanly on SIGTERM with clients connected, exit code 0', async (h) => {
-    const srv = await startChat(h);
-    const a = await enter(h, srv, SUITES[0], 0, 'alice');
-    const b = await enter(h, srv, SUITES[1], 1, 'bob');
-    await ask(a, 2000, 'join', 'lobby');
-    await ask(b, 2000, 'join', 'lobby');
-    const st = await srv.stop();
-    assert.deepEqual(st, { code: 0, signal: null });
-  });
-});

@@ -1,0 +1,833 @@
+/* rd_adapter: the socket.io-redis adapter protocol (8.x) for one namespace: broadcasts on
+ * K#NSP#[ROOM#], requests and responses on K-request#NSP# / K-response#NSP#[UID#], node count by
+ * PUBSUB NUMSUB. Local delivery goes through socketio's local operations. */
+#include "rd_adapter.h"
+
+#include "rd_codec.h"
+#include "sio_alloc.h"
+#include "sio_buf.h"
+#include "sio_log.h"
+#include "sio_rand.h"
+
+#include <string.h>
+
+enum {
+    RQ_SOCKETS = 0,
+    RQ_ALL_ROOMS = 1,
+    RQ_REMOTE_JOIN = 2,
+    RQ_REMOTE_LEAVE = 3,
+    RQ_REMOTE_DISCONNECT = 4,
+    RQ_REMOTE_FETCH = 5,
+    RQ_SERVER_SIDE_EMIT = 6,
+    RQ_BROADCAST = 7,
+    RQ_BROADCAST_CLIENT_COUNT = 8,
+    RQ_BROADCAST_ACK = 9,
+};
+
+typedef struct rd_adapter rd_adapter;
+
+struct rd_cluster {
+    uv_loop_t *loop;
+    rd_link *link;
+    char *key;
+    uint32_t timeout_ms;
+    rd_adapter *adapters;
+    rd_state_fn on_state;
+    void *ud;
+};
+
+/** A request this node issued and whose answers it collects. */
+typedef struct rd_pending {
+    char id[8];
+    int type;
+    rd_adapter *a;
+    int refs; /**< the adapter's list, an in-flight NUMSUB */
+    bool done;
+    long long expected; /**< answers to wait for; -1 until NUMSUB answered */
+    long long received;
+    json_t *acc; /**< results so far (array) */
+    sio_adapter_result_fn cb;
+    void *ud;
+    sio_bcast_ack *ack; /**< broadcast with acks: where counts and replies go */
+    const char *what;   /**< for the timeout message */
+    uv_timer_t timer;
+    struct rd_pending *next;
+} rd_pending;
+
+struct rd_adapter {
+    sio_adapter base;
+    rd_cluster *cl;
+    char uid[8];
+    char *ch_bcast; /**< K#NSP# */
+    char *ch_request;
+    char *ch_response;
+    char *ch_response_uid;
+    rd_pending *pending;
+    rd_adapter *next;
+};
+
+/* ---- helpers ---- */
+
+static char *dup_buf(sio_buf *b)
+{
+    return sio_buf_steal_str(b);
+}
+
+static json_t *opts_json(const sio_bcast_opts *o)
+{
+    json_t *rooms = json_array(), *except = json_array();
+    for (size_t i = 0; o && i < o->n_rooms; i++)
+        json_array_append_new(rooms, json_string(o->rooms[i]));
+    for (size_t i = 0; o && i < o->n_except; i++)
+        json_array_append_new(except, json_string(o->except[i]));
+    return json_pack("{s:o,s:o}", "rooms", rooms, "except", except);
+}
+
+/** Borrowed view of an opts object: the strings point into the JSON, valid while it lives. */
+typedef struct opts_view {
+    sio_bcast_opts o;
+    const char **v; /**< owned array holding rooms then except */
+} opts_view;
+
+static void strings_of(json_t *arr, const char **dst, size_t *n)
+{
+    size_t i;
+    json_t *e;
+    *n = 0;
+    json_array_foreach(arr, i, e)
+    {
+        if (json_is_string(e))
+            dst[(*n)++] = json_string_value(e);
+    }
+}
+
+static void opts_view_init(opts_view *ov, json_t *opts, unsigned flags)
+{
+    json_t *rooms = json_object_get(opts, "rooms"), *except = json_object_get(opts, "except");
+    size_t nr = json_is_array(rooms) ? json_array_size(rooms) : 0;
+    size_t ne = json_is_array(except) ? json_array_size(except) : 0;
+    ov->v = sio_malloc((nr + ne + 1) * sizeof *ov->v);
+    memset(&ov->o, 0, sizeof ov->o);
+    ov->o.rooms = ov->v;
+    if (nr)
+        strings_of(rooms, ov->v, &ov->o.n_rooms);
+    ov->o.except = ov->v + ov->o.n_rooms;
+    if (ne)
+        strings_of(except, ov->v + ov->o.n_rooms, &ov->o.n_except);
+    ov->o.flags = flags | SIO_BC_LOCAL;
+}
+
+static void opts_view_free(opts_view *ov)
+{
+    sio_free(ov->v);
+}
+
+static void publish_json(rd_adapter *a, const char *channel, json_t *msg)
+{
+    sio_buf b = SIO_BUF_INIT;
+    rd_request_encode_json(&b, msg);
+    if (rd_link_publish(a->cl->link, channel, strlen(channel), b.data, b.len) != 0)
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
+                 sio_nsp_name(a->base.nsp), channel);
+    sio_buf_free(&b);
+}
+
+static void publish_msgpack(rd_adapter *a, const char *channel, json_t *msg)
+{
+    sio_buf b = SIO_BUF_INIT;
+    rd_json_to_msgpack(&b, msg);
+    if (rd_link_publish(a->cl->link, channel, strlen(channel), b.data, b.len) != 0)
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
+                 sio_nsp_name(a->base.nsp), channel);
+    sio_buf_free(&b);
+}
+
+/* ---- pending requests ---- */
+
+static void pending_unref(rd_pending *p)
+{
+    if (--p->refs > 0)
+        return;
+    json_decref(p->acc);
+    if (p->ack)
+        sio_bcast_ack_unref(p->ack);
+    sio_free(p);
+}
+
+static void pending_timer_closed(uv_handle_t *h)
+{
+    pending_unref(h->data);
+}
+
+/* Completes p once: leaves the list, reports to cb (results, and err if not all answered). */
+static void pending_finish(rd_pending *p, const char *err)
+{
+    if (p->done)
+        return;
+    p->done = true;
+    for (rd_pending **pp = &p->a->pending; *pp; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, pending_timer_closed);
+    if (p->cb)
+        p->cb(p->acc, err, p->ud);
+}
+
+static void on_pending_timeout(uv_timer_t *t)
+{
+    rd_pending *p = t->data;
+    if (p->type == RQ_BROADCAST) {
+        pending_finish(p, NULL); /* the ack state has its own timeout */
+        return;
+    }
+    char why[128];
+    snprintf(why, sizeof why, "timeout reached while waiting for %s response", p->what);
+    SIO_LOGW(SIO_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)", sio_nsp_name(p->a->base.nsp),
+             why, p->received, p->expected);
+    pending_finish(p, why);
+}
+
+static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t *acc,
+                               sio_adapter_result_fn cb, void *ud)
+{
+    rd_pending *p = sio_calloc(1, sizeof *p);
+    sio_rand_id(p->id, 4); /* 6 URL-safe characters, as uid2(6) */
+    p->type = type;
+    p->a = a;
+    p->refs = 1;
+    p->expected = -1;
+    p->acc = acc ? acc : json_array();
+    p->cb = cb;
+    p->ud = ud;
+    p->what = what;
+    uv_timer_init(a->cl->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_pending_timeout, a->cl->timeout_ms, 0);
+    p->next = a->pending;
+    a->pending = p;
+    return p;
+}
+
+static rd_pending *pending_find(rd_adapter *a, const char *id)
+{
+    for (rd_pending *p = a->pending; id && p; p = p->next)
+        if (strcmp(p->id, id) == 0)
+            return p;
+    return NULL;
+}
+
+static void pending_check(rd_pending *p)
+{
+    if (p->expected >= 0 && p->received >= p->expected)
+        pending_finish(p, NULL);
+}
+
+static json_t *request_head(rd_adapter *a, const char *request_id, int type)
+{
+    json_t *m = json_object();
+    json_object_set_new(m, "uid", json_string(a->uid));
+    if (request_id)
+        json_object_set_new(m, "requestId", json_string(request_id));
+    json_object_set_new(m, "type", json_integer(type));
+    return m;
+}
+
+/* NUMSUB answered for a request that collects one answer per other node. */
+static void on_node_count(void *ud, long long n)
+{
+    rd_pending *p = ud;
+    if (p->done) {
+        pending_unref(p);
+        return;
+    }
+    if (n < 0) {
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: %s answered by this node only",
+                 sio_nsp_name(p->a->base.nsp), p->what);
+        pending_finish(p, "redis unavailable");
+        pending_unref(p);
+        return;
+    }
+    p->expected = n - 1; /* the count includes this node */
+    if (p->expected <= 0) {
+        pending_finish(p, NULL);
+        pending_unref(p);
+        return;
+    }
+    pending_check(p); /* answers may have come before the count */
+    pending_unref(p);
+}
+
+/* Issues a request that collects one answer per other node: asks NUMSUB, and if other nodes
+ * exist publishes msg (stolen) on the request channel. */
+static void request_collect(rd_adapter *a, rd_pending *p, json_t *msg)
+{
+    p->refs++;
+    /* Published at once: a node that answers before NUMSUB returns is counted all the same. */
+    publish_json(a, a->ch_request, msg);
+    json_decref(msg);
+    rd_link_numsub(a->cl->link, a->ch_request, on_node_count, p);
+}
+
+/* ---- adapter operations ---- */
+
+static int rd_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts *o)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    int n = sio_nsp_local_emit(base->nsp, packet, o);
+    rd_broadcast b;
+    memset(&b, 0, sizeof b);
+    b.uid = a->uid;
+    b.type = 2;
+    b.data = packet;
+    b.nsp = (char *)sio_nsp_name(base->nsp);
+    b.rooms = (char **)(o ? o->rooms : NULL);
+    b.n_rooms = o ? o->n_rooms : 0;
+    b.except = (char **)(o ? o->except : NULL);
+    b.n_except = o ? o->n_except : 0;
+    b.volatile_ = o && (o->flags & SIO_BC_VOLATILE);
+    sio_buf msg = SIO_BUF_INIT, ch = SIO_BUF_INIT;
+    rd_broadcast_encode(&msg, &b, false);
+    rd_channel_broadcast(&ch, a->cl->key, b.nsp, b.n_rooms == 1 ? b.rooms[0] : NULL);
+    if (rd_link_publish(a->cl->link, (const char *)ch.data, ch.len, msg.data, msg.len) != 0)
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: broadcast delivered on this node only",
+                 b.nsp);
+    sio_buf_free(&msg);
+    sio_buf_free(&ch);
+    return n;
+}
+
+static void on_ack_count(void *ud, long long n)
+{
+    rd_pending *p = ud;
+    long long remote = n < 0 ? 0 : n - 1;
+    if (n < 0)
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: broadcast acks from this node only",
+                 sio_nsp_name(p->a->base.nsp));
+    /* Replace the token taken before NUMSUB by one per remote node. */
+    if (!p->done)
+        sio_bcast_ack_pending_nodes(p->ack, (int)remote - 1);
+    else
+        sio_bcast_ack_pending_nodes(p->ack, -1);
+    pending_unref(p);
+}
+
+static int rd_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_opts *o,
+                            sio_bcast_ack *ack)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    int n = sio_nsp_local_emit_ack(base->nsp, packet, o, ack);
+    rd_pending *p = pending_new(a, RQ_BROADCAST, "broadcast", NULL, NULL, NULL);
+    p->ack = ack;
+    sio_bcast_ack_ref(ack);
+    json_t *m = request_head(a, p->id, RQ_BROADCAST);
+    json_object_set_new(
+        m, "packet",
+        json_pack("{s:i,s:O,s:s}", "type", 2, "data", packet, "nsp", sio_nsp_name(base->nsp)));
+    json_t *opts = opts_json(o);
+    json_object_set_new(opts, "flags", json_pack("{s:i}", "timeout", a->cl->timeout_ms));
+    json_object_set_new(m, "opts", opts);
+    publish_msgpack(a, a->ch_request, m);
+    json_decref(m);
+    sio_bcast_ack_pending_nodes(ack, 1);
+    p->refs++;
+    rd_link_numsub(a->cl->link, a->ch_request, on_ack_count, p);
+    return n;
+}
+
+static void publish_rooms_request(rd_adapter *a, int type, const sio_bcast_opts *o,
+                                  const char *const *rooms, size_t n)
+{
+    json_t *m = request_head(a, NULL, type);
+    json_object_set_new(m, "opts", opts_json(o));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_string(rooms[i]));
+    json_object_set_new(m, "rooms", arr);
+    publish_json(a, a->ch_request, m);
+    json_decref(m);
+}
+
+/* Join, leave and disconnect apply locally at once; our own echo is then skipped by uid (the same
+ * effect as Node's, which applies them through the echo). */
+static void rd_sockets_join(sio_adapter *base, const sio_bcast_opts *o, const char *const *rooms,
+                            size_t n)
+{
+    sio_nsp_local_join(base->nsp, o, rooms, n);
+    publish_rooms_request((rd_adapter *)base, RQ_REMOTE_JOIN, o, rooms, n);
+}
+
+static void rd_sockets_leave(sio_adapter *base, const sio_bcast_opts *o, const char *const *rooms,
+                             size_t n)
+{
+    sio_nsp_local_leave(base->nsp, o, rooms, n);
+    publish_rooms_request((rd_adapter *)base, RQ_REMOTE_LEAVE, o, rooms, n);
+}
+
+static void rd_disconnect_sockets(sio_adapter *base, const sio_bcast_opts *o, bool close)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    json_t *m = request_head(a, NULL, RQ_REMOTE_DISCONNECT);
+    json_object_set_new(m, "opts", opts_json(o));
+    json_object_set_new(m, "close", json_boolean(close));
+    publish_json(a, a->ch_request, m);
+    json_decref(m);
+    sio_nsp_local_disconnect(base->nsp, o, close);
+}
+
+static void rd_fetch_sockets(sio_adapter *base, const sio_bcast_opts *o, sio_adapter_result_fn cb,
+                             void *ud)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    rd_pending *p =
+        pending_new(a, RQ_REMOTE_FETCH, "fetchSockets", sio_nsp_local_fetch(base->nsp, o), cb, ud);
+    json_t *m = request_head(a, p->id, RQ_REMOTE_FETCH);
+    json_object_set_new(m, "opts", opts_json(o));
+    request_collect(a, p, m);
+}
+
+static void rd_all_rooms(sio_adapter *base, sio_adapter_result_fn cb, void *ud)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    rd_pending *p =
+        pending_new(a, RQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud);
+    request_collect(a, p, request_head(a, p->id, RQ_ALL_ROOMS));
+}
+
+static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t timeout_ms,
+                                sio_adapter_result_fn cb, void *ud)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    (void)timeout_ms;
+    if (!cb) {
+        json_t *m = request_head(a, NULL, RQ_SERVER_SIDE_EMIT);
+        json_object_set(m, "data", packet);
+        publish_json(a, a->ch_request, m);
+        json_decref(m);
+        return;
+    }
+    rd_pending *p = pending_new(a, RQ_SERVER_SIDE_EMIT, "serverSideEmit", NULL, cb, ud);
+    json_t *m = request_head(a, p->id, RQ_SERVER_SIDE_EMIT);
+    json_object_set(m, "data", packet);
+    request_collect(a, p, m);
+}
+
+/* ---- answering other nodes ---- */
+
+static void respond(rd_adapter *a, json_t *msg)
+{
+    publish_json(a, a->ch_response, msg);
+    json_decref(msg);
+}
+
+typedef struct ss_reply {
+    rd_adapter *a;
+    char *request_id;
+} ss_reply;
+
+static void on_server_event_reply(json_t *value, const char *err, void *ud)
+{
+    ss_reply *r = ud;
+    if (!err)
+        respond(r->a, json_pack("{s:i,s:s,s:O}", "type", RQ_SERVER_SIDE_EMIT, "requestId",
+                                r->request_id, "data", value ? value : json_null()));
+    sio_free(r->request_id);
+    sio_free(r);
+}
+
+typedef struct relay_ctx {
+    rd_adapter *a;
+    char *request_id;
+} relay_ctx;
+
+static void on_relay_reply(json_t *value, void *ud)
+{
+    relay_ctx *r = ud;
+    json_t *m = json_pack("{s:i,s:s,s:O}", "type", RQ_BROADCAST_ACK, "requestId", r->request_id,
+                          "packet", value);
+    publish_msgpack(r->a, r->a->ch_response, m);
+    json_decref(m);
+}
+
+static void relay_free(void *ud)
+{
+    relay_ctx *r = ud;
+    sio_free(r->request_id);
+    sio_free(r);
+}
+
+static json_t *local_socket_ids(sio_nsp *nsp, json_t *rooms)
+{
+    json_t *opts = json_pack("{s:O}", "rooms", rooms ? rooms : json_array());
+    opts_view ov;
+    opts_view_init(&ov, opts, 0);
+    json_t *sockets = sio_nsp_local_fetch(nsp, &ov.o);
+    json_t *ids = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach(sockets, i, s)
+    {
+        json_array_append(ids, json_object_get(s, "id"));
+    }
+    json_decref(sockets);
+    opts_view_free(&ov);
+    json_decref(opts);
+    return ids;
+}
+
+static void handle_request(rd_adapter *a, json_t *req)
+{
+    sio_nsp *nsp = a->base.nsp;
+    int type = (int)json_integer_value(json_object_get(req, "type"));
+    const char *uid = json_string_value(json_object_get(req, "uid"));
+    const char *rid = json_string_value(json_object_get(req, "requestId"));
+    bool own = uid && strcmp(uid, a->uid) == 0;
+    if (own || pending_find(a, rid))
+        return; /* our own request, heard back from Redis */
+    json_t *opts = json_object_get(req, "opts");
+    switch (type) {
+    case RQ_SOCKETS:
+        if (rid)
+            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
+                                 local_socket_ids(nsp, json_object_get(req, "rooms"))));
+        break;
+    case RQ_ALL_ROOMS:
+        if (rid)
+            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "rooms", sio_nsp_local_rooms(nsp)));
+        break;
+    case RQ_REMOTE_JOIN:
+    case RQ_REMOTE_LEAVE:
+        if (json_is_object(opts)) {
+            json_t *rooms = json_object_get(req, "rooms");
+            size_t n = json_array_size(rooms);
+            const char **names = sio_malloc((n + 1) * sizeof *names);
+            strings_of(rooms, names, &n);
+            opts_view ov;
+            opts_view_init(&ov, opts, 0);
+            if (type == RQ_REMOTE_JOIN)
+                sio_nsp_local_join(nsp, &ov.o, names, n);
+            else
+                sio_nsp_local_leave(nsp, &ov.o, names, n);
+            opts_view_free(&ov);
+            sio_free(names);
+        } else {
+            /* Legacy form {requestId, sid, room}: only the node holding the socket answers. */
+            const char *sid = json_string_value(json_object_get(req, "sid"));
+            const char *room = json_string_value(json_object_get(req, "room"));
+            sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
+            if (s && room) {
+                if (type == RQ_REMOTE_JOIN)
+                    sio_socket_join(s, room);
+                else
+                    sio_socket_leave(s, room);
+                if (rid)
+                    respond(a, json_pack("{s:s}", "requestId", rid));
+            }
+        }
+        break;
+    case RQ_REMOTE_DISCONNECT: {
+        bool close = json_is_true(json_object_get(req, "close"));
+        if (json_is_object(opts)) {
+            opts_view ov;
+            opts_view_init(&ov, opts, 0);
+            sio_nsp_local_disconnect(nsp, &ov.o, close);
+            opts_view_free(&ov);
+        } else {
+            const char *sid = json_string_value(json_object_get(req, "sid"));
+            sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
+            if (s) {
+                sio_socket_disconnect(s, close);
+                if (rid)
+                    respond(a, json_pack("{s:s}", "requestId", rid));
+            }
+        }
+        break;
+    }
+    case RQ_REMOTE_FETCH:
+        if (rid) {
+            opts_view ov;
+            opts_view_init(&ov, json_is_object(opts) ? opts : NULL, 0);
+            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
+                                 sio_nsp_local_fetch(nsp, &ov.o)));
+            opts_view_free(&ov);
+        }
+        break;
+    case RQ_SERVER_SIDE_EMIT: {
+        json_t *data = json_object_get(req, "data");
+        if (!json_is_array(data) || !json_is_string(json_array_get(data, 0)))
+            break;
+        if (rid) {
+            ss_reply *r = sio_malloc(sizeof *r);
+            r->a = a;
+            r->request_id = sio_strdup(rid);
+            sio_nsp_local_server_event(nsp, data, on_server_event_reply, r);
+        } else {
+            sio_nsp_local_server_event(nsp, data, NULL, NULL);
+        }
+        break;
+    }
+    case RQ_BROADCAST: {
+        json_t *packet = json_object_get(req, "packet");
+        json_t *data = json_object_get(packet, "data");
+        if (!rid || !json_is_array(data) || !json_is_string(json_array_get(data, 0)))
+            break;
+        json_t *flags = json_object_get(opts, "flags");
+        json_int_t ttl = json_integer_value(json_object_get(flags, "timeout"));
+        relay_ctx *r = sio_malloc(sizeof *r);
+        r->a = a;
+        r->request_id = sio_strdup(rid);
+        sio_bcast_ack *relay = sio_bcast_ack_relay(nsp, on_relay_reply, relay_free, r,
+                                                   ttl > 0 ? (uint32_t)ttl : a->cl->timeout_ms);
+        opts_view ov;
+        opts_view_init(&ov, json_is_object(opts) ? opts : NULL, 0);
+        int n = sio_nsp_local_emit_ack(nsp, data, &ov.o, relay);
+        opts_view_free(&ov);
+        /* Every node answers with its count, even 0: the requester waits for one per node. */
+        respond(a, json_pack("{s:i,s:s,s:i}", "type", RQ_BROADCAST_CLIENT_COUNT, "requestId", rid,
+                             "clientCount", n < 0 ? 0 : n));
+        sio_bcast_ack_unref(relay);
+        break;
+    }
+    default:
+        SIO_LOGD(SIO_SUB_ADAPTER, "%s: request type %d ignored", sio_nsp_name(nsp), type);
+        break;
+    }
+}
+
+static void merge_unique(json_t *acc, json_t *more)
+{
+    size_t i, j;
+    json_t *v, *w;
+    json_array_foreach(more, i, v)
+    {
+        bool seen = false;
+        json_array_foreach(acc, j, w)
+        {
+            if (json_equal(v, w)) {
+                seen = true;
+                break;
+            }
+        }
+        if (!seen)
+            json_array_append(acc, v);
+    }
+}
+
+static void handle_response(rd_adapter *a, json_t *res)
+{
+    rd_pending *p = pending_find(a, json_string_value(json_object_get(res, "requestId")));
+    if (!p || p->done)
+        return;
+    switch (p->type) {
+    case RQ_REMOTE_FETCH: {
+        json_t *sockets = json_object_get(res, "sockets");
+        if (json_is_array(sockets))
+            json_array_extend(p->acc, sockets);
+        break;
+    }
+    case RQ_ALL_ROOMS: {
+        json_t *rooms = json_object_get(res, "rooms");
+        if (json_is_array(rooms))
+            merge_unique(p->acc, rooms);
+        break;
+    }
+    case RQ_SERVER_SIDE_EMIT: {
+        json_t *data = json_object_get(res, "data");
+        json_array_append(p->acc, data ? data : json_null());
+        break;
+    }
+    case RQ_BROADCAST: {
+        int t = (int)json_integer_value(json_object_get(res, "type"));
+        if (t == RQ_BROADCAST_CLIENT_COUNT) {
+            json_int_t n = json_integer_value(json_object_get(res, "clientCount"));
+            sio_bcast_ack_expect(p->ack, n > 0 ? (size_t)n : 0);
+            sio_bcast_ack_pending_nodes(p->ack, -1);
+        } else if (t == RQ_BROADCAST_ACK) {
+            sio_bcast_ack_reply(p->ack, json_object_get(res, "packet"));
+        }
+        return; /* lives until its timeout: acks keep coming */
+    }
+    default: return;
+    }
+    p->received++;
+    pending_check(p);
+}
+
+/* ---- Redis messages ---- */
+
+static void on_broadcast_message(void *ud, const char *channel, size_t channel_len,
+                                 const uint8_t *payload, size_t len)
+{
+    rd_adapter *a = ud;
+    sio_nsp *nsp = a->base.nsp;
+    char *room = NULL;
+    if (rd_channel_room(channel, channel_len, a->cl->key, sio_nsp_name(nsp), &room) != 0)
+        return; /* another namespace sharing the pattern's prefix */
+    if (room && !sio_nsp_has_room(nsp, room)) {
+        sio_free(room);
+        return; /* nobody here is in that room */
+    }
+    sio_free(room);
+    rd_broadcast b;
+    const char *err = NULL;
+    if (rd_broadcast_decode(payload, len, &b, &err) != 0) {
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: broadcast from redis dropped: %s", sio_nsp_name(nsp),
+                 err ? err : "malformed");
+        return;
+    }
+    if ((!b.uid || strcmp(b.uid, a->uid) != 0) && strcmp(b.nsp, sio_nsp_name(nsp)) == 0) {
+        sio_bcast_opts o = {
+            .rooms = (const char *const *)b.rooms,
+            .n_rooms = b.n_rooms,
+            .except = (const char *const *)b.except,
+            .n_except = b.n_except,
+            .flags = SIO_BC_LOCAL | (b.volatile_ ? SIO_BC_VOLATILE : 0),
+        };
+        sio_nsp_local_emit(nsp, b.data, &o);
+    }
+    rd_broadcast_clear(&b);
+}
+
+static void on_request_message(void *ud, const char *channel, size_t channel_len,
+                               const uint8_t *payload, size_t len)
+{
+    (void)channel, (void)channel_len;
+    rd_adapter *a = ud;
+    json_t *req = NULL;
+    const char *err = NULL;
+    if (rd_request_decode(payload, len, &req, &err) != 0) {
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: request from redis dropped: %s", sio_nsp_name(a->base.nsp),
+                 err ? err : "malformed");
+        return;
+    }
+    handle_request(a, req);
+    json_decref(req);
+}
+
+static void on_response_message(void *ud, const char *channel, size_t channel_len,
+                                const uint8_t *payload, size_t len)
+{
+    (void)channel, (void)channel_len;
+    rd_adapter *a = ud;
+    json_t *res = NULL;
+    const char *err = NULL;
+    if (rd_request_decode(payload, len, &res, &err) != 0) {
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: response from redis dropped: %s", sio_nsp_name(a->base.nsp),
+                 err ? err : "malformed");
+        return;
+    }
+    handle_response(a, res);
+    json_decref(res);
+}
+
+/* ---- lifecycle ---- */
+
+static void rd_destroy(sio_adapter *base)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    while (a->pending)
+        pending_finish(a->pending, "adapter closed");
+    if (a->cl) {
+        for (rd_adapter **pp = &a->cl->adapters; *pp; pp = &(*pp)->next) {
+            if (*pp == a) {
+                *pp = a->next;
+                break;
+            }
+        }
+    }
+    sio_free(a->ch_bcast);
+    sio_free(a->ch_request);
+    sio_free(a->ch_response);
+    sio_free(a->ch_response_uid);
+    sio_free(a);
+}
+
+static const sio_adapter_ops k_redis_ops = {
+    .broadcast = rd_broadcast,
+    .broadcast_ack = rd_broadcast_ack,
+    .sockets_join = rd_sockets_join,
+    .sockets_leave = rd_sockets_leave,
+    .disconnect_sockets = rd_disconnect_sockets,
+    .fetch_sockets = rd_fetch_sockets,
+    .all_rooms = rd_all_rooms,
+    .server_side_emit = rd_server_side_emit,
+    .destroy = rd_destroy,
+};
+
+sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
+{
+    rd_cluster *cl = cluster;
+    rd_adapter *a = sio_calloc(1, sizeof *a);
+    a->base.ops = &k_redis_ops;
+    a->base.nsp = nsp;
+    a->cl = cl;
+    sio_rand_id(a->uid, 4);
+    const char *name = sio_nsp_name(nsp);
+    sio_buf b = SIO_BUF_INIT;
+    rd_channel_broadcast(&b, cl->key, name, NULL);
+    a->ch_bcast = dup_buf(&b);
+    rd_channel_request(&b, cl->key, name);
+    a->ch_request = dup_buf(&b);
+    rd_channel_response(&b, cl->key, name, NULL);
+    a->ch_response = dup_buf(&b);
+    rd_channel_response(&b, cl->key, name, a->uid);
+    a->ch_response_uid = dup_buf(&b);
+    sio_buf_printf(&b, "%s*", a->ch_bcast);
+    char *pattern = dup_buf(&b);
+    rd_link_subscribe(cl->link, pattern, true, on_broadcast_message, a);
+    rd_link_subscribe(cl->link, a->ch_request, false, on_request_message, a);
+    rd_link_subscribe(cl->link, a->ch_response, false, on_response_message, a);
+    rd_link_subscribe(cl->link, a->ch_response_uid, false, on_response_message, a);
+    sio_free(pattern);
+    a->next = cl->adapters;
+    cl->adapters = a;
+    SIO_LOGI(SIO_SUB_ADAPTER, "namespace %s joins the cluster (uid %s)", name, a->uid);
+    return &a->base;
+}
+
+const char *rd_adapter_uid(const sio_adapter *a)
+{
+    return ((const rd_adapter *)a)->uid;
+}
+
+static void on_link_state(void *ud, bool ready)
+{
+    rd_cluster *cl = ud;
+    if (cl->on_state)
+        cl->on_state(cl->ud, ready);
+}
+
+rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_state_fn on_state,
+                           void *ud)
+{
+    rd_cluster *cl = sio_calloc(1, sizeof *cl);
+    cl->loop = loop;
+    cl->key = sio_strdup(cfg->key ? cfg->key : "socket.io");
+    cl->timeout_ms = cfg->requests_timeout_ms ? cfg->requests_timeout_ms : 5000;
+    cl->on_state = on_state;
+    cl->ud = ud;
+    cl->link = rd_link_new(loop, &cfg->link, on_link_state, cl);
+    return cl;
+}
+
+bool rd_cluster_ready(const rd_cluster *cl)
+{
+    return rd_link_ready(cl->link);
+}
+
+void rd_cluster_free(rd_cluster *cl)
+{
+    if (!cl)
+        return;
+    for (rd_adapter *a = cl->adapters; a; a = a->next) {
+        while (a->pending)
+            pending_finish(a->pending, "redis adapter closed");
+        a->cl = NULL;
+    }
+    rd_link_free(cl->link);
+    sio_free(cl->key);
+    sio_free(cl);
+}

@@ -1,0 +1,60 @@
+/* rd_link: a node's connection to Redis on its libuv loop: one hiredis context for commands and
+ * PUBLISH, one for (P)SUBSCRIBE; subscriptions survive reconnects; publishing fails fast while
+ * Redis is away (no queue grows). */
+#ifndef RD_LINK_H
+#define RD_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/** Where Redis is. Strings are copied. */
+typedef struct rd_link_config {
+    const char *host;            /**< "127.0.0.1" */
+    int port;                    /**< 6379 */
+    const char *password;        /**< AUTH, or NULL */
+    int db;                      /**< SELECT, 0 = default */
+    uint32_t connect_timeout_ms; /**< give up a connection attempt after this (default 2000) */
+} rd_link_config;
+
+/* Parses redis://[:password@]HOST:PORT[/DB] into cfg; strings point into buf (size buflen), which
+ * receives a copy of url. Returns 0, or -1 with a reason in err. */
+int rd_link_parse_url(const char *url, rd_link_config *cfg, char *buf, size_t buflen, char *err,
+                      size_t errlen);
+
+typedef struct rd_link rd_link;
+
+/** A message on a subscribed channel (or pattern): all bytes borrowed for the call. */
+typedef void (*rd_message_fn)(void *ud, const char *channel, size_t channel_len,
+                              const uint8_t *payload, size_t len);
+
+/** Called when the link becomes ready (connected and every subscription confirmed) or goes down. */
+typedef void (*rd_state_fn)(void *ud, bool ready);
+
+/* Creates the link and starts connecting. Caller owns; free with rd_link_free (from outside any
+ * hiredis callback), then let the loop run so the handles close. */
+rd_link *rd_link_new(uv_loop_t *loop, const rd_link_config *cfg, rd_state_fn on_state, void *ud);
+
+/* Disconnects and frees. Accepts NULL. */
+void rd_link_free(rd_link *l);
+
+/* True when connected and every subscription is confirmed. */
+bool rd_link_ready(const rd_link *l);
+
+/* Subscribes to channel (or, with pattern, PSUBSCRIBE to it) for the life of the link: issued now
+ * if connected and again after every reconnect. fn/ud are borrowed. */
+void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message_fn fn, void *ud);
+
+/* PUBLISHes msg on channel. Returns 0 when handed to Redis, -1 when the link is down (nothing is
+ * queued; the caller reports the failure). */
+int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
+                    size_t len);
+
+/** Result of rd_link_numsub: the subscriber count, or -1 when Redis could not answer. */
+typedef void (*rd_count_fn)(void *ud, long long n);
+
+/* Asks PUBSUB NUMSUB channel. cb runs exactly once (with -1 at once when the link is down). */
+void rd_link_numsub(rd_link *l, const char *channel, rd_count_fn cb, void *ud);
+
+#endif
