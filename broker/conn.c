@@ -207,12 +207,15 @@ void conn_flush_dirty(sio_node *n)
     }
 }
 
-void conn_close_all(sio_node *n, const char *reason)
+void conn_close_all(sio_node *n, const char *reason, bool now)
 {
     sio_conn *c, *tmp;
     HASH_ITER(hh, n->conns, c, tmp)
     {
-        eio_session_close(c->eio, reason);
+        if (now)
+            eio_session_abort(c->eio, reason);
+        else
+            eio_session_close(c->eio, reason);
     }
 }
 

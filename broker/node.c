@@ -259,6 +259,10 @@ void sio_node_handle_signals(sio_node *n)
 
 static void finish_shutdown(sio_node *n)
 {
+    /* Sessions still draining (a polling client that did not come back for its close packet)
+     * are closed now. */
+    conn_close_all(n, EIO_REASON_SHUTDOWN, true);
+    node_run_deferred(n);
     uv_timer_stop(&n->shutdown_timer);
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
     uv_check_stop(&n->flush_check);
@@ -290,7 +294,7 @@ void sio_node_shutdown(sio_node *n)
         return;
     n->shutting_down = true;
     n->shutdown_started = uv_now(n->loop);
-    conn_close_all(n, EIO_REASON_SHUTDOWN);
+    conn_close_all(n, EIO_REASON_SHUTDOWN, false);
     uv_timer_start(&n->shutdown_timer, on_shutdown_timer, 10, 10);
 }
 

@@ -130,7 +130,8 @@ void conn_maybe_free(sio_conn *c);
 void conn_mark_dirty(sio_conn *c);
 void conn_flush_dirty(sio_node *n);
 void node_run_deferred(sio_node *n);
-void conn_close_all(sio_node *n, const char *reason);
+/* Closes every session: gracefully (queues drain first), or at once with now. */
+void conn_close_all(sio_node *n, const char *reason, bool now);
 
 /* http.c */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

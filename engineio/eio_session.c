@@ -207,6 +207,11 @@ void eio_session_close(eio_session *s, const char *reason)
     close_now(s, reason);
 }
 
+void eio_session_abort(eio_session *s, const char *reason)
+{
+    close_now(s, reason);
+}
+
 bool eio_session_closing(const eio_session *s)
 {
     return s->closing != NULL;

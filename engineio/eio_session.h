@@ -189,6 +189,10 @@ void eio_session_upgrade_abort(eio_session *s);
  * after a client close). No effect if already closed. */
 void eio_session_close(eio_session *s, const char *reason);
 
+/* Closes the session at once for reason, even during a graceful close (the queue is dropped).
+ * No effect if already closed. */
+void eio_session_abort(eio_session *s, const char *reason);
+
 /* True while a graceful close waits for the queue to drain. */
 bool eio_session_closing(const eio_session *s);
 

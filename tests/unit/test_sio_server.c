@@ -248,9 +248,14 @@ static int armed_timers(void)
 /* ---------------------------------------------------------------------------------------------- */
 /* Handlers                                                                                       */
 
+/* Copies src into dst[cap], with anything but printable ASCII shown as '?' (so a failure message
+ * never carries the bytes of a freed socket). */
 static void copy_str(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src ? src : "(null)");
+    for (char *p = dst; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            *p = '?';
 }
 
 static void on_ack(sio_socket *s, json_t *args, const char *err, void *ud)
@@ -2086,13 +2091,22 @@ static void parse_errors(bool close_sync)
     fx_init();
     H.close_sync = close_sync;
     const char *bad[] = {
-        "42\"notarray\"", "4x",
-        "42[]",           "42[1]",
-        "47[\"ev\"]",     "49",
-        "42{\"a\":1}",    "42[\"ev\"",
-        "43[\"no id\"]",  "4",
-        "41[1]",          "40\"x\"",
-        "42x[\"ev\"]",    "451-[\"b\",{\"_placeholder\":true,\"num\":1}]",
+        "42\"notarray\"",
+        "4x",
+        "42[]",
+        "42[1]",
+        "47[\"ev\"]",
+        "49",
+        "42{\"a\":1}",
+        "42[\"ev\"",
+        "43[\"no id\"]",
+        "4",
+        "41[1]",
+        "40\"x\"",
+        "42x[\"ev\"]",
+        "42[\"disconnect\",1]",
+        "421[\"connect\"]",
+        "451-[\"b\",{\"_placeholder\":true,\"num\":1}]",
     };
     size_t nbad = sizeof bad / sizeof bad[0];
     for (size_t i = 0; i < nbad; i++) {

@@ -174,6 +174,18 @@ describe('shutdown', () => {
     });
   }
 
+  itest('SIGTERM with a polling session that holds no GET (client gone quiet) → exit 0 within 3 s', async (h) => {
+    const srv = await h.daemon();
+    const p = new RawPolling(h, srv.port, '/socket.io/');
+    await p.handshake(); // the session exists, but no GET is held for its close packet
+    const t0 = Date.now();
+    srv.kill('SIGTERM');
+    const st = await withTimeout(srv.exited, 3000, 'siobroker to exit within 3 s of SIGTERM');
+    assert.equal(st.signal, null, `killed by signal ${st.signal}`);
+    assert.equal(st.code, 0);
+    assert.ok(Date.now() - t0 < 3000, `exit took ${Date.now() - t0} ms`);
+  });
+
   itest('SIGTERM with no clients → exit 0 promptly', async (h) => {
     const srv = await h.daemon();
     const t0 = Date.now();
