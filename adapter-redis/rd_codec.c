@@ -252,8 +252,8 @@ static json_t *js_date(double t)
         snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d, hh,
                  mi, ss, msec);
     else /* expanded years: sign and six digits */
-        snprintf(buf, sizeof buf, "%+07lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d,
-                 hh, mi, ss, msec);
+        snprintf(buf, sizeof buf, "%+07lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, mo, d, hh,
+                 mi, ss, msec);
     return need(json_string(buf));
 }
 

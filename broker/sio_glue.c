@@ -44,7 +44,7 @@ static int host_send(void *conn, eio_msg *m, bool volatile_, void *host)
     if (!gc->conn)
         return -1;
     if (volatile_ && !sio_conn_writable(gc->conn))
-        return 0; /* volatile: dropped for a client that is not ready */
+        return -1; /* volatile: dropped for a client that is not ready (nor its attachments) */
     return sio_conn_send(gc->conn, m);
 }
 

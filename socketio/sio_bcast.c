@@ -18,18 +18,18 @@ static void unref_all(sio_socket **v, size_t n)
 
 int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
 {
-    size_t n;
+    size_t n, queued = 0;
     sio_socket **v = rooms_select(nsp, o, &n);
     if (n) {
         sio_encoded e;
         sio_encode(SIO_EVENT, nsp->name, -1, packet, &e);
         bool vol = o && (o->flags & SIO_BC_VOLATILE);
         for (size_t i = 0; i < n; i++)
-            socket_send(v[i], &e, vol);
+            queued += socket_send(v[i], &e, vol) == 0;
         sio_encoded_clear(&e);
     }
     unref_all(v, n);
-    return (int)n;
+    return (int)queued;
 }
 
 int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,

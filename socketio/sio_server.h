@@ -54,7 +54,8 @@ void sio_server_config_defaults(sio_server_config *cfg);
  * sio_server_free after every client has closed. */
 sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host);
 
-/* Frees the server, its namespaces and adapters. Accepts NULL. */
+/* Frees the server, its namespaces and adapters. The host must first close every client and fire
+ * (or cancel) the timers it still holds for the server (ack timeouts). Accepts NULL. */
 void sio_server_free(sio_server *srv);
 
 /* ---- host side: sessions ---- */
@@ -92,8 +93,8 @@ void sio_reject_set(sio_reject *r, const char *message, json_t *data);
 /** Namespace callbacks; every member may be NULL. */
 typedef struct sio_nsp_handlers {
     /** A client connects with auth (borrowed; {} if none). Return true to accept; to refuse, call
-     * sio_reject_set(rej, ...) and return false. Emits made here reach the client after the
-     * CONNECT reply. */
+     * sio_reject_set(rej, ...) and return false. Emits made here to this socket reach the client
+     * after the CONNECT reply; the socket joins the namespace's broadcasts only once accepted. */
     bool (*connect)(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud);
     /** The socket disconnected with one of the standard reasons. The socket is still readable
      * (id, rooms are already left) and is freed when this returns. */

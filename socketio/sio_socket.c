@@ -71,6 +71,8 @@ static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
     return rc;
 }
 
+static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err);
+
 void socket_connect(sio_socket *s, const json_t *auth)
 {
     sio_nsp *nsp = s->nsp;
@@ -85,6 +87,11 @@ void socket_connect(sio_socket *s, const json_t *auth)
     s->connecting = false;
     if (!ok || c->close_reason) {
         rooms_leave_all(s);
+        while (s->acks) { /* acks asked from inside a refused connect handler */
+            sio_pending_ack *pa = s->acks;
+            s->acks = pa->next;
+            pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
+        }
         if (!c->close_reason) {
             json_t *body = json_object();
             json_object_set_new(body, "message",
@@ -374,7 +381,8 @@ void sio_socket_disconnect(sio_socket *s, bool close)
          * Engine.IO session is closed ("forced close"). */
         while (c->sockets)
             socket_closed(c->sockets, SIO_REASON_SERVER_NSP_DISCONNECT, true);
-        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+        if (!c->close_reason) /* not when the session is already being torn down */
+            c->srv->ops.close(c->conn, "forced close", c->srv->host);
         return;
     }
     socket_closed(s, SIO_REASON_SERVER_NSP_DISCONNECT, true);
