@@ -122,23 +122,19 @@ static void opts_view_free(opts_view *ov)
     sio_free(ov->v);
 }
 
+static void publish_raw(rd_adapter *a, const char *channel, sio_buf *b)
+{
+    if (!a->cl || rd_link_publish(a->cl->link, channel, strlen(channel), b->data, b->len) != 0)
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
+                 sio_nsp_name(a->base.nsp), channel);
+}
+
+/* Publishes a request or response as Node does: JSON, or msgpack when it carries binary. */
 static void publish_json(rd_adapter *a, const char *channel, json_t *msg)
 {
     sio_buf b = SIO_BUF_INIT;
-    rd_request_encode_json(&b, msg);
-    if (rd_link_publish(a->cl->link, channel, strlen(channel), b.data, b.len) != 0)
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
-                 sio_nsp_name(a->base.nsp), channel);
-    sio_buf_free(&b);
-}
-
-static void publish_msgpack(rd_adapter *a, const char *channel, json_t *msg)
-{
-    sio_buf b = SIO_BUF_INIT;
-    rd_json_to_msgpack(&b, msg);
-    if (rd_link_publish(a->cl->link, channel, strlen(channel), b.data, b.len) != 0)
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
-                 sio_nsp_name(a->base.nsp), channel);
+    rd_request_encode(&b, msg);
+    publish_raw(a, channel, &b);
     sio_buf_free(&b);
 }
 
@@ -274,14 +270,15 @@ static void request_collect(rd_adapter *a, rd_pending *p, json_t *msg)
 
 /* ---- adapter operations ---- */
 
-static int rd_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts *o)
+static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts *o)
 {
     rd_adapter *a = (rd_adapter *)base;
     int n = sio_nsp_local_emit(base->nsp, packet, o);
+    if (!a->cl)
+        return n; /* the cluster link is gone (shutdown) */
     rd_broadcast b;
     memset(&b, 0, sizeof b);
     b.uid = a->uid;
-    b.type = 2;
     b.data = packet;
     b.nsp = (char *)sio_nsp_name(base->nsp);
     b.rooms = (char **)(o ? o->rooms : NULL);
@@ -315,23 +312,30 @@ static void on_ack_count(void *ud, long long n)
     pending_unref(p);
 }
 
-static int rd_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_opts *o,
+static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_opts *o,
                             sio_bcast_ack *ack)
 {
     rd_adapter *a = (rd_adapter *)base;
     int n = sio_nsp_local_emit_ack(base->nsp, packet, o, ack);
+    if (!a->cl)
+        return n;
     rd_pending *p = pending_new(a, RQ_BROADCAST, "broadcast", NULL, NULL, NULL);
     p->ack = ack;
     sio_bcast_ack_ref(ack);
-    json_t *m = request_head(a, p->id, RQ_BROADCAST);
-    json_object_set_new(
-        m, "packet",
-        json_pack("{s:i,s:O,s:s}", "type", 2, "data", packet, "nsp", sio_nsp_name(base->nsp)));
-    json_t *opts = opts_json(o);
-    json_object_set_new(opts, "flags", json_pack("{s:i}", "timeout", a->cl->timeout_ms));
-    json_object_set_new(m, "opts", opts);
-    publish_msgpack(a, a->ch_request, m);
-    json_decref(m);
+    rd_broadcast b;
+    memset(&b, 0, sizeof b);
+    b.uid = a->uid;
+    b.data = packet;
+    b.nsp = (char *)sio_nsp_name(base->nsp);
+    b.rooms = (char **)(o ? o->rooms : NULL);
+    b.n_rooms = o ? o->n_rooms : 0;
+    b.except = (char **)(o ? o->except : NULL);
+    b.n_except = o ? o->n_except : 0;
+    sio_buf msg = SIO_BUF_INIT;
+    rd_request_encode_broadcast(&msg, p->id, &b, a->cl->timeout_ms);
+    publish_raw(a, a->ch_request, &msg);
+    sio_buf_free(&msg);
+    /* One token until NUMSUB says how many nodes must report their client count. */
     sio_bcast_ack_pending_nodes(ack, 1);
     p->refs++;
     rd_link_numsub(a->cl->link, a->ch_request, on_ack_count, p);
@@ -357,19 +361,25 @@ static void rd_sockets_join(sio_adapter *base, const sio_bcast_opts *o, const ch
                             size_t n)
 {
     sio_nsp_local_join(base->nsp, o, rooms, n);
-    publish_rooms_request((rd_adapter *)base, RQ_REMOTE_JOIN, o, rooms, n);
+    if (((rd_adapter *)base)->cl)
+        publish_rooms_request((rd_adapter *)base, RQ_REMOTE_JOIN, o, rooms, n);
 }
 
 static void rd_sockets_leave(sio_adapter *base, const sio_bcast_opts *o, const char *const *rooms,
                              size_t n)
 {
     sio_nsp_local_leave(base->nsp, o, rooms, n);
-    publish_rooms_request((rd_adapter *)base, RQ_REMOTE_LEAVE, o, rooms, n);
+    if (((rd_adapter *)base)->cl)
+        publish_rooms_request((rd_adapter *)base, RQ_REMOTE_LEAVE, o, rooms, n);
 }
 
 static void rd_disconnect_sockets(sio_adapter *base, const sio_bcast_opts *o, bool close)
 {
     rd_adapter *a = (rd_adapter *)base;
+    if (!a->cl) {
+        sio_nsp_local_disconnect(base->nsp, o, close);
+        return;
+    }
     json_t *m = request_head(a, NULL, RQ_REMOTE_DISCONNECT);
     json_object_set_new(m, "opts", opts_json(o));
     json_object_set_new(m, "close", json_boolean(close));
@@ -392,6 +402,12 @@ static void rd_fetch_sockets(sio_adapter *base, const sio_bcast_opts *o, sio_ada
 static void rd_all_rooms(sio_adapter *base, sio_adapter_result_fn cb, void *ud)
 {
     rd_adapter *a = (rd_adapter *)base;
+    if (!a->cl) {
+        json_t *r = sio_nsp_local_rooms(base->nsp);
+        cb(r, NULL, ud);
+        json_decref(r);
+        return;
+    }
     rd_pending *p =
         pending_new(a, RQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud);
     request_collect(a, p, request_head(a, p->id, RQ_ALL_ROOMS));
@@ -402,6 +418,14 @@ static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t time
 {
     rd_adapter *a = (rd_adapter *)base;
     (void)timeout_ms;
+    if (!a->cl) {
+        if (cb) {
+            json_t *none = json_array();
+            cb(none, "redis adapter closed", ud);
+            json_decref(none);
+        }
+        return;
+    }
     if (!cb) {
         json_t *m = request_head(a, NULL, RQ_SERVER_SIDE_EMIT);
         json_object_set(m, "data", packet);
@@ -419,7 +443,8 @@ static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t time
 
 static void respond(rd_adapter *a, json_t *msg)
 {
-    publish_json(a, a->ch_response, msg);
+    if (a->cl)
+        publish_json(a, a->ch_response, msg);
     json_decref(msg);
 }
 
@@ -446,10 +471,12 @@ typedef struct relay_ctx {
 static void on_relay_reply(json_t *value, void *ud)
 {
     relay_ctx *r = ud;
-    json_t *m = json_pack("{s:i,s:s,s:O}", "type", RQ_BROADCAST_ACK, "requestId", r->request_id,
-                          "packet", value);
-    publish_msgpack(r->a, r->a->ch_response, m);
-    json_decref(m);
+    if (!r->a->cl)
+        return;
+    sio_buf b = SIO_BUF_INIT;
+    rd_request_encode_broadcast_ack(&b, r->request_id, value);
+    publish_raw(r->a, r->a->ch_response, &b);
+    sio_buf_free(&b);
 }
 
 static void relay_free(void *ud)
@@ -481,9 +508,9 @@ static json_t *local_socket_ids(sio_nsp *nsp, json_t *rooms)
 static void handle_request(rd_adapter *a, json_t *req)
 {
     sio_nsp *nsp = a->base.nsp;
-    int type = (int)json_integer_value(json_object_get(req, "type"));
-    const char *uid = json_string_value(json_object_get(req, "uid"));
-    const char *rid = json_string_value(json_object_get(req, "requestId"));
+    int type = rd_request_type_of(req);
+    const char *uid = rd_request_str(req, "uid");
+    const char *rid = rd_request_str(req, "requestId");
     bool own = uid && strcmp(uid, a->uid) == 0;
     if (own || pending_find(a, rid))
         return; /* our own request, heard back from Redis */
@@ -570,10 +597,13 @@ static void handle_request(rd_adapter *a, json_t *req)
         break;
     }
     case RQ_BROADCAST: {
-        json_t *packet = json_object_get(req, "packet");
-        json_t *data = json_object_get(packet, "data");
-        if (!rid || !json_is_array(data) || !json_is_string(json_array_get(data, 0)))
+        rd_broadcast b;
+        const char *err = NULL;
+        if (!rid || rd_request_broadcast(req, &b, &err) != 0) {
+            SIO_LOGW(SIO_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
+                     err ? err : "no requestId");
             break;
+        }
         json_t *flags = json_object_get(opts, "flags");
         json_int_t ttl = json_integer_value(json_object_get(flags, "timeout"));
         relay_ctx *r = sio_malloc(sizeof *r);
@@ -581,10 +611,15 @@ static void handle_request(rd_adapter *a, json_t *req)
         r->request_id = sio_strdup(rid);
         sio_bcast_ack *relay = sio_bcast_ack_relay(nsp, on_relay_reply, relay_free, r,
                                                    ttl > 0 ? (uint32_t)ttl : a->cl->timeout_ms);
-        opts_view ov;
-        opts_view_init(&ov, json_is_object(opts) ? opts : NULL, 0);
-        int n = sio_nsp_local_emit_ack(nsp, data, &ov.o, relay);
-        opts_view_free(&ov);
+        sio_bcast_opts o = {
+            .rooms = (const char *const *)b.rooms,
+            .n_rooms = b.n_rooms,
+            .except = (const char *const *)b.except,
+            .n_except = b.n_except,
+            .flags = SIO_BC_LOCAL,
+        };
+        int n = sio_nsp_local_emit_ack(nsp, b.data, &o, relay);
+        rd_broadcast_clear(&b);
         /* Every node answers with its count, even 0: the requester waits for one per node. */
         respond(a, json_pack("{s:i,s:s,s:i}", "type", RQ_BROADCAST_CLIENT_COUNT, "requestId", rid,
                              "clientCount", n < 0 ? 0 : n));
@@ -640,7 +675,7 @@ static void handle_response(rd_adapter *a, json_t *res)
         break;
     }
     case RQ_BROADCAST: {
-        int t = (int)json_integer_value(json_object_get(res, "type"));
+        int t = rd_request_type_of(res);
         if (t == RQ_BROADCAST_CLIENT_COUNT) {
             json_int_t n = json_integer_value(json_object_get(res, "clientCount"));
             sio_bcast_ack_expect(p->ack, n > 0 ? (size_t)n : 0);
@@ -714,7 +749,7 @@ static void on_response_message(void *ud, const char *channel, size_t channel_le
     rd_adapter *a = ud;
     json_t *res = NULL;
     const char *err = NULL;
-    if (rd_request_decode(payload, len, &res, &err) != 0) {
+    if (rd_response_decode(payload, len, &res, &err) != 0) {
         SIO_LOGW(SIO_SUB_ADAPTER, "%s: response from redis dropped: %s", sio_nsp_name(a->base.nsp),
                  err ? err : "malformed");
         return;
@@ -746,8 +781,8 @@ static void rd_destroy(sio_adapter *base)
 }
 
 static const sio_adapter_ops k_redis_ops = {
-    .broadcast = rd_broadcast,
-    .broadcast_ack = rd_broadcast_ack,
+    .broadcast = op_broadcast,
+    .broadcast_ack = op_broadcast_ack,
     .sockets_join = rd_sockets_join,
     .sockets_leave = rd_sockets_leave,
     .disconnect_sockets = rd_disconnect_sockets,

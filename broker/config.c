@@ -1,6 +1,7 @@
 /* config: the option table machinery and the daemon's settings. */
 #include "config.h"
 
+#include "rd_link.h"
 #include "sio_alloc.h"
 
 #include <errno.h>
@@ -377,6 +378,38 @@ static int set_client_js(void *p, const char *v, char *err, size_t errlen)
     return set_dir_or_file(&((sio_config *)p)->client_js, v, false, err, errlen);
 }
 
+static int set_redis(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    sio_free(c->redis_url);
+    c->redis_url = NULL;
+    if (!*v)
+        return 0;
+    rd_link_config lc;
+    char buf[512];
+    if (rd_link_parse_url(v, &lc, buf, sizeof buf, err, errlen))
+        return -1;
+    c->redis_url = sio_strdup(v);
+    return 0;
+}
+
+static int set_redis_key(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    if (!*v || strpbrk(v, "#*?[ ")) {
+        snprintf(err, errlen, "a key prefix is non-empty, without # * ? [ or spaces: \"%s\"", v);
+        return -1;
+    }
+    sio_free(c->redis_key);
+    c->redis_key = sio_strdup(v);
+    return 0;
+}
+
+static int set_redis_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_config *)p)->redis_timeout_ms, v, err, errlen);
+}
+
 static const sio_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -408,6 +441,13 @@ static const sio_option k_options[] = {
     {"--max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", "N", "64",
      "rooms policy: rooms a socket may join", set_max_rooms},
     {"--static", "SIO_STATIC_DIR", "DIR", "", "serve static files from DIR at /", set_static},
+    {"--redis", "SIO_REDIS_URL", "URL", "",
+     "join a cluster through Redis: redis://[:password@]HOST:PORT[/DB] (none: a single node)",
+     set_redis},
+    {"--redis-key", "SIO_REDIS_KEY", "PREFIX", "socket.io", "channel prefix of the Redis adapter",
+     set_redis_key},
+    {"--redis-requests-timeout", "SIO_REDIS_REQUESTS_TIMEOUT_MS", "MS", "5000",
+     "how long cross-node requests wait for the other nodes", set_redis_timeout},
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},
@@ -444,6 +484,9 @@ void sio_config_free(sio_config *cfg)
     sio_free(cfg->static_dir);
     sio_free(cfg->client_js);
     cfg->static_dir = cfg->client_js = NULL;
+    sio_free(cfg->redis_url);
+    sio_free(cfg->redis_key);
+    cfg->redis_url = cfg->redis_key = NULL;
     sio_free(cfg->path);
     cfg->path = NULL;
 }

@@ -26,9 +26,12 @@ typedef struct sio_config {
     char **ns_names;       /**< --namespace names */
     char **ns_policies;    /**< their policies */
     size_t n_ns;
-    sio_rooms_limits rooms; /**< limits of the rooms policy */
-    char *static_dir;       /**< --static, or NULL */
-    char *client_js;        /**< --client-js, or NULL (the installed copy is used) */
+    sio_rooms_limits rooms;    /**< limits of the rooms policy */
+    char *static_dir;          /**< --static, or NULL */
+    char *client_js;           /**< --client-js, or NULL (the installed copy is used) */
+    char *redis_url;           /**< --redis, or NULL: a single node with the in-memory adapter */
+    char *redis_key;           /**< --redis-key: the adapter's channel prefix */
+    uint32_t redis_timeout_ms; /**< --redis-requests-timeout */
 } sio_config;
 
 /** One setting. */

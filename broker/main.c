@@ -1,11 +1,14 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
 #include "config.h"
 #include "policy.h"
+#include "rd_adapter.h"
 #include "sio_alloc.h"
+#include "sio_log.h"
 #include "sio_glue.h"
 #include "sio_node.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include <signal.h>
@@ -14,6 +17,20 @@
 #ifndef SIO_VERSION
 #define SIO_VERSION "0.0.0"
 #endif
+
+static void on_cluster_state(void *ud, bool ready)
+{
+    (void)ud;
+    if (ready)
+        SIO_LOGI(SIO_SUB_CLUSTER, "cluster ready: subscriptions confirmed by Redis");
+    else
+        SIO_LOGW(SIO_SUB_CLUSTER, "cluster not ready: Redis unavailable; serving local traffic");
+}
+
+static void free_cluster(void *cl)
+{
+    rd_cluster_free(cl);
+}
 
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
 static void raise_fd_limit(void)
@@ -70,6 +87,17 @@ int main(int argc, char **argv)
         return 2;
     }
     sio_server *srv = sio_node_attach_socketio(node, cfg.path, &cfg.sio);
+    if (cfg.redis_url) {
+        rd_cluster_config cc;
+        memset(&cc, 0, sizeof cc);
+        char urlbuf[512];
+        rd_link_parse_url(cfg.redis_url, &cc.link, urlbuf, sizeof urlbuf, err, sizeof err);
+        cc.key = cfg.redis_key;
+        cc.requests_timeout_ms = cfg.redis_timeout_ms;
+        rd_cluster *cl = rd_cluster_new(&loop, &cc, on_cluster_state, NULL);
+        sio_server_set_adapter(srv, rd_adapter_factory, cl);
+        sio_node_on_shutdown(node, free_cluster, cl);
+    }
     for (size_t i = 0; i < cfg.n_ns; i++)
         sio_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
     sio_node_handle_signals(node);

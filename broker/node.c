@@ -67,6 +67,15 @@ void sio_node_defer(sio_node *n, void (*fn)(void *arg), void *arg)
     uv_idle_start(&n->flush_idle, node_idle_noop);
 }
 
+void sio_node_on_shutdown(sio_node *n, void (*fn)(void *arg), void *arg)
+{
+    deferred *d = sio_malloc(sizeof *d);
+    d->fn = fn;
+    d->arg = arg;
+    d->next = n->on_shutdown;
+    n->on_shutdown = d;
+}
+
 void node_run_deferred(sio_node *n)
 {
     while (n->defer_head) {
@@ -263,6 +272,12 @@ static void finish_shutdown(sio_node *n)
      * are closed now. */
     conn_close_all(n, EIO_REASON_SHUTDOWN, true);
     node_run_deferred(n);
+    while (n->on_shutdown) {
+        deferred *d = n->on_shutdown;
+        n->on_shutdown = d->next;
+        d->fn(d->arg);
+        sio_free(d);
+    }
     uv_timer_stop(&n->shutdown_timer);
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
     uv_check_stop(&n->flush_check);

@@ -106,6 +106,7 @@ struct sio_node {
     sio_conn *dirty;      /**< conns with WebSocket output to flush */
     deferred *defer_head; /**< calls to run at the end of the iteration (sio_node_defer) */
     deferred *defer_tail;
+    deferred *on_shutdown; /**< sio_node_on_shutdown hooks */
     uv_check_t flush_check;
     uv_idle_t flush_idle;   /**< active while conns are dirty, so the loop does not block in poll */
     uv_timer_t ready_timer; /**< logs "listening on" once the loop runs (after signal set-up) */

@@ -99,6 +99,11 @@ sio_node *sio_conn_node(const sio_conn *c);
 void *sio_conn_data(const sio_conn *c);
 void sio_conn_set_data(sio_conn *c, void *data);
 
+/* Registers fn(arg) to run once during shutdown, after every session is closed and before
+ * libwebsockets is torn down: the place to close connections of the program's own (Redis) so that
+ * the loop can end. */
+void sio_node_on_shutdown(sio_node *n, void (*fn)(void *arg), void *arg);
+
 /* Runs fn(arg) at the end of the current loop iteration, outside every lws and session callback
  * (never before this returns). Used to act on events that must not re-enter their caller. */
 void sio_node_defer(sio_node *n, void (*fn)(void *arg), void *arg);

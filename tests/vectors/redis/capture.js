@@ -8,15 +8,45 @@
 //   REDIS_PORT=6411 node tests/vectors/redis/capture.js
 //
 // A PSUBSCRIBE '*' client (buffer mode) sees every PUBLISH; the emitter and a socket.io server with
-// the adapter (no clients connected) each send a fixed list of operations. Prints
-// "CHANNEL HEX_OR_JSON" per message, in publish order.
+// the adapter (no clients connected) each send a fixed list of operations. Writes
+// broadcast_captured.txt and request_captured.txt into DIR (default: this directory):
+//   REDIS_PORT=6411 node tests/vectors/redis/capture.js [DIR]
 'use strict';
+const fs = require('fs');
 const path = require('path');
+const { notepack, hex, expected, jsonish } = require('./vecjs');
 const root = path.join(__dirname, '../../..', 'node_modules');
 const { createClient } = require(path.join(root, 'redis'));
 const { Emitter } = require(path.join(root, '@socket.io/redis-emitter'));
 const { createAdapter } = require(path.join(root, '@socket.io/redis-adapter'));
 const { Server } = require(path.join(root, 'socket.io'));
+
+// The expected decoded broadcast, in the JSON form of broadcast_valid.txt.
+function broadcastExpected(buf) {
+  const [uid, packet, opts] = notepack.decode(buf);
+  const flags = opts.flags || {};
+  const list = (x) => JSON.stringify([...new Set(x || [])]);
+  return `{"uid":${typeof uid === 'string' ? JSON.stringify(uid) : 'null'},` +
+    `"nsp":${JSON.stringify(packet.nsp === undefined ? '/' : packet.nsp)},` +
+    `"data":${expected(packet.data)},"rooms":${list(opts.rooms)},"except":${list(opts.except)},` +
+    `"volatile":${!!flags.volatile},"compress":${'compress' in flags ? !!flags.compress : null}}`;
+}
+
+// OUT of broadcast_valid.txt: the key order the sender used, and what rd_broadcast_encode gives
+// in that order when it differs from the input.
+function broadcastOut(buf) {
+  const [uid, packet, opts] = notepack.decode(buf);
+  const emitter = Object.keys(opts).join(',') === 'rooms,flags,except';
+  const flags = {};
+  if (opts.flags && opts.flags.volatile) flags.volatile = true;
+  if (opts.flags && 'compress' in opts.flags) flags.compress = !!opts.flags.compress;
+  const rooms = [...new Set(opts.rooms || [])], except = [...new Set(opts.except || [])];
+  const o = emitter ? { rooms, flags, except } : { rooms, except, flags };
+  const p = { type: 2, data: jsonish(packet.data), nsp: packet.nsp === undefined ? '/' : packet.nsp };
+  const again = hex(notepack.encode([typeof uid === 'string' ? uid : null, p, o]));
+  const order = emitter ? 'emitter' : 'adapter';
+  return again === hex(buf) ? order : order + ':' + again;
+}
 
 const url = `redis://127.0.0.1:${process.env.REDIS_PORT || 6379}`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -30,7 +60,9 @@ async function main() {
   const epub = createClient({ url });
   await epub.connect();
   const e = new Emitter(epub);
+  const labels = [];
   const step = async (f) => {
+    labels.push(f.toString().replace(/^\(\) => /, ''));
     f();
     await sleep(30);
   };
@@ -76,17 +108,32 @@ async function main() {
   await step(() => io.in('room9').disconnectSockets(true));
   await sleep(200);
 
-  for (const [ch, msg] of got) {
-    const text = msg[0] === 0x7b ? 'json:' + msg.toString() : msg.toString('hex');
-    console.log(ch.replace(/ /g, '\\s') + ' ' + text);
-  }
-  io.close();
-  await Promise.all([sniff.quit(), epub.quit()]);
-  try {
-    await Promise.all([apub.quit(), asub.quit()]);
-  } catch (err) {
-    // io.close() may already have closed them
-  }
+  if (got.length !== labels.length) throw new Error(`${got.length} messages for ${labels.length} steps`);
+  const bcast = [], req = [];
+  got.forEach(([ch, msg], i) => {
+    const label = labels[i].replace(/\s+/g, ' ');
+    const chan = ch.replace(/ /g, '\\s');
+    if (ch.includes('-request#')) {
+      const input = msg[0] === 0x7b ? 'json:' + msg.toString().replace(/ /g, '\\s') : 'hex:' + hex(msg);
+      const tree = msg[0] === 0x7b ? JSON.parse(msg.toString()) : notepack.decode(msg);
+      req.push(`req ${input} ${expected(tree)} = # ${label}`);
+    } else {
+      bcast.push(`${chan} ${hex(msg)} ${broadcastExpected(msg)} ${broadcastOut(msg)} # ${label}`);
+    }
+  });
+  const head = (name, what) => `# ${name}: ${what} captured from a live Redis by capture.js (do not edit).
+#
+# Captured with @socket.io/redis-emitter 5.1.0 (uid "emitter") and @socket.io/redis-adapter 8.3.0
+# (a socket.io 4.8 server without clients); the comment is the call that published the line.
+# Format: see ${name.startsWith('broadcast') ? 'broadcast_valid.txt' : 'request_valid.txt'}.
+`;
+  const dir = process.argv[2] || __dirname;
+  fs.writeFileSync(path.join(dir, 'broadcast_captured.txt'),
+    head('broadcast_captured.txt', 'broadcasts') + '\n' + bcast.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'request_captured.txt'),
+    head('request_captured.txt', 'requests') + '\n' + req.join('\n') + '\n');
+  await Promise.all([sniff.quit(), epub.quit(), apub.quit(), asub.quit()]);
+  process.exit(0); // the server has no engine to close (it never listened)
 }
 
 main().catch((err) => {

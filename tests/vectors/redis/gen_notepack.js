@@ -12,56 +12,8 @@
 // float64 (notepack writes an integral JS number as an int; the only integral reals decoded from
 // notepack's own output are uint64 values past INT64_MAX).
 'use strict';
-const path = require('path');
-const notepack = require(path.join(__dirname, '../../../node_modules/notepack.io'));
 
-const hex = (b) => Buffer.from(b).toString('hex');
-const INT64_MAX = 9223372036854775807n;
-
-// A value type the expected JSON must write as a real even though JS cannot tell (float32 and
-// float64 wire values whose value is integral).
-class Real {
-  constructor(v) { this.v = v; }
-}
-
-// The expected tree for a decoded JS value, as compact JSON text with {"$bin":HEX} for binary.
-function expected(v, wireReal) {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'number') {
-    if (!isFinite(v)) return 'null';
-    if (Number.isInteger(v) && !wireReal && BigInt(v) <= INT64_MAX) return BigInt(v).toString();
-    let s = String(v);
-    if (!/[.e]/.test(s)) s += '.0';
-    return s;
-  }
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v instanceof Date) return JSON.stringify(v); // ISO text, or null when invalid
-  if (Buffer.isBuffer(v)) return '{"$bin":"' + hex(v) + '"}';
-  if (v instanceof ArrayBuffer) return '{"$bin":"' + hex(Buffer.from(v)) + '"}';
-  if (Array.isArray(v)) return '[' + v.map((x) => expected(x, wireReal)).join(',') + ']';
-  const parts = [];
-  for (const k of Object.keys(v)) {
-    if (v[k] === undefined) continue;
-    parts.push(JSON.stringify(k) + ':' + expected(v[k], wireReal));
-  }
-  return '{' + parts.join(',') + '}';
-}
-
-// The decoded value as the C tree holds it, for re-encoding with notepack.
-function jsonish(v) {
-  if (v instanceof Date) return v.toJSON();
-  if (typeof v === 'number' && !isFinite(v)) return null;
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (Buffer.isBuffer(v)) return v;
-  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : jsonish(x)));
-  if (v && typeof v === 'object') {
-    const o = {};
-    for (const k of Object.keys(v)) if (v[k] !== undefined) o[k] = jsonish(v[k]);
-    return o;
-  }
-  return v === undefined ? null : v;
-}
+const { notepack, hex, INT64_MAX, expected, jsonish } = require('./vecjs');
 
 // What rd_json_to_msgpack writes for the decoded value.
 function cEncode(v, wireReal) {
