@@ -63,6 +63,7 @@ struct rd_adapter {
     char *ch_response;
     char *ch_response_uid;
     rd_pending *pending;
+    uint64_t last_warn; /**< loop time of the last "redis unavailable" warning */
     rd_adapter *next;
 };
 
@@ -122,11 +123,26 @@ static void opts_view_free(opts_view *ov)
     sio_free(ov->v);
 }
 
+/* Logs a failure caused by Redis being away, at most once every 5 s per namespace (the link has
+ * already reported the outage; this says what is being lost). */
+static void warn_unavailable(rd_adapter *a, const char *what)
+{
+    uint64_t now = a->cl ? uv_now(a->cl->loop) : 0;
+    if (a->last_warn && now - a->last_warn < 5000) {
+        SIO_LOGD(SIO_SUB_ADAPTER, "%s: redis unavailable: %s", sio_nsp_name(a->base.nsp), what);
+        return;
+    }
+    a->last_warn = now ? now : 1;
+    SIO_LOGW(SIO_SUB_ADAPTER,
+             "%s: redis unavailable: %s (further such messages at debug level "
+             "for 5 s)",
+             sio_nsp_name(a->base.nsp), what);
+}
+
 static void publish_raw(rd_adapter *a, const char *channel, sio_buf *b)
 {
     if (!a->cl || rd_link_publish(a->cl->link, channel, strlen(channel), b->data, b->len) != 0)
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: message to %s not sent",
-                 sio_nsp_name(a->base.nsp), channel);
+        warn_unavailable(a, "cross-node message not sent");
 }
 
 /* Publishes a request or response as Node does: JSON, or msgpack when it carries binary. */
@@ -188,7 +204,7 @@ static void on_pending_timeout(uv_timer_t *t)
 }
 
 static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t *acc,
-                               sio_adapter_result_fn cb, void *ud)
+                               sio_adapter_result_fn cb, void *ud, uint32_t timeout_ms)
 {
     rd_pending *p = sio_calloc(1, sizeof *p);
     sio_rand_id(p->id, 4); /* 6 URL-safe characters, as uid2(6) */
@@ -202,7 +218,7 @@ static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t
     p->what = what;
     uv_timer_init(a->cl->loop, &p->timer);
     p->timer.data = p;
-    uv_timer_start(&p->timer, on_pending_timeout, a->cl->timeout_ms, 0);
+    uv_timer_start(&p->timer, on_pending_timeout, timeout_ms ? timeout_ms : a->cl->timeout_ms, 0);
     p->next = a->pending;
     a->pending = p;
     return p;
@@ -241,8 +257,7 @@ static void on_node_count(void *ud, long long n)
         return;
     }
     if (n < 0) {
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: %s answered by this node only",
-                 sio_nsp_name(p->a->base.nsp), p->what);
+        warn_unavailable(p->a, "a cross-node request failed");
         pending_finish(p, "redis unavailable");
         pending_unref(p);
         return;
@@ -290,8 +305,7 @@ static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts 
     rd_broadcast_encode(&msg, &b, false);
     rd_channel_broadcast(&ch, a->cl->key, b.nsp, b.n_rooms == 1 ? b.rooms[0] : NULL);
     if (rd_link_publish(a->cl->link, (const char *)ch.data, ch.len, msg.data, msg.len) != 0)
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: broadcast delivered on this node only",
-                 b.nsp);
+        warn_unavailable(a, "broadcast delivered on this node only");
     sio_buf_free(&msg);
     sio_buf_free(&ch);
     return n;
@@ -302,8 +316,7 @@ static void on_ack_count(void *ud, long long n)
     rd_pending *p = ud;
     long long remote = n < 0 ? 0 : n - 1;
     if (n < 0)
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: redis unavailable: broadcast acks from this node only",
-                 sio_nsp_name(p->a->base.nsp));
+        warn_unavailable(p->a, "broadcast acks from this node only");
     /* Replace the token taken before NUMSUB by one per remote node. */
     if (!p->done)
         sio_bcast_ack_pending_nodes(p->ack, (int)remote - 1);
@@ -319,7 +332,9 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
     int n = sio_nsp_local_emit_ack(base->nsp, packet, o, ack);
     if (!a->cl)
         return n;
-    rd_pending *p = pending_new(a, RQ_BROADCAST, "broadcast", NULL, NULL, NULL);
+    /* Acks are collected for as long as the caller waits (as Node's flags.timeout). */
+    uint32_t timeout = sio_bcast_ack_timeout(ack);
+    rd_pending *p = pending_new(a, RQ_BROADCAST, "broadcast", NULL, NULL, NULL, timeout);
     p->ack = ack;
     sio_bcast_ack_ref(ack);
     rd_broadcast b;
@@ -332,7 +347,7 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
     b.except = (char **)(o ? o->except : NULL);
     b.n_except = o ? o->n_except : 0;
     sio_buf msg = SIO_BUF_INIT;
-    rd_request_encode_broadcast(&msg, p->id, &b, a->cl->timeout_ms);
+    rd_request_encode_broadcast(&msg, p->id, &b, timeout ? timeout : a->cl->timeout_ms);
     publish_raw(a, a->ch_request, &msg);
     sio_buf_free(&msg);
     /* One token until NUMSUB says how many nodes must report their client count. */
@@ -392,8 +407,8 @@ static void rd_fetch_sockets(sio_adapter *base, const sio_bcast_opts *o, sio_ada
                              void *ud)
 {
     rd_adapter *a = (rd_adapter *)base;
-    rd_pending *p =
-        pending_new(a, RQ_REMOTE_FETCH, "fetchSockets", sio_nsp_local_fetch(base->nsp, o), cb, ud);
+    rd_pending *p = pending_new(a, RQ_REMOTE_FETCH, "fetchSockets",
+                                sio_nsp_local_fetch(base->nsp, o), cb, ud, 0);
     json_t *m = request_head(a, p->id, RQ_REMOTE_FETCH);
     json_object_set_new(m, "opts", opts_json(o));
     request_collect(a, p, m);
@@ -409,7 +424,7 @@ static void rd_all_rooms(sio_adapter *base, sio_adapter_result_fn cb, void *ud)
         return;
     }
     rd_pending *p =
-        pending_new(a, RQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud);
+        pending_new(a, RQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud, 0);
     request_collect(a, p, request_head(a, p->id, RQ_ALL_ROOMS));
 }
 
@@ -417,7 +432,6 @@ static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t time
                                 sio_adapter_result_fn cb, void *ud)
 {
     rd_adapter *a = (rd_adapter *)base;
-    (void)timeout_ms;
     if (!a->cl) {
         if (cb) {
             json_t *none = json_array();
@@ -433,7 +447,7 @@ static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t time
         json_decref(m);
         return;
     }
-    rd_pending *p = pending_new(a, RQ_SERVER_SIDE_EMIT, "serverSideEmit", NULL, cb, ud);
+    rd_pending *p = pending_new(a, RQ_SERVER_SIDE_EMIT, "serverSideEmit", NULL, cb, ud, timeout_ms);
     json_t *m = request_head(a, p->id, RQ_SERVER_SIDE_EMIT);
     json_object_set(m, "data", packet);
     request_collect(a, p, m);

@@ -92,6 +92,9 @@ void sio_bcast_ack_pending_nodes(sio_bcast_ack *ack, int delta);
 void sio_bcast_ack_ref(sio_bcast_ack *ack);
 void sio_bcast_ack_unref(sio_bcast_ack *ack);
 
+/* The timeout the broadcast was given (ms; 0 = none). */
+uint32_t sio_bcast_ack_timeout(const sio_bcast_ack *ack);
+
 /* True once the ack has completed (all answered, or timed out): later replies are ignored. */
 bool sio_bcast_ack_done(const sio_bcast_ack *ack);
 

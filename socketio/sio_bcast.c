@@ -208,6 +208,11 @@ void sio_bcast_ack_unref(sio_bcast_ack *ack)
     bcast_ack_unref(ack);
 }
 
+uint32_t sio_bcast_ack_timeout(const sio_bcast_ack *ack)
+{
+    return ack->timeout_ms;
+}
+
 bool sio_bcast_ack_done(const sio_bcast_ack *ack)
 {
     return ack->done;
@@ -282,6 +287,7 @@ int sio_nsp_emit_ack(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, j
     b->cb = cb;
     b->ud = ud;
     b->replies = json_array();
+    b->timeout_ms = timeout_ms;
     b->pending_nodes = 1; /* this call, until the adapter has reported */
     if (timeout_ms) {
         bcast_ack_ref(b);

@@ -106,6 +106,7 @@ struct sio_bcast_ack {
     void (*free_ud)(void *ud);                 /**< relay mode: releases ud with the relay */
     json_t *replies;
     size_t expected;
+    uint32_t timeout_ms; /**< the caller's timeout (0 = none) */
     int pending_nodes;
     void *timer;
     bool done;
