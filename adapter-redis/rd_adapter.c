@@ -740,36 +740,38 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
     rd_broadcast_clear(&b);
 }
 
+/* Requests and responses share the decode-and-log path; only the validation and the handler
+ * differ. */
+static void on_control_message(rd_adapter *a, const uint8_t *payload, size_t len, bool response)
+{
+    json_t *msg = NULL;
+    const char *err = NULL;
+    int rc = response ? rd_response_decode(payload, len, &msg, &err)
+                      : rd_request_decode(payload, len, &msg, &err);
+    if (rc != 0) {
+        SIO_LOGW(SIO_SUB_ADAPTER, "%s: %s from redis dropped: %s", sio_nsp_name(a->base.nsp),
+                 response ? "response" : "request", err ? err : "malformed");
+        return;
+    }
+    if (response)
+        handle_response(a, msg);
+    else
+        handle_request(a, msg);
+    json_decref(msg);
+}
+
 static void on_request_message(void *ud, const char *channel, size_t channel_len,
                                const uint8_t *payload, size_t len)
 {
     (void)channel, (void)channel_len;
-    rd_adapter *a = ud;
-    json_t *req = NULL;
-    const char *err = NULL;
-    if (rd_request_decode(payload, len, &req, &err) != 0) {
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: request from redis dropped: %s", sio_nsp_name(a->base.nsp),
-                 err ? err : "malformed");
-        return;
-    }
-    handle_request(a, req);
-    json_decref(req);
+    on_control_message(ud, payload, len, false);
 }
 
 static void on_response_message(void *ud, const char *channel, size_t channel_len,
                                 const uint8_t *payload, size_t len)
 {
     (void)channel, (void)channel_len;
-    rd_adapter *a = ud;
-    json_t *res = NULL;
-    const char *err = NULL;
-    if (rd_response_decode(payload, len, &res, &err) != 0) {
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: response from redis dropped: %s", sio_nsp_name(a->base.nsp),
-                 err ? err : "malformed");
-        return;
-    }
-    handle_response(a, res);
-    json_decref(res);
+    on_control_message(ud, payload, len, true);
 }
 
 /* ---- lifecycle ---- */

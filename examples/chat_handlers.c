@@ -16,7 +16,7 @@
  * Errors are acks {"ok":false,"error":...}. Ownership: a json_t passed to a function documented
  * as "stealing" its reference belongs to the library after the call, even when the call fails;
  * "borrowed" values (handler args, auth) must not be decref'd or kept after the handler returns. */
-#include "config.h"
+#include "sio_program.h"
 #include "sio_binary.h"
 #include "sio_glue.h"
 #include "sio_log.h"
@@ -292,49 +292,15 @@ static void chat_any(sio_socket *s, const char *event, json_t *args, sio_ack *ac
 
 /* ---- program ---- */
 
-typedef struct chat_config {
-    sio_node_config node;
-    sio_log_level log_level;
-} chat_config;
-
-static int set_port(void *p, const char *v, char *err, size_t errlen)
-{
-    unsigned long long x;
-    if (sio_parse_uint(v, 0, 65535, &x, err, errlen))
-        return -1;
-    ((chat_config *)p)->node.port = (int)x;
-    return 0;
-}
-
-static int set_level(void *p, const char *v, char *err, size_t errlen)
-{
-    if (sio_log_parse_level(v, &((chat_config *)p)->log_level) == 0)
-        return 0;
-    snprintf(err, errlen, "expected error, warn, info or debug");
-    return -1;
-}
-
-static const sio_option k_opts[] = {
-    {"--port", NULL, "N", "8080", "port on 127.0.0.1", set_port},
-    {"--log-level", NULL, "LEVEL", "warn", "error, warn, info or debug", set_level},
-};
-
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    chat_config cfg = {0};
-    sio_node_config_defaults(&cfg.node);
+    sio_program_config cfg; /* --port, --log-level and the Engine.IO settings */
+    sio_program_defaults(&cfg);
+    int rc = sio_program_parse(&cfg, "chat-handlers", "Chat on namespace /chat.", argc, argv);
+    if (rc >= 0)
+        return rc;
     char err[512];
-    size_t n = sizeof k_opts / sizeof k_opts[0];
-    switch (sio_options_parse(k_opts, n, &cfg, argc, argv, err, sizeof err)) {
-    case SIO_OPTS_HELP:
-        sio_options_usage(stdout, "chat-handlers", "Chat on namespace /chat.", k_opts, n);
-        return 0;
-    case SIO_OPTS_ERROR: fprintf(stderr, "chat-handlers: %s\n", err); return 2;
-    default: break;
-    }
-    sio_log_set_level(cfg.log_level);
-    sio_log_set_subsys_level(SIO_SUB_NODE, SIO_LOG_INFO); /* "listening on ..." */
 
     /* 1. A loop and a node bound to its port (the loop must outlive the node). */
     uv_loop_t loop;

@@ -1,0 +1,91 @@
+/* sio_program: the common option table of embedding programs. */
+#include "sio_program.h"
+
+#include "config.h"
+
+#include <stdio.h>
+
+static int set_port(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 0, 65535, &x, err, errlen))
+        return -1;
+    ((sio_program_config *)p)->node.port = (int)x;
+    return 0;
+}
+
+static int set_ms(uint32_t *dst, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 1, 3600000, &x, err, errlen))
+        return -1;
+    *dst = (uint32_t)x;
+    return 0;
+}
+
+static int set_interval(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_program_config *)p)->node.eio.ping_interval_ms, v, err, errlen);
+}
+
+static int set_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_program_config *)p)->node.eio.ping_timeout_ms, v, err, errlen);
+}
+
+static int set_connect_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_ms(&((sio_program_config *)p)->connect_timeout_ms, v, err, errlen);
+}
+
+static int set_payload(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(v, 16, 100ull * 1024 * 1024, &x, err, errlen))
+        return -1;
+    ((sio_program_config *)p)->node.eio.max_payload = (size_t)x;
+    return 0;
+}
+
+static int set_level(void *p, const char *v, char *err, size_t errlen)
+{
+    if (sio_log_parse_level(v, &((sio_program_config *)p)->log_level)) {
+        snprintf(err, errlen, "expected error, warn, info or debug");
+        return -1;
+    }
+    return 0;
+}
+
+/* No defaults in the table: the program's own values stay unless a flag is given. */
+static const sio_option k_opts[] = {
+    {"--port", NULL, "N", NULL, "port on 127.0.0.1", set_port},
+    {"--ping-interval", NULL, "MS", NULL, "Engine.IO ping interval", set_interval},
+    {"--ping-timeout", NULL, "MS", NULL, "Engine.IO ping timeout", set_timeout},
+    {"--connect-timeout", NULL, "MS", NULL, "close sessions that connect no namespace in time",
+     set_connect_timeout},
+    {"--max-payload", NULL, "BYTES", NULL, "Engine.IO max payload", set_payload},
+    {"--log-level", NULL, "LEVEL", NULL, "error, warn, info or debug", set_level},
+};
+
+void sio_program_defaults(sio_program_config *cfg)
+{
+    sio_node_config_defaults(&cfg->node);
+    cfg->log_level = SIO_LOG_WARN;
+    cfg->connect_timeout_ms = 45000;
+}
+
+int sio_program_parse(sio_program_config *cfg, const char *prog, const char *summary, int argc,
+                      char **argv)
+{
+    char err[512];
+    size_t n = sizeof k_opts / sizeof k_opts[0];
+    switch (sio_options_parse(k_opts, n, cfg, argc, argv, err, sizeof err)) {
+    case SIO_OPTS_HELP: sio_options_usage(stdout, prog, summary, k_opts, n); return 0;
+    case SIO_OPTS_VERSION: printf("%s\n", prog); return 0;
+    case SIO_OPTS_ERROR: fprintf(stderr, "%s: %s\n", prog, err); return 2;
+    default: break;
+    }
+    sio_log_set_level(cfg->log_level);
+    sio_log_set_subsys_level(SIO_SUB_NODE, SIO_LOG_INFO); /* the "listening on" line */
+    return -1;
+}
