@@ -1,4 +1,4 @@
-/* rd_codec: msgpack <-> jansson as notepack.io 3 does it, broadcasts, requests and channel names. */
+/* rd_codec: msgpack <-> jansson as notepack.io 3 does it; broadcasts, requests, channel names. */
 #include "rd_codec.h"
 
 #include "sio_alloc.h"
@@ -878,6 +878,27 @@ int rd_channel_room(const char *channel, size_t len, const char *key, const char
 
 /* ---- requests and responses -------------------------------------------------------------------- */
 
+/* True when no container of v sits deeper than RD_MAX_DEPTH (v itself at depth 1), so that any
+ * accepted message can also be written as msgpack and read back. */
+static bool depth_ok(const json_t *v, int depth)
+{
+    if (!json_is_array(v) && !json_is_object(v))
+        return true;
+    if (depth > RD_MAX_DEPTH)
+        return false;
+    if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (!depth_ok(json_array_get(v, i), depth + 1))
+                return false;
+        return true;
+    }
+    json_t *o = (json_t *)v; /* only read */
+    for (void *it = json_object_iter(o); it; it = json_object_iter_next(o, it))
+        if (!depth_ok(json_object_iter_value(it), depth + 1))
+            return false;
+    return true;
+}
+
 int rd_message_decode(const uint8_t *buf, size_t len, json_t **out, const char **err)
 {
     *out = NULL;
@@ -892,6 +913,11 @@ int rd_message_decode(const uint8_t *buf, size_t len, json_t **out, const char *
         json_t *v = json_loadb((const char *)buf, len, JSON_ALLOW_NUL, &je);
         if (!v) {
             e = "invalid JSON";
+            goto fail;
+        }
+        if (!depth_ok(v, 1)) {
+            json_decref(v);
+            e = "JSON nested deeper than RD_MAX_DEPTH";
             goto fail;
         }
         *out = v; /* text starting with '{' can only parse as an object */
@@ -1170,9 +1196,11 @@ void rd_request_encode_broadcast(sio_buf *out, const char *request_id, const rd_
 {
     msgpack_packer pk;
     packer_init(&pk, out);
-    msgpack_pack_map(&pk, 5);
-    pack_cstr(&pk, "uid");
-    pack_cstr_or_nil(&pk, b->uid);
+    msgpack_pack_map(&pk, b->uid ? 5 : 4);
+    if (b->uid) { /* requests without a uid (the emitter's) leave the key out */
+        pack_cstr(&pk, "uid");
+        pack_cstr(&pk, b->uid);
+    }
     pack_cstr(&pk, "requestId");
     pack_cstr_or_nil(&pk, request_id);
     pack_cstr(&pk, "type");

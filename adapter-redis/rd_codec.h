@@ -1,4 +1,4 @@
-/* rd_codec: the socket.io-redis wire format (notepack 3 msgpack, JSON requests, channels), no I/O. */
+/* rd_codec: the socket.io-redis wire format (notepack 3 msgpack, JSON, channels), without I/O. */
 #ifndef RD_CODEC_H
 #define RD_CODEC_H
 
@@ -130,8 +130,9 @@ typedef enum rd_request_type {
 } rd_request_type;
 
 /* Decodes a request or response payload, JSON when buf[0] is '{' and msgpack otherwise, which must
- * be an object (map). No field is checked. Returns 0 and sets *out (a new reference), or -1 with
- * *err set to a static message. */
+ * be an object (map) nested no deeper than RD_MAX_DEPTH (JSON too, so that whatever is accepted can
+ * be re-sent as msgpack). No field is checked. Returns 0 and sets *out (a new reference), or -1
+ * with *err set to a static message. */
 int rd_message_decode(const uint8_t *buf, size_t len, json_t **out, const char **err);
 
 /* rd_message_decode followed by rd_request_validate. Same contract. */
@@ -179,8 +180,8 @@ void rd_request_encode_json(sio_buf *out, const json_t *req);
 void rd_request_encode(sio_buf *out, const json_t *req);
 
 /* Appends the msgpack BROADCAST request {uid, requestId, type:7, packet:{type:2, data, nsp},
- * opts:{rooms, except, flags}} of 8.x to out. uid is b->uid (nil when NULL); flags holds
- * volatile/compress as in rd_broadcast_encode, then timeout when timeout_ms >= 0. */
+ * opts:{rooms, except, flags}} of 8.x to out. uid is b->uid, left out when NULL; flags holds
+ * volatile/compress as in rd_broadcast_encode, then timeout when timeout_ms >= 0. b is borrowed. */
 void rd_request_encode_broadcast(sio_buf *out, const char *request_id, const rd_broadcast *b,
                                  long long timeout_ms);
 

@@ -1,4 +1,4 @@
-/* test_rd_codec: the socket.io-redis codec against the vectors of tests/vectors/redis and hostile input. */
+/* test_rd_codec: the socket.io-redis codec against tests/vectors/redis and hostile input. */
 #include "rd_codec.h"
 
 #include "sio_alloc.h"
@@ -110,7 +110,8 @@ static void payload(sio_buf *out, const char *field, const vcase *c)
 /* Replaces every {"$bin":"HEX"} of v by a binary value. Returns a new reference; steals v. */
 static json_t *with_bins(json_t *v)
 {
-    if (json_is_object(v) && json_object_size(v) == 1 && json_is_string(json_object_get(v, "$bin"))) {
+    if (json_is_object(v) && json_object_size(v) == 1 &&
+        json_is_string(json_object_get(v, "$bin"))) {
         const char *h = json_string_value(json_object_get(v, "$bin"));
         sio_buf b = SIO_BUF_INIT;
         for (size_t i = 0; h[i] && h[i + 1]; i += 2)
@@ -362,8 +363,8 @@ START_TEST(decode_hostile)
     ck_assert_int_eq(rd_msgpack_to_json((const uint8_t *)"", 0, &v, NULL), -1);
 
     /* Huge declared sizes fail on the headers, before msgpack-c allocates anything. */
-    static const char *const huge[] = {"ddffffffff", "dfffffffff", "dbffffffff", "c6ffffffff",
-                                       "dd00ffffff0000", "de8000c0c0"};
+    static const char *const huge[] = {"ddffffffff", "dfffffffff",     "dbffffffff",
+                                       "c6ffffffff", "dd00ffffff0000", "de8000c0c0"};
     for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
         sio_buf b = SIO_BUF_INIT;
         vcase c = {"huge", (int)i, {NULL}, 0};
@@ -372,10 +373,9 @@ START_TEST(decode_hostile)
         ck_assert_ptr_null(v);
         sio_buf_free(&b);
     }
-    ck_assert_str_eq(rd_msgpack_to_json((const uint8_t *)"\xdd\xff\xff\xff\xff\xc0", 6, &v, &err)
-                         ? err
-                         : "",
-                     "msgpack container declares more elements than bytes remain");
+    ck_assert_str_eq(
+        rd_msgpack_to_json((const uint8_t *)"\xdd\xff\xff\xff\xff\xc0", 6, &v, &err) ? err : "",
+        "msgpack container declares more elements than bytes remain");
 
     /* Depth: 32 nested containers pass, 33 and 1000 do not (arrays and maps). */
     uint8_t deep[2100];
@@ -678,8 +678,7 @@ END_TEST
 
 /* ---- requests ---------------------------------------------------------------------------------- */
 
-static int decode_kind(const char *kind, const uint8_t *p, size_t n, json_t **out,
-                       const char **err)
+static int decode_kind(const char *kind, const uint8_t *p, size_t n, json_t **out, const char **err)
 {
     if (strcmp(kind, "req") == 0)
         return rd_request_decode(p, n, out, err);
@@ -696,8 +695,8 @@ static void request_valid_case(const vcase *c)
     json_t *v = NULL;
     const char *err = NULL;
     uint8_t *buf = exact(in.data, in.len);
-    ck_assert_msg(decode_kind(c->f[0], buf, in.len, &v, &err) == 0, "%s:%d: rejected: %s",
-                  c->file, c->line, err);
+    ck_assert_msg(decode_kind(c->f[0], buf, in.len, &v, &err) == 0, "%s:%d: rejected: %s", c->file,
+                  c->line, err);
     sio_free(buf);
     ck_assert_msg(json_equal(v, exp), "%s:%d: decoded differently", c->file, c->line);
     rd_request_encode(&got, v);
@@ -755,8 +754,8 @@ START_TEST(request_golden_broadcast)
         "85a3756964a659306576784aa9726571756573744964a647357a327839a47479706507a67061636b657483a4"
         "7479706502a46461746192a661642d61636b2aa36e7370a12fa46f70747383a5726f6f6d7390a66578636570"
         "7490a5666c61677381a774696d656f7574cd07d0";
-    static const char ack[] =
-        "83a474797065" "09a9726571756573744964a647357a327839a67061636b6574a662312d61636b";
+    static const char ack[] = "83a474797065"
+                              "09a9726571756573744964a647357a327839a67061636b6574a662312d61636b";
     vcase c = {"golden", 0, {NULL}, 0};
     sio_buf in = SIO_BUF_INIT, out = SIO_BUF_INIT, want = SIO_BUF_INIT;
     unhex(&in, a10, &c);
@@ -803,11 +802,12 @@ START_TEST(request_golden_broadcast)
     json_decref(resp);
 
     /* A request of another type is not a broadcast. */
+    rd_broadcast_clear(&b);
     json_t *other = json_pack("{s:s,s:i}", "requestId", "x", "type", 1);
     ck_assert_int_eq(rd_request_broadcast(other, &b, &err), -1);
+    ck_assert_ptr_null(b.data);
     json_decref(other);
 
-    rd_broadcast_clear(&b);
     json_decref(req);
     sio_buf_free(&in);
     sio_buf_free(&out);
@@ -826,8 +826,9 @@ START_TEST(request_json_encoding)
     sio_buf out = SIO_BUF_INIT;
     rd_request_encode_json(&out, req);
     sio_buf_putc(&out, 0);
-    ck_assert_str_eq((const char *)out.data, "{\"type\":6,\"requestId\":\"o4rM5M\",\"data\":{\"type\":"
-                                             "\"Buffer\",\"data\":[1,255]},\"z\":\"\xc3\xa9/\"}");
+    ck_assert_str_eq((const char *)out.data,
+                     "{\"type\":6,\"requestId\":\"o4rM5M\",\"data\":{\"type\":"
+                     "\"Buffer\",\"data\":[1,255]},\"z\":\"\xc3\xa9/\"}");
     /* rd_request_encode keeps the binary by writing msgpack instead. */
     sio_buf_reset(&out);
     rd_request_encode(&out, req);

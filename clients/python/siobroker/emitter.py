@@ -17,8 +17,10 @@ Python                      msgpack (JSON)
 ``str``                     str family, UTF-8 (JSON string, non-ASCII kept as is)
 ``bytes``/``bytearray``/    bin8/16/32 (``{"type":"Buffer","data":[...]}``, as
 ``memoryview``              ``Buffer.prototype.toJSON``)
-``int``                     smallest int form (a JS number: exact up to 2**53)
-``float``                   float64; an integral float is an int, as in JS (``2.0`` → 2)
+``int``                     smallest int form (a JS number: exact up to 2**53); outside
+                            -2**63..2**64-1 a float64 (notepack would wrap it modulo 2**64)
+``float``                   float64; an integral float is an int, as in JS (``2.0`` → 2,
+                            ``-0.0`` → 0), except outside -2**63..2**64-1 (float64)
 ``None``/``True``/``False`` nil / true / false
 ``list``/``tuple``          array
 ``dict`` (any Mapping)      map, key order kept; keys become strings as in JS objects
@@ -134,7 +136,10 @@ def _prepare(value, default):
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        value = int(value)
+        # Beyond the int64/uint64 range: the nearest JS number, as float64 (notepack would wrap
+        # such a number modulo 2**64; we send the right value instead).
+        return value if _INT_MIN <= value < _UINT_MAX else float(value)
     if isinstance(value, float):
         # JS has one number type: notepack writes an integral number as an int (-0 as 0).
         if _math.isfinite(value) and value.is_integer() and _INT_MIN <= value < _UINT_MAX:

@@ -14,7 +14,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { notepack, hex, expected, jsonish } = require('./vecjs');
+const { notepack, hex, str, expected, jsonish } = require('./vecjs');
 const root = path.join(__dirname, '../../..', 'node_modules');
 const { createClient } = require(path.join(root, 'redis'));
 const { Emitter } = require(path.join(root, '@socket.io/redis-emitter'));
@@ -25,7 +25,7 @@ const { Server } = require(path.join(root, 'socket.io'));
 function broadcastExpected(buf) {
   const [uid, packet, opts] = notepack.decode(buf);
   const flags = opts.flags || {};
-  const list = (x) => JSON.stringify([...new Set(x || [])]);
+  const list = (x) => '[' + [...new Set(x || [])].map(str).join(',') + ']';
   return `{"uid":${typeof uid === 'string' ? JSON.stringify(uid) : 'null'},` +
     `"nsp":${JSON.stringify(packet.nsp === undefined ? '/' : packet.nsp)},` +
     `"data":${expected(packet.data)},"rooms":${list(opts.rooms)},"except":${list(opts.except)},` +

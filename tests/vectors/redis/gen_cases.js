@@ -13,7 +13,7 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { notepack, hex, expected, jsonish } = require('./vecjs');
+const { notepack, hex, str, expected, jsonish } = require('./vecjs');
 
 const H = (s) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const enc = (v) => Buffer.from(notepack.encode(v));
@@ -24,7 +24,7 @@ const esc = (s) => s.replace(/\\/g, '\\\\').replace(/ /g, '\\s');
 function broadcastExpected(buf) {
   const [uid, packet, opts] = notepack.decode(buf);
   const flags = opts.flags || {};
-  const list = (x) => JSON.stringify([...new Set(x || [])]);
+  const list = (x) => '[' + [...new Set(x || [])].map(str).join(',') + ']';
   const truthy = (v) => !!v;
   return `{"uid":${typeof uid === 'string' ? JSON.stringify(uid) : 'null'},` +
     `"nsp":${JSON.stringify(packet.nsp === undefined ? '/' : packet.nsp)},` +

@@ -50,4 +50,4 @@ function jsonish(v) {
   return v === undefined ? null : v;
 }
 
-module.exports = { notepack, hex, INT64_MAX, expected, jsonish };
+module.exports = { notepack, hex, INT64_MAX, str, expected, jsonish };
