@@ -109,6 +109,20 @@ static int scan_fail(scan_ctx *c, const char *msg)
     return -1;
 }
 
+/* True when header byte b starts an ext whose type byte is type and which notepack decodes to the
+ * array [type, Buffer] (see conv_ext): neither a timestamp (-1 in d6, d7, c7) nor a legacy form
+ * (0 in d4, d7, c7, c8, c9). */
+static bool ext_is_pair(uint8_t b, int8_t type)
+{
+    if (b != 0xc7 && b != 0xc8 && b != 0xc9 && (b < 0xd4 || b > 0xd8))
+        return false;
+    if (type == -1)
+        return !(b == 0xd6 || b == 0xd7 || b == 0xc7);
+    if (type == 0)
+        return !(b == 0xd4 || b == 0xd7 || b == 0xc7 || b == 0xc8 || b == 0xc9);
+    return true;
+}
+
 /* Checks one value at c->p and advances past it. Returns 0 or -1 (c->err set). */
 static int scan_value(scan_ctx *c, int depth)
 {
@@ -183,6 +197,14 @@ static int scan_value(scan_ctx *c, int depth)
     if (!container) {
         if (payload > left)
             return scan_fail(c, E_TRUNCATED);
+        if (ext_is_pair(b, payload ? (int8_t)c->p[0] : 0)) {
+            /* It becomes the array [type, bin], a container of 2 once encoded again. */
+            if (depth >= RD_MAX_DEPTH)
+                return scan_fail(c, "msgpack nested deeper than RD_MAX_DEPTH");
+            c->elements += 2;
+            if (c->elements > RD_MAX_ELEMENTS)
+                return scan_fail(c, "msgpack holds more than RD_MAX_ELEMENTS values");
+        }
         c->p += payload;
         return 0;
     }
@@ -199,7 +221,7 @@ static int scan_value(scan_ctx *c, int depth)
     return 0;
 }
 
-/* ---- msgpack_object -> jansson ----------------------------------------------------------------- */
+/* ---- msgpack_object -> jansson --------------------------------------------------------------- */
 
 typedef struct conv_ctx {
     const uint8_t *base; /* the input: ext headers are read back from it */
@@ -259,8 +281,8 @@ static json_t *js_date(double t)
 
 /* The msgpack header byte an ext was written with (0xd4..0xd8 fixext, 0xc7/0xc8/0xc9 ext8/16/32),
  * which notepack looks at but msgpack_object does not keep. msgpack_unpack_next leaves ext data
- * pointing into the input (STYLE.md practice 6), so the header sits just before it; the forms cannot
- * be confused since a fixext header byte never equals its size. Returns 0 if not found. */
+ * pointing into the input (STYLE.md practice 6), so the header sits just before it; the forms
+ * cannot be confused since a fixext header byte never equals its size. Returns 0 if not found. */
 static int ext_form(const conv_ctx *c, const msgpack_object_ext *e)
 {
     const uint8_t *p = (const uint8_t *)e->ptr;
@@ -453,7 +475,7 @@ fail:
     return -1;
 }
 
-/* ---- jansson -> msgpack ------------------------------------------------------------------------ */
+/* ---- jansson -> msgpack ---------------------------------------------------------------------- */
 
 /* msgpack_packer sink: appends to the sio_buf given as data. */
 static int sink(void *data, const char *buf, size_t len)
@@ -534,7 +556,7 @@ void rd_json_to_msgpack(sio_buf *out, const json_t *v)
     pack_json(&pk, v, 0);
 }
 
-/* ---- broadcasts -------------------------------------------------------------------------------- */
+/* ---- broadcasts ------------------------------------------------------------------------------ */
 
 /* True when v is a string with no NUL byte (usable as a C string). */
 static bool is_cstring(const json_t *v)
@@ -542,7 +564,7 @@ static bool is_cstring(const json_t *v)
     return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
 }
 
-/* Reads v as an integer as JS === would compare it: an integer, or a real with an integral value. */
+/* Reads v as an integer as JS === compares it: an integer, or a real with an integral value. */
 static bool as_int(const json_t *v, long long *out)
 {
     if (json_is_integer(v)) {
@@ -590,8 +612,8 @@ static void free_list(char **list, size_t n)
     sio_free(list);
 }
 
-/* Fills *list and *n from a rooms/except value: missing, nil and "" are empty (8.x makes a Set of them),
- * an array of strings is copied with duplicates removed. Returns 0, or -1 for anything else. */
+/* Fills *list and *n from a rooms/except value: missing, nil and "" are empty (8.x makes a Set of
+ * them), an array of strings is copied with duplicates removed. Returns 0, or -1 otherwise. */
 static int take_room_list(const json_t *v, char ***list, size_t *n)
 {
     *list = NULL;
@@ -675,7 +697,7 @@ static int take_opts(const json_t *o, rd_broadcast *out, const char **err)
         *err = "opts.except is not an array of strings";
         return -1;
     }
-    /* A falsy flags (missing, {}, "" from the Python emitter) is {}; only volatile/compress count. */
+    /* A falsy flags (missing, {}, "" from the Python emitter) is {}; volatile/compress count. */
     const json_t *flags = json_object_get(o, "flags");
     if (json_is_object(flags) && !sio_is_binary(flags)) {
         const json_t *vol = json_object_get(flags, "volatile");
@@ -821,7 +843,7 @@ void rd_broadcast_clear(rd_broadcast *b)
     memset(b, 0, sizeof *b);
 }
 
-/* ---- channels ---------------------------------------------------------------------------------- */
+/* ---- channels -------------------------------------------------------------------------------- */
 
 void rd_channel_broadcast(sio_buf *out, const char *key, const char *nsp, const char *room)
 {
@@ -876,7 +898,7 @@ int rd_channel_room(const char *channel, size_t len, const char *key, const char
     return 0;
 }
 
-/* ---- requests and responses -------------------------------------------------------------------- */
+/* ---- requests and responses ------------------------------------------------------------------ */
 
 /* True when no container of v sits deeper than RD_MAX_DEPTH (v itself at depth 1), so that any
  * accepted message can also be written as msgpack and read back. */
@@ -942,7 +964,7 @@ fail:
 int rd_request_type_of(const json_t *req)
 {
     long long t;
-    if (!as_int(json_object_get(req, "type"), &t) || t < 0 || t > 1000000)
+    if (!as_int(json_object_get(req, "type"), &t) || t < RD_REQ_SOCKETS || t > RD_REQ_BROADCAST_ACK)
         return -1;
     return (int)t;
 }
@@ -1046,9 +1068,9 @@ static int validate_request(const json_t *req, const char **err)
         return 0;
     }
     case RD_REQ_BROADCAST_CLIENT_COUNT: {
-        long long n;
         CHECK(rid, "BROADCAST_CLIENT_COUNT without requestId");
-        CHECK(as_int(json_object_get(req, "clientCount"), &n) && n >= 0,
+        const json_t *cc = json_object_get(req, "clientCount");
+        CHECK(json_is_integer(cc) && json_integer_value(cc) >= 0,
               "BROADCAST_CLIENT_COUNT clientCount is not an integer >= 0");
         return 0;
     }
@@ -1069,7 +1091,7 @@ int rd_request_validate(const json_t *req, const char **err)
 int rd_response_validate(const json_t *resp, const char **err)
 {
     const char *e = NULL;
-    long long type = -1, n;
+    long long type = -1;
     const json_t *t = json_object_get(resp, "type");
     if (!json_is_object(resp) || sio_is_binary(resp))
         e = "response is not a map";
@@ -1078,7 +1100,8 @@ int rd_response_validate(const json_t *resp, const char **err)
     else if (t && !as_int(t, &type))
         e = "response type is not an integer";
     else if (type == RD_REQ_BROADCAST_CLIENT_COUNT &&
-             !(as_int(json_object_get(resp, "clientCount"), &n) && n >= 0))
+             !(json_is_integer(json_object_get(resp, "clientCount")) &&
+               json_integer_value(json_object_get(resp, "clientCount")) >= 0))
         e = "BROADCAST_CLIENT_COUNT clientCount is not an integer >= 0";
     if (e && err)
         *err = e;
@@ -1131,7 +1154,7 @@ fail:
     return -1;
 }
 
-/* A copy of v in which every binary value is Node's Buffer.toJSON() form. Returns a new reference. */
+/* A copy of v with every binary value in Node's Buffer.toJSON() form. Returns a new reference. */
 static json_t *node_buffers(const json_t *v, int depth)
 {
     if (depth > ENCODE_MAX_DEPTH)

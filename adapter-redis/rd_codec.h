@@ -20,16 +20,20 @@
  *   nil                             null                             nil
  *   true, false                     true, false                      true, false
  *   array16/32, fixarray            array                            smallest array form
- *   map16/32, fixmap (str keys)     object, key order kept           smallest map form, same order
- *   timestamp ext -1 (d6, d7, c7 0c) ISO-8601 string, as JS Date.toISOString() (null if out of range)
+ *   map16/32, fixmap                object, key order kept           smallest map form, same order
+ *     (keys must be str, UTF-8, without NUL; a repeated key keeps its first place, last value)
+ *   timestamp ext -1 (d6 ff, d7 ff, ISO-8601 string, as JS Date.toISOString() (null out of range)
+ *     c7 0c ff)
+ *     (c7 with type -1 and a length other than 12 is an error: notepack would misparse it)
  *   legacy d4 00 xx (undefined)     null in an array; the entry is left out of a map
  *   legacy d7 00 + int64 ms (Date)  ISO-8601 string
  *   ext8/16/32 of type 0            sio_binary value (notepack's ArrayBuffer)
  *   any other ext                   [type, sio_binary]                (notepack's [type, Buffer])
+ *     (fixext 1/2/4/16 of type 0 included: notepack reads only ext8/16/32 of type 0 as binary)
  *
- * A jansson real is always written as float64, even when its value is integral (2.0): it was a real,
- * and writing it back as a real keeps decode(encode(x)) equal to x. JSON text "2" is an integer and
- * is written as the int 02, as notepack writes the JS number 2.
+ * A jansson real is always written as float64, even when its value is integral (2.0): it was a
+ * real, and writing it back as a real keeps decode(encode(x)) equal to x. JSON text "2" is an
+ * integer and is written as the int 02, as notepack writes the JS number 2.
  */
 
 /** Deepest container nesting accepted by the decoder. msgpack-c's unpacker has a fixed stack of 32
@@ -44,9 +48,9 @@
  * Never allocates more than a small multiple of len, whatever sizes the input declares. */
 int rd_msgpack_to_json(const uint8_t *buf, size_t len, json_t **out, const char **err);
 
-/* Appends the msgpack encoding of v to out, byte for byte as notepack.io 3 encodes the same JS value
- * (see the table above). v must be acyclic; containers nested deeper than 2048 are written as nil.
- * v is borrowed. */
+/* Appends the msgpack encoding of v to out, byte for byte as notepack.io 3 encodes the same JS
+ * value (see the table above). v must be acyclic; containers nested deeper than 2048 are written
+ * as nil. v is borrowed. */
 void rd_json_to_msgpack(sio_buf *out, const json_t *v);
 
 /*
@@ -72,9 +76,10 @@ typedef struct rd_broadcast {
  * opts.flags may be missing, {} or "" and only volatile/compress are read; opts may be {}; extra
  * array elements after opts are ignored. Rejected: not an array of at least 3, packet not a map,
  * packet.type other than 2 (5 would break v4 clients), data not an array starting with a string,
- * nsp not a string (bin included), rooms/except not arrays of strings, opts not a map, strings
- * holding NUL in uid/nsp/rooms/except. Returns 0 and fills *out (the caller owns it and calls
- * rd_broadcast_clear), or -1 with *err set to a static message and *out zeroed. */
+ * nsp not a string (bin included), rooms/except not arrays of strings, opts not a map, NUL inside
+ * nsp/rooms/except (a uid holding NUL counts as not a string). Returns 0 and fills *out (the
+ * caller owns it and calls rd_broadcast_clear), or -1 with *err set to a static message and *out
+ * zeroed. */
 int rd_broadcast_decode(const uint8_t *buf, size_t len, rd_broadcast *out, const char **err);
 
 /* Appends the msgpack [uid, {type:2, data, nsp}, opts] of b to out. opts keys are in the order of
@@ -143,18 +148,20 @@ int rd_response_decode(const uint8_t *buf, size_t len, json_t **out, const char 
 
 /* Checks the fields a request of its type uses (borrowed req): type an integer 0..9; uid absent or
  * a string; requestId a string where the type needs one (0, 1, 5, 7, 8, 9 and the legacy forms of
- * 2, 3, 4), absent or a string otherwise; opts a map whose rooms/except are absent, nil or arrays of
- * strings (required for 5 and 7); rooms an array of strings (2, 3; optional for 0); close absent or
- * a bool (4); sid/room strings (legacy 2, 3, 4); data an array starting with a string (6); packet a
- * map with type 2 and a data array starting with a string (7); clientCount an integer >= 0 (8).
- * Strings used as identifiers must not hold NUL. Returns 0, or -1 with *err set. */
+ * 2, 3, 4), absent or a string otherwise; opts a map whose rooms/except are absent, nil or arrays
+ * of strings (required for 5 and 7); rooms an array of strings (2, 3; optional for 0); close absent
+ * or a bool (4); sid/room strings (legacy 2, 3, 4); data an array starting with a string (6);
+ * packet a map with type 2 and a data array starting with a string (7); clientCount a JSON integer
+ * >= 0 (8), so that json_integer_value reads it. Strings used as identifiers must not hold NUL.
+ * Returns 0, or -1 with *err set. */
 int rd_request_validate(const json_t *req, const char **err);
 
 /* Checks a response (borrowed): requestId a string; type absent or an integer; for type 8
  * clientCount an integer >= 0. Returns 0, or -1 with *err set. */
 int rd_response_validate(const json_t *resp, const char **err);
 
-/* The integer type of req (an integer or an integral real), or -1 when absent or not a number. */
+/* The type of req (borrowed) when it is 0..9 (RD_REQ_*), written as an integer or an integral real
+ * (JS compares with ===); -1 otherwise. */
 int rd_request_type_of(const json_t *req);
 
 /* The string field name of obj (uid, requestId, sid, room...), borrowed from obj; NULL when absent
@@ -170,9 +177,9 @@ bool rd_is_string_array(const json_t *v);
 int rd_request_broadcast(const json_t *req, rd_broadcast *out, const char **err);
 
 /* Appends req as compact JSON to out, keys in tree order, the way JSON.stringify writes the same
- * object (binary values become Node's Buffer form {"type":"Buffer","data":[bytes]}). Reals are
- * written with 17 significant digits (jansson), where JS writes the shortest form. req is
- * borrowed. */
+ * object (binary values become Node's Buffer form {"type":"Buffer","data":[bytes]}, two levels
+ * deeper than the binary was). Reals are written with 17 significant digits (jansson), where JS
+ * writes the shortest form. req is borrowed. */
 void rd_request_encode_json(sio_buf *out, const json_t *req);
 
 /* Appends req to out as Node would send it: msgpack (rd_json_to_msgpack) for BROADCAST (7) and

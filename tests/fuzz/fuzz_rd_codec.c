@@ -129,11 +129,12 @@ static void fuzz_message(const uint8_t *data, size_t size, bool response)
         check_broadcast(&b);
         rd_broadcast_clear(&b);
     }
-    /* The JSON form always parses back, with binary in Node's Buffer form. */
+    /* The JSON form is always valid JSON (binary in Node's Buffer form, which nests 2 levels deeper
+     * than RD_MAX_DEPTH allows at most: hence jansson's parser rather than rd_message_decode). */
     sio_buf_reset(&out);
     rd_request_encode_json(&out, v);
-    json_t *j = NULL;
-    if (out.len == 0 || out.data[0] != '{' || rd_message_decode(out.data, out.len, &j, &err) != 0)
+    json_t *j = json_loadb((const char *)out.data, out.len, JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(j))
         fail("JSON form does not parse");
     json_decref(j);
     json_decref(again);

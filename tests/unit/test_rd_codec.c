@@ -12,7 +12,7 @@
 
 #define REDIS_VECTORS SIO_VECTOR_DIR "/redis/"
 
-/* ---- vector files ------------------------------------------------------------------------------ */
+/* ---- vector files ---------------------------------------------------------------------------- */
 
 enum { MAX_FIELDS = 8 };
 
@@ -172,7 +172,7 @@ static uint8_t *exact(const uint8_t *p, size_t n)
     return q;
 }
 
-/* ---- msgpack values ---------------------------------------------------------------------------- */
+/* ---- msgpack values -------------------------------------------------------------------------- */
 
 static void msgpack_valid_case(const vcase *c)
 {
@@ -416,7 +416,7 @@ START_TEST(decode_hostile)
 }
 END_TEST
 
-/* ---- broadcasts -------------------------------------------------------------------------------- */
+/* ---- broadcasts ------------------------------------------------------------------------------ */
 
 static json_t *string_list(char *const *l, size_t n)
 {
@@ -612,7 +612,7 @@ START_TEST(broadcast_encode_defaults)
 }
 END_TEST
 
-/* ---- channels ---------------------------------------------------------------------------------- */
+/* ---- channels -------------------------------------------------------------------------------- */
 
 static void channel_is(void (*fn)(sio_buf *, const char *, const char *, const char *),
                        const char *key, const char *nsp, const char *extra, const char *want)
@@ -676,7 +676,7 @@ START_TEST(channels)
 }
 END_TEST
 
-/* ---- requests ---------------------------------------------------------------------------------- */
+/* ---- requests -------------------------------------------------------------------------------- */
 
 static int decode_kind(const char *kind, const uint8_t *p, size_t n, json_t **out, const char **err)
 {

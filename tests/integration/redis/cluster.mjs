@@ -110,22 +110,30 @@ async function startListening(h, name, file, argsFor, { env, readyNeedle = 'clus
   }
 }
 
-/** Starts a C cluster node (sio-cluster-node) on redis and waits for "cluster ready". */
-export function startCNode(h, redis, { key, requestsTimeout, name = 'sio-cluster-node', extraArgs = [] } = {}) {
-  return startListening(h, name, path.join(BIN_DIR, 'sio-cluster-node'), (port) => {
-    const a = ['--port', String(port), '--redis', redis.url, '--log-level', NODE_LOG_LEVEL];
-    if (key) a.push('--key', key);
-    if (requestsTimeout) a.push('--requests-timeout', String(requestsTimeout));
-    return a.concat(extraArgs);
-  }).then((sp) => Object.assign(sp, { kind: 'c' }));
+/** Starts a C cluster node (sio-cluster-node) on redis and waits for "cluster ready" (unless
+ * waitReady is false: then only for its listening line). */
+export function startCNode(h, redis, { key, requestsTimeout, name = 'sio-cluster-node', extraArgs = [], waitReady = true } = {}) {
+  return startListening(
+    h,
+    name,
+    path.join(BIN_DIR, 'sio-cluster-node'),
+    (port) => {
+      const a = ['--port', String(port), '--redis', redis.url, '--log-level', NODE_LOG_LEVEL];
+      if (key) a.push('--key', key);
+      if (requestsTimeout) a.push('--requests-timeout', String(requestsTimeout));
+      return a.concat(extraArgs);
+    },
+    { readyNeedle: waitReady ? 'cluster ready' : null },
+  ).then((sp) => Object.assign(sp, { kind: 'c' }));
 }
 
 /** Starts a Node peer (node_cluster_peer.mjs) on redis and waits for "cluster ready". */
-export function startNodePeer(h, redis, { key, requestsTimeout, name = 'node_cluster_peer' } = {}) {
+export function startNodePeer(h, redis, { key, requestsTimeout, specificResponseChannel = false, name = 'node_cluster_peer' } = {}) {
   return startListening(h, name, process.execPath, (port) => {
     const a = [PEER_SCRIPT, '--port', String(port), '--redis', redis.url];
     if (key) a.push('--key', key);
     if (requestsTimeout) a.push('--requests-timeout', String(requestsTimeout));
+    if (specificResponseChannel) a.push('--specific-response-channel');
     return a;
   }).then((sp) => Object.assign(sp, { kind: 'node' }));
 }
@@ -242,3 +250,23 @@ export async function until(fn, ms, what, interval = 50) {
 
 /** Sorted ids (or data.name) of a fetch answer. */
 export const names = (sockets) => sockets.map((s) => s.data && s.data.name).sort();
+
+/**
+ * Differences between two JSON-like values as "path: actual X, expected Y" lines (values cut to
+ * 80 characters), for readable failures on big payloads. Empty when equal.
+ */
+export function diffPaths(actual, expected, p = '$', out = []) {
+  const show = (v) => {
+    const t = v === undefined ? 'undefined' : JSON.stringify(v);
+    return t.length > 80 ? `${t.slice(0, 80)}... (${t.length} chars)` : t;
+  };
+  if (out.length >= 20) return out;
+  const bothObj = actual && expected && typeof actual === 'object' && typeof expected === 'object';
+  if (bothObj && Array.isArray(actual) === Array.isArray(expected)) {
+    const keys = new Set([...Object.keys(actual), ...Object.keys(expected)]);
+    for (const k of keys) diffPaths(actual[k], expected[k], Array.isArray(expected) ? `${p}[${k}]` : `${p}.${k}`, out);
+  } else if (!Object.is(actual, expected)) {
+    out.push(`${p}: actual ${show(actual)}, expected ${show(expected)}`);
+  }
+  return out;
+}

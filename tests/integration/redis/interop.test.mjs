@@ -25,6 +25,7 @@ import {
   names,
   sleep,
   withTimeout,
+  diffPaths,
 } from './cluster.mjs';
 
 const REQUESTS_TIMEOUT = 1500;
@@ -52,6 +53,34 @@ async function cluster(h) {
   const all = [a, b, c, d, e, f];
   return { redis, c1, c2, n1, a, b, c, d, e, f, all };
 }
+
+/** Arguments covering the msgpack forms: every integer width, floats, unicode, 16+ elements. */
+function fidelityArgs() {
+  // Integral numbers >= 2^64 are left out: notepack 3.0.1 (the Node side) writes them as uint64
+  // modulo 2^64 (1e300 goes out as cf 00 00 00 00 00 00 00 00), whatever the receiver.
+  // Numbers outside int64 have their own test (BIG_NUMBERS).
+  const ints = [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 40, 2 ** 53 - 1, 2 ** 63 - 1024, -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31) - 1, -(2 ** 40), -(2 ** 63) + 1024];
+  return [
+    { ints, floats: [2.5, -0.125, 3.14159, -2.5e-300, 5e-324, 123456.789], bools: [true, false], nul: null, empty: {}, emptyArr: [] },
+    ['', 'ü€😀', 'a'.repeat(31), 'b'.repeat(32), 'c'.repeat(300), 'd'.repeat(70000)],
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i % 2 ? `v${i}` : i])),
+    Buffer.alloc(300000, 7),
+    ...Array.from({ length: 17 }, (_, i) => i * 3),
+  ];
+}
+
+/** Binary values (Buffer, ArrayBuffer, typed arrays) as {bin: hex} for comparisons. */
+function norm(v) {
+  if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return { bin: Buffer.from(v).toString('hex') };
+  if (Array.isArray(v)) return v.map(norm);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+  return v;
+}
+
+/** Numbers JavaScript writes as integer digits outside int64 (JSON.stringify(2 ** 63) is
+ * "9223372036854776000"); JSON.parse, and so Node's socket.io, takes them as doubles. Only
+ * [-2^63, 2^64): notepack 3.0.1 wraps integral numbers beyond that (1e20, -(2^63) - 4096). */
+const BIG_NUMBERS = [2 ** 63, 1.5e19, 2 ** 64 - 2048, -(2 ** 63)];
 
 itest('broadcasts from each kind of server reach exactly the right clients on all three', { timeout: 45000 }, async (h) => {
   const { a, b, c, d, e, f, all } = await cluster(h);
@@ -91,6 +120,17 @@ itest('broadcasts from each kind of server reach exactly the right clients on al
       assert.equal(args[2].list[0], 1);
       assert.deepStrictEqual(Buffer.from(args[2].list[1]), b3, `${s.label}: binary in an array ${who}`);
       assert.equal(args[2].list[2], 'x');
+    }
+
+    // Every kind of value, 16+ elements (array16/map16), long strings (str16/str32) and a big
+    // binary (bin32) arrive exactly as sent, whichever server encoded them for Redis.
+    const tf = tag('fid');
+    await call(issuer, 'emit', { event: 'fid', args: [tf, ...fidelityArgs()] }, 8000);
+    await flushFrom(issuer, all, 8000);
+    expectExactlyOnce(assert, all, 'fid', tf, ['a', 'b', 'c', 'd', 'e', 'f'], `value fidelity ${who}`);
+    for (const s of all) {
+      const diff = diffPaths(norm(got(s, 'fid', tf)[0].slice(1)), norm(fidelityArgs()));
+      assert.deepStrictEqual(diff, [], `${s.label} (on ${s.srv.name}): values ${who} differ:\n  ${diff.join('\n  ')}`);
     }
 
     // Volatile: never reaches a non-member; websocket members that are idle get it.
@@ -256,6 +296,16 @@ itest('broadcast with acks: replies from clients on all three servers, expected 
   assert.deepStrictEqual(res, { replies: res.replies, expected: 3, timedOut: false });
   assert.deepStrictEqual(sorted(res.replies), ['a-ack', 'c-ack', 'e-ack'], 'C emit-ack to red');
 
+  // From a C node, to a socket that lives only on the Node peer, and to a room nobody is in.
+  started = Date.now();
+  res = await call(a, 'emit-ack', { rooms: [f.id], event: 'q', args: [tag()], timeout: 4000 }, 6000);
+  assert.deepStrictEqual(res, { replies: ['f-ack'], expected: 1, timedOut: false }, 'C emit-ack to the socket id of f (Node peer)');
+  assert.ok(Date.now() - started < 3000, `C emit-ack to f took ${Date.now() - started} ms`);
+  started = Date.now();
+  res = await call(a, 'emit-ack', { rooms: ['nobody-here'], event: 'q', args: [tag()], timeout: 4000 }, 6000);
+  assert.deepStrictEqual(res, { replies: [], expected: 0, timedOut: false }, 'C emit-ack to an empty room');
+  assert.ok(Date.now() - started < 3000, `C emit-ack to an empty room took ${Date.now() - started} ms (every node reports 0 at once)`);
+
   // From the Node peer, acked by clients of our nodes.
   res = await call(e, 'emit-ack', { event: 'q', args: [tag()], timeout: 4000 }, 6000);
   assert.deepStrictEqual(sorted(res.replies), ['a-ack', 'b-ack', 'c-ack', 'd-ack', 'e-ack', 'f-ack'], `Node emit-ack to all: ${JSON.stringify(res)}`);
@@ -281,9 +331,9 @@ itest('broadcast with acks: replies from clients on all three servers, expected 
   assert.equal(res.timedOut, true, `Node emit-ack with a silent client: ${JSON.stringify(res)}`);
   assert.deepStrictEqual(sorted(res.replies), ['a-ack', 'b-ack', 'c-ack', 'd-ack', 'e-ack']);
 
-  // Nothing was delivered twice: 'q' went to all (twice), to red and to green except a.
+  // Nothing was delivered twice: 'q' went to all (twice), to red, to f and to green except a.
   const qCounts = Object.fromEntries(all.map((s) => [s.label, s.rec.count('q')]));
-  assert.deepStrictEqual(qCounts, { a: 3, b: 2, c: 3, d: 3, e: 3, f: 3 }, "'q' receipts per client");
+  assert.deepStrictEqual(qCounts, { a: 3, b: 2, c: 3, d: 3, e: 3, f: 4 }, "'q' receipts per client");
   assert.deepStrictEqual(disconnects(all), []);
   void f;
 });
@@ -344,4 +394,71 @@ itest('disconnectSockets(close false/true) across C nodes and the Node peer', { 
   assert.deepStrictEqual(names(await call(y, 'fetch', {})), ['x', 'y'], 'only the issuers remain on "/"');
   assert.deepStrictEqual(names(await call(x, 'fetch', {})), ['x', 'y']);
   void withTimeout;
+});
+
+itest('C serverSideEmit with ack honours its timeout_ms (sio_server.h), not only the requests timeout', { timeout: 20000 }, async (h) => {
+  // sio_nsp_server_side_emit: "With cb, waits up to timeout_ms for one reply per other node".
+  // The cluster's requests timeout is 1500 ms; the call asks for 400 ms.
+  const { a, e } = await cluster(h);
+  const started = Date.now();
+  const res = await call(a, 'server-emit', { event: 'silent-srv', args: [1], ack: true, timeout: 400 }, 6000);
+  const elapsed = Date.now() - started;
+  assert.ok(res.error, `no node answers silent-srv, so the call must fail: ${JSON.stringify(res)}`);
+  assert.ok(elapsed < 900, `serverSideEmit(timeout_ms=400) reported after ${elapsed} ms (requests timeout ${REQUESTS_TIMEOUT} ms)`);
+  // A timeout longer than the requests timeout is honoured too: answers that arrive in time count.
+  const ok = await call(a, 'server-emit', { event: 'ping-srv', args: [1], ack: true, timeout: 3000 }, 6000);
+  assert.deepStrictEqual([...ok.replies].sort(), ['pong-from-c', 'pong-from-node']);
+  void e;
+});
+
+itest('a Node peer with publishOnSpecificResponseChannel answers C requests on K-response#NSP#UID#', { timeout: 30000 }, async (h) => {
+  const redis = await startRedis(h);
+  const [c1, c2, n1] = await Promise.all([
+    startCNode(h, redis, { name: 'c1', requestsTimeout: REQUESTS_TIMEOUT }),
+    startCNode(h, redis, { name: 'c2', requestsTimeout: REQUESTS_TIMEOUT }),
+    startNodePeer(h, redis, { name: 'n1', requestsTimeout: REQUESTS_TIMEOUT, specificResponseChannel: true }),
+  ]);
+  const [a, c, e] = await Promise.all([client(h, c1, 'a', WS), client(h, c2, 'c', POLL), client(h, n1, 'e', POLL)]);
+  await Promise.all([join(a, 'red'), join(c, 'red'), join(e, 'red')]);
+  for (const s of [a, c, e]) s.on('q', (t, cb) => cb(`${s.label}-ack`));
+  const started = Date.now();
+  assert.deepStrictEqual(names(await call(a, 'fetch', { rooms: ['red'] })), ['a', 'c', 'e'], 'C fetchSockets');
+  assert.deepStrictEqual([...(await call(a, 'all-rooms'))].sort(), ['red', a.id, c.id, e.id].sort(), 'C allRooms');
+  const acks = await call(c, 'emit-ack', { rooms: ['red'], event: 'q', args: [1], timeout: 3000 }, 5000);
+  assert.deepStrictEqual({ ...acks, replies: [...acks.replies].sort() }, { replies: ['a-ack', 'c-ack', 'e-ack'], expected: 3, timedOut: false }, 'C emit-ack');
+  const pong = await call(a, 'server-emit', { event: 'ping-srv', args: [1], ack: true, timeout: 3000 }, 5000);
+  assert.deepStrictEqual([...pong.replies].sort(), ['pong-from-c', 'pong-from-node'], 'C serverSideEmit with ack');
+  assert.ok(Date.now() - started < REQUESTS_TIMEOUT * 2, `answers came by the per-node response channel, not by timeouts (${Date.now() - started} ms)`);
+  // And the Node peer's own requests still get every answer.
+  assert.deepStrictEqual(names(await call(e, 'fetch', {})), ['a', 'c', 'e'], 'Node fetchSockets');
+});
+
+itest('numbers outside int64 (as JavaScript writes them) travel through the cluster both ways', { timeout: 20000 }, async (h) => {
+  const { a, e, all } = await cluster(h);
+  // From a client of the Node peer: notepack writes them as uint64/int64/float64 and the C
+  // nodes hand them to their clients unchanged.
+  let t = tag('big');
+  await call(e, 'emit', { event: 'big', args: [t, ...BIG_NUMBERS] });
+  await flushFrom(e, all);
+  for (const s of all) {
+    const r = got(s, 'big', t);
+    assert.equal(r.length, 1, `${s.label}: big numbers from the Node peer`);
+    assert.deepStrictEqual(diffPaths(r[0].slice(1), BIG_NUMBERS), [], `${s.label} (on ${s.srv.name}): big numbers from the Node peer`);
+  }
+  // From a client of a C node: the C server must accept the JSON number (Node's does) and not
+  // close the session with "parse error".
+  t = tag('big');
+  let res;
+  try {
+    res = await call(a, 'emit', { event: 'big', args: [t, ...BIG_NUMBERS] }, 2000);
+  } catch (err) {
+    res = { failed: err.message.split('\n')[0] };
+  }
+  assert.ok(a.connected && !res.failed, `the C node refused ${JSON.stringify(BIG_NUMBERS)} from its client: ${JSON.stringify(res)}, disconnect ${JSON.stringify(a.rec.all('disconnect'))}`);
+  await flushFrom(a, all);
+  for (const s of all) {
+    const r = got(s, 'big', t);
+    assert.equal(r.length, 1, `${s.label}: big numbers from a C node's client`);
+    assert.deepStrictEqual(diffPaths(r[0].slice(1), BIG_NUMBERS), [], `${s.label} (on ${s.srv.name}): big numbers from a C node's client`);
+  }
 });

@@ -4,7 +4,7 @@
 // again by themselves and cross-node delivery resumes.
 
 import assert from 'node:assert/strict';
-import { itest, httpRequest } from '../lib/harness.mjs';
+import { itest, httpRequest, freePort } from '../lib/harness.mjs';
 import {
   WS,
   POLL,
@@ -21,6 +21,7 @@ import {
   until,
   names,
   sleep,
+  redisClient,
 } from './cluster.mjs';
 
 const READY = 'cluster ready';
@@ -121,4 +122,75 @@ itest('redis-server killed and restarted: nodes survive, fail fast, then resume 
   assert.deepStrictEqual(pong, { replies: ['pong-from-c'] }, 'serverSideEmit with ack after Redis came back');
   assert.deepStrictEqual(disconnects(clients), [], 'no client was disconnected');
   assert.ok(c1.running && c2.running && redis2.running);
+});
+
+itest('a node started before redis-server serves local traffic, then joins the cluster when Redis appears', { timeout: 40000 }, async (h) => {
+  // Reserve a port for Redis, start the C nodes pointing at it with nothing listening there.
+  const redisPort = await freePort();
+  const fakeRedis = { url: `redis://127.0.0.1:${redisPort}`, port: redisPort };
+  const [c1, c2] = await Promise.all([
+    startCNode(h, fakeRedis, { name: 'c1', requestsTimeout: 3000, waitReady: false }),
+    startCNode(h, fakeRedis, { name: 'c2', requestsTimeout: 3000, waitReady: false }),
+  ]);
+  const [a, b, c] = await Promise.all([client(h, c1, 'a', WS), client(h, c1, 'b', POLL), client(h, c2, 'c', POLL)]);
+  await Promise.all([join(a, 'room1'), join(b, 'room1'), join(c, 'room1')]);
+  assert.equal(countMatches(c1.stderr, READY), 0, 'no "cluster ready" without Redis');
+  // Local traffic works; cross-node requests fail fast.
+  let t = tag('local');
+  await call(a, 'emit', { rooms: ['room1'], event: 'bc', args: [t] });
+  await b.rec.next('bc', 3000, (x) => x[0] === t, 'local broadcast without Redis');
+  const started = Date.now();
+  const fetched = await call(a, 'fetch', {}, 5000);
+  assert.ok(typeof fetched.error === 'string' && Date.now() - started < 1000, `fetch without Redis: ${JSON.stringify(fetched)} after ${Date.now() - started} ms`);
+
+  // Redis appears: both nodes get ready by themselves and the cluster works.
+  await sleep(500);
+  await startRedis(h, { port: redisPort });
+  await Promise.all([c1, c2].map((n) => waitOutput(n, READY, { ms: 10000 })));
+  t = tag('cross');
+  await call(a, 'emit', { rooms: ['room1'], event: 'bc', args: [t] });
+  await c.rec.next('bc', 3000, (x) => x[0] === t, 'cross-node broadcast once Redis is up');
+  assert.deepStrictEqual(names(await call(c, 'fetch', {}, 5000)), ['a', 'b', 'c']);
+  assert.deepStrictEqual(disconnects([a, b, c]), []);
+});
+
+itest('requests in flight when redis-server dies complete (no hang, no crash)', { timeout: 30000 }, async (h) => {
+  const redis = await startRedis(h);
+  const [c1, c2] = await Promise.all([
+    startCNode(h, redis, { name: 'c1', requestsTimeout: 2000 }),
+    startCNode(h, redis, { name: 'c2', requestsTimeout: 2000 }),
+  ]);
+  const [a, b, c] = await Promise.all([client(h, c1, 'a', WS), client(h, c1, 'b', POLL), client(h, c2, 'c', WS)]);
+  await Promise.all([join(a, 'room1'), join(b, 'room1'), join(c, 'room1')]);
+  a.on('q', (t, cb) => cb('a-ack'));
+  b.on('q', (t, cb) => cb('b-ack'));
+  c.on('q', () => {}); // never answers: the broadcast stays open until its timeout
+  // A plain subscriber on the request channel counts as one more node that never answers, so
+  // fetchSockets / allRooms / serverSideEmit stay pending until the requests timeout.
+  const squatter = await redisClient(h, redis);
+  await squatter.subscribe('socket.io-request#/#', () => {});
+
+  const started = Date.now();
+  const inflight = [
+    call(a, 'fetch', {}, 8000),
+    call(a, 'all-rooms', undefined, 8000),
+    call(c, 'server-emit', { event: 'ping-srv', args: [1], ack: true, timeout: 2000 }, 8000),
+    call(a, 'emit-ack', { rooms: ['room1'], event: 'q', args: [1], timeout: 2500 }, 8000),
+  ];
+  await sleep(300);
+  await kill9(redis);
+  const [fetched, rooms, srv, acks] = await Promise.all(inflight);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 4500, `requests in flight completed after ${elapsed} ms`);
+  assert.ok(typeof fetched.error === 'string', `fetch in flight: ${JSON.stringify(fetched)}`);
+  assert.ok(typeof rooms.error === 'string', `allRooms in flight: ${JSON.stringify(rooms)}`);
+  assert.ok(typeof srv.error === 'string', `serverSideEmit in flight: ${JSON.stringify(srv)}`);
+  assert.equal(acks.timedOut, true, `emit-ack in flight: ${JSON.stringify(acks)}`);
+  assert.deepStrictEqual([...acks.replies].sort(), ['a-ack', 'b-ack'], 'the local acks are kept');
+  assert.ok(c1.running && c2.running, 'both nodes alive');
+  // Still serving locally.
+  const t = tag('after');
+  await call(a, 'emit', { rooms: ['room1'], event: 'bc', args: [t] });
+  await b.rec.next('bc', 3000, (x) => x[0] === t);
+  assert.deepStrictEqual(disconnects([a, b, c]), []);
 });

@@ -167,6 +167,8 @@ const msgpackValid = [
   [H('d7 00 00 00 01 8c c8 20 d8 88'), 'captured notepack 2 Date from socket.io 2', false],
   [H(`84 a4 74 79 70 65 03 a4 64 61 74 61 82 a6 70 61 63 6b 65 74 82 a4 74 79 70 65 02 a4 64 61 74 61 92 a6 61 64 2d 62 69 6e c4 03 01 02 03 a4 6f 70 74 73 83 a5 72 6f 6f 6d 73 90 a6 65 78 63 65 70 74 90 a5 66 6c 61 67 73 80 a3 75 69 64 b0 64 39 61 35 30 39 64 62 34 62 32 31 64 36 65 36 a3 6e 73 70 a1 2f`), 'golden 5 sharded adapter binary BROADCAST (a map)', false],
   [H(`83 a4 74 79 70 65 09 a9 72 65 71 75 65 73 74 49 64 a6 47 35 7a 32 78 39 a6 70 61 63 6b 65 74 a6 62 31 2d 61 63 6b`), 'golden 3.3 BROADCAST_ACK as a plain value', false],
+  [H('91'.repeat(31) + 'd40501'), 'an ext of type 5 inside 31 arrays: its [type, bin] is the 32nd container', false],
+  [H('91'.repeat(32) + 'd6ff65937d25'), 'a Date inside 32 arrays (a string, not a container)', false],
   [H('d4 00 00'), 'notepack 2 undefined', false],
   [H('92 a1 61 d4 00 00'), 'notepack 2 undefined in an array is nil', false],
 ];
@@ -214,6 +216,8 @@ const msgpackInvalid = [
   [H('c7 00 ff'), 'timestamp ext8 of 0 bytes'],
   [H('91'.repeat(33) + 'c0'), '33 nested arrays (limit 32)'],
   [H('81a161'.repeat(33) + 'c0'), '33 nested maps'],
+  [H('91'.repeat(32) + 'd40501'), 'an ext of type 5 inside 32 arrays: its [type, bin] would be the 33rd container'],
+  [H('91'.repeat(32) + 'c800009d'), 'an empty ext16 of type -99 inside 32 arrays (found by fuzzing)'],
 ];
 
 // ---- requests and responses -----------------------------------------------------------------------
