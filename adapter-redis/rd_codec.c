@@ -1,6 +1,8 @@
 /* rd_codec: msgpack <-> jansson as notepack.io 3 does it; broadcasts, requests, channel names. */
 #include "rd_codec.h"
 
+#include "sio_packet.h"
+
 #include "sio_alloc.h"
 #include "sio_binary.h"
 
@@ -668,6 +670,10 @@ static int take_packet(const json_t *p, rd_broadcast *out, const char **err)
         *err = "packet.data is not an array starting with the event name";
         return -1;
     }
+    if (sio_event_reserved(json_string_value(json_array_get(d, 0)))) {
+        *err = "reserved event name"; /* clients would take it for their own events */
+        return -1;
+    }
     const json_t *nsp = json_object_get(p, "nsp");
     if (nsp && sio_is_binary(nsp)) {
         *err = "packet.nsp is binary, not a string";
@@ -991,10 +997,12 @@ static bool opts_ok(const json_t *opts)
            (!x || json_is_null(x) || rd_is_string_array(x));
 }
 
-/* data of SERVER_SIDE_EMIT and packet.data of BROADCAST: [event name, args...]. */
+/* data of SERVER_SIDE_EMIT and packet.data of BROADCAST: [event name, args...], the name not one
+ * Socket.IO reserves. */
 static bool event_array_ok(const json_t *d)
 {
-    return json_is_array(d) && json_is_string(json_array_get(d, 0));
+    return json_is_array(d) && json_is_string(json_array_get(d, 0)) &&
+           !sio_event_reserved(json_string_value(json_array_get(d, 0)));
 }
 
 #define CHECK(cond, msg)                                                                           \

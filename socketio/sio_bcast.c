@@ -404,6 +404,9 @@ void sio_server_reply_send(sio_server_reply *r, json_t *value)
 
 void sio_server_reply_drop(sio_server_reply *r)
 {
+    if (!r)
+        return;
+    r->fn(NULL, "no answer", r->ud); /* the adapter releases what it keeps for the reply */
     sio_free(r);
 }
 

@@ -295,6 +295,51 @@ static bool payload_ok(sio_ptype t, const json_t *payload, const sio_limits *lim
     return false;
 }
 
+/* Turns reals that hold an integer representable as int64 back into integers (after a parse with
+ * JSON_DECODE_INT_AS_REAL). */
+static json_t *ints_back(json_t *v)
+{
+    if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (x >= -9223372036854775808.0 && x < 9223372036854775808.0 && x == (double)(int64_t)x) {
+            json_t *i = json_integer((json_int_t)x);
+            json_decref(v);
+            return i;
+        }
+        return v;
+    }
+    size_t k;
+    json_t *e;
+    if (json_is_array(v)) {
+        json_array_foreach(v, k, e)
+        {
+            json_array_set_new(v, k, ints_back(json_incref(e)));
+        }
+    } else if (json_is_object(v)) {
+        const char *key;
+        void *tmp;
+        json_object_foreach_safe(v, tmp, key, e)
+        {
+            json_object_set_new(v, key, ints_back(json_incref(e)));
+        }
+    }
+    return v;
+}
+
+/* Parses a JSON payload. Integers beyond int64 (which JavaScript writes as plain digits, e.g.
+ * 9223372036854776000) are numbers like any other there: when jansson refuses one, the text is
+ * parsed again with every integer as a real, and those that fit int64 are made integers again.
+ * Returns a new reference, or NULL for invalid JSON. */
+static json_t *parse_json(const char *s, size_t len)
+{
+    json_error_t je;
+    json_t *v = json_loadb(s, len, JSON_DECODE_ANY, &je);
+    if (v || json_error_code(&je) != json_error_numeric_overflow)
+        return v;
+    v = json_loadb(s, len, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
+    return v ? ints_back(v) : NULL;
+}
+
 /* Parses one text message (a whole Socket.IO packet header and JSON). */
 static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len, sio_packet *out,
                                    const char **err)
@@ -356,8 +401,7 @@ static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len,
     if (i < len) {
         if (!depth_ok(s + i, len - i, d->lim.max_depth))
             return fail(d, err, ERR_DEPTH);
-        json_error_t je;
-        payload = json_loadb((const char *)s + i, len - i, JSON_DECODE_ANY, &je);
+        payload = parse_json((const char *)s + i, len - i);
         if (!payload)
             return fail(d, err, ERR_JSON);
     }

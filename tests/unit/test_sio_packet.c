@@ -700,6 +700,36 @@ static json_t *rand_value(int depth, bool bin, int *n_bin)
     }
 }
 
+/* JavaScript writes numbers beyond int64 as plain digits; they are numbers like any other (reals
+ * here), and the integers around them stay integers. */
+START_TEST(decode_integers_beyond_int64)
+{
+    sio_decoder *d = sio_decoder_new(NULL);
+    sio_packet p;
+    memset(&p, 0, sizeof p);
+    const char *err = NULL;
+    ck_assert_int_eq(
+        feed_str(d, "2[\"n\",9223372036854776000,-9223372036854777856,1,{\"a\":2}]", &p, &err),
+        SIO_DEC_PACKET);
+    json_t *big = json_array_get(p.data, 1), *neg = json_array_get(p.data, 2);
+    ck_assert(json_is_real(big));
+    ck_assert(json_real_value(big) == 9223372036854775808.0);
+    ck_assert(json_is_real(neg));
+    ck_assert(json_real_value(neg) < -9.2e18);
+    ck_assert(json_is_integer(json_array_get(p.data, 3)));
+    ck_assert_int_eq(json_integer_value(json_array_get(p.data, 3)), 1);
+    ck_assert(json_is_integer(json_object_get(json_array_get(p.data, 4), "a")));
+    sio_packet_clear(&p);
+    /* Plain int64 bounds parse as integers without the fallback. */
+    ck_assert_int_eq(feed_str(d, "2[\"n\",9223372036854775807]", &p, &err), SIO_DEC_PACKET);
+    ck_assert(json_is_integer(json_array_get(p.data, 1)));
+    sio_packet_clear(&p);
+    /* Invalid JSON stays invalid. */
+    ck_assert_int_eq(feed_str(d, "2[\"n\",99999999999999999999999x]", &p, &err), SIO_DEC_ERROR);
+    sio_decoder_free(d);
+}
+END_TEST
+
 START_TEST(random_roundtrip)
 {
     static const char *nsps[] = {"/", "/chat", "/a/b", "/\xc3\xa9"};
@@ -783,6 +813,7 @@ static Suite *packet_suite(void)
     tcase_add_test(tc, decode_depth_and_ids_at_bounds);
     tcase_add_test(tc, decode_free_while_pending);
     tcase_add_test(tc, decoded_strings_are_safe_c_strings);
+    tcase_add_test(tc, decode_integers_beyond_int64);
     tcase_add_test(tc, random_roundtrip);
     suite_add_tcase(s, tc);
     return s;

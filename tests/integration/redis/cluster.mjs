@@ -270,3 +270,21 @@ export function diffPaths(actual, expected, p = '$', out = []) {
   }
   return out;
 }
+
+/**
+ * Stops each process with SIGTERM (bounded) and asserts a clean exit: code 0 and no sanitizer or
+ * event-loop report on stderr (README: SIGTERM shuts a node down cleanly, exit 0).
+ */
+export async function expectCleanExit(assert, ...procs) {
+  const problems = [];
+  await Promise.all(
+    procs.map(async (p) => {
+      const st = await p.stop(5000);
+      const m = /AddressSanitizer|LeakSanitizer|runtime error:|event loop did not close|Assertion .* failed/.exec(p.stderr);
+      if (!st || st.code !== 0 || m) {
+        problems.push(`${p.name} (pid ${p.pid}) exit ${JSON.stringify(st)}${m ? `:\n${p.stderr.slice(Math.max(0, m.index - 200), m.index + 3000)}` : ''}`);
+      }
+    }),
+  );
+  assert.deepStrictEqual(problems, [], `unclean exit after SIGTERM:\n${problems.join('\n')}`);
+}

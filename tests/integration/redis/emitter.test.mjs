@@ -26,6 +26,7 @@ import {
   names,
   sleep,
   ask,
+  expectCleanExit,
 } from './cluster.mjs';
 
 const KEY = 'emitter-test';
@@ -151,6 +152,7 @@ itest('redis-emitter 5.x reaches exactly the right clients of two C nodes', { ti
   assert.deepStrictEqual(disconnects([c, d2, p]), [], 'nobody else was disconnected');
   assert.deepStrictEqual(names(await call(c, 'fetch', {})), ['c'], 'only c is left on "/"');
   assert.ok(c1.running && c2.running, 'both nodes alive');
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('siobroker (rooms policy) relays across two nodes through Redis', { timeout: 30000 }, async (h) => {
@@ -198,4 +200,5 @@ itest('siobroker (rooms policy) relays across two nodes through Redis', { timeou
   await w.rec.next('sentinel', 3000, (a) => a[0] === s3);
   await sleep(200);
   assert.equal(v.rec.all('chat').filter((a) => a[0].t === t3).length, 0, 'v left lobby');
+  await expectCleanExit(assert, n1, n2);
 });

@@ -21,6 +21,7 @@ import {
   countMatches,
   sleep,
   got,
+  expectCleanExit,
 } from './cluster.mjs';
 
 const KEY = 'socket.io';
@@ -161,6 +162,7 @@ itest('broken messages on a C node\'s channels are dropped and logged; the node 
   const fetched = await call(c, 'fetch', { rooms: ['room1'] });
   assert.deepStrictEqual(fetched.map((s) => s.data.name).sort(), ['a', 'b', 'c'], 'fetchSockets across nodes after the hostile traffic');
   assert.deepStrictEqual(disconnects(clients), []);
+  await expectCleanExit(assert, c1, c2);
 });
 
 const RESERVED = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'];
@@ -206,4 +208,5 @@ itest('well-formed broadcasts of reserved event names from Redis never reach cli
     }
   }
   assert.deepStrictEqual(failures, [], `reserved event names from Redis reached clients:\n  ${failures.join('\n  ')}`);
+  await expectCleanExit(assert, c1);
 });

@@ -24,8 +24,8 @@ import {
   until,
   names,
   sleep,
-  withTimeout,
   diffPaths,
+  expectCleanExit,
 } from './cluster.mjs';
 
 const REQUESTS_TIMEOUT = 1500;
@@ -83,7 +83,7 @@ function norm(v) {
 const BIG_NUMBERS = [2 ** 63, 1.5e19, 2 ** 64 - 2048, -(2 ** 63)];
 
 itest('broadcasts from each kind of server reach exactly the right clients on all three', { timeout: 45000 }, async (h) => {
-  const { a, b, c, d, e, f, all } = await cluster(h);
+  const { c1, c2, a, b, c, d, e, f, all } = await cluster(h);
   // Issuers: a (C node c1), e (the Node peer), d (C node c2).
   for (const issuer of [a, e, d]) {
     const who = `from ${issuer.label} on ${issuer.srv.name}`;
@@ -143,10 +143,11 @@ itest('broadcasts from each kind of server reach exactly the right clients on al
     assert.ok(volGot.includes('a') && volGot.includes('d'), `volatile ${who}: idle websocket members a and d must get it (got ${volGot})`);
   }
   assert.deepStrictEqual(disconnects(all), []);
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('fetchSockets, allRooms and socketsJoin/Leave across C nodes and the Node peer', { timeout: 45000 }, async (h) => {
-  const { a, b, c, d, e, f, all } = await cluster(h);
+  const { c1, c2, a, b, c, d, e, f, all } = await cluster(h);
   const ids = Object.fromEntries(all.map((s) => [s.label, s.id]));
 
   // --- fetchSockets issued by the Node peer over our nodes' sockets ---
@@ -217,10 +218,11 @@ itest('fetchSockets, allRooms and socketsJoin/Leave across C nodes and the Node 
   res = await call(e, 'fetch', { rooms: ['cj2'] });
   assert.deepStrictEqual(names(res), ['d', 'f'], 'leaving cj kept cj2');
   assert.deepStrictEqual(disconnects(all), []);
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('serverSideEmit with and without ack between C nodes and the Node peer', { timeout: 30000 }, async (h) => {
-  const { a, c, e } = await cluster(h);
+  const { c1, c2, a, c, e } = await cluster(h);
   const eventsOf = async (s, t) => (await call(s, 'server-events')).filter((x) => x.args[0] === t);
 
   // From the Node peer, no ack: both C nodes' handlers run, with the arguments intact.
@@ -270,10 +272,11 @@ itest('serverSideEmit with and without ack between C nodes and the Node peer', {
   assert.deepStrictEqual(res.replies, []);
   // The silent events still reached the handlers, with the ack flag.
   assert.equal((await call(c, 'server-events')).filter((x) => x.event === 'silent-srv' && x.withAck).length, 2);
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('broadcast with acks: replies from clients on all three servers, expected count, timeout', { timeout: 30000 }, async (h) => {
-  const { a, b, c, d, e, f, all } = await cluster(h);
+  const { c1, c2, a, b, c, d, e, f, all } = await cluster(h);
   for (const s of all) {
     s.on('q', (t, cb) => cb(`${s.label}-ack`));
     s.on('q-slow', (t, cb) => {
@@ -335,7 +338,7 @@ itest('broadcast with acks: replies from clients on all three servers, expected 
   const qCounts = Object.fromEntries(all.map((s) => [s.label, s.rec.count('q')]));
   assert.deepStrictEqual(qCounts, { a: 3, b: 2, c: 3, d: 3, e: 3, f: 4 }, "'q' receipts per client");
   assert.deepStrictEqual(disconnects(all), []);
-  void f;
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('disconnectSockets(close false/true) across C nodes and the Node peer', { timeout: 30000 }, async (h) => {
@@ -393,13 +396,13 @@ itest('disconnectSockets(close false/true) across C nodes and the Node peer', { 
   assert.deepStrictEqual(disconnects([x, y]), []);
   assert.deepStrictEqual(names(await call(y, 'fetch', {})), ['x', 'y'], 'only the issuers remain on "/"');
   assert.deepStrictEqual(names(await call(x, 'fetch', {})), ['x', 'y']);
-  void withTimeout;
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('C serverSideEmit with ack honours its timeout_ms (sio_server.h), not only the requests timeout', { timeout: 20000 }, async (h) => {
   // sio_nsp_server_side_emit: "With cb, waits up to timeout_ms for one reply per other node".
   // The cluster's requests timeout is 1500 ms; the call asks for 400 ms.
-  const { a, e } = await cluster(h);
+  const { c1, c2, a } = await cluster(h);
   const started = Date.now();
   const res = await call(a, 'server-emit', { event: 'silent-srv', args: [1], ack: true, timeout: 400 }, 6000);
   const elapsed = Date.now() - started;
@@ -408,7 +411,7 @@ itest('C serverSideEmit with ack honours its timeout_ms (sio_server.h), not only
   // A timeout longer than the requests timeout is honoured too: answers that arrive in time count.
   const ok = await call(a, 'server-emit', { event: 'ping-srv', args: [1], ack: true, timeout: 3000 }, 6000);
   assert.deepStrictEqual([...ok.replies].sort(), ['pong-from-c', 'pong-from-node']);
-  void e;
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('a Node peer with publishOnSpecificResponseChannel answers C requests on K-response#NSP#UID#', { timeout: 30000 }, async (h) => {
@@ -431,10 +434,11 @@ itest('a Node peer with publishOnSpecificResponseChannel answers C requests on K
   assert.ok(Date.now() - started < REQUESTS_TIMEOUT * 2, `answers came by the per-node response channel, not by timeouts (${Date.now() - started} ms)`);
   // And the Node peer's own requests still get every answer.
   assert.deepStrictEqual(names(await call(e, 'fetch', {})), ['a', 'c', 'e'], 'Node fetchSockets');
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('numbers outside int64 (as JavaScript writes them) travel through the cluster both ways', { timeout: 20000 }, async (h) => {
-  const { a, e, all } = await cluster(h);
+  const { c1, c2, a, e, all } = await cluster(h);
   // From a client of the Node peer: notepack writes them as uint64/int64/float64 and the C
   // nodes hand them to their clients unchanged.
   let t = tag('big');
@@ -461,4 +465,5 @@ itest('numbers outside int64 (as JavaScript writes them) travel through the clus
     assert.equal(r.length, 1, `${s.label}: big numbers from a C node's client`);
     assert.deepStrictEqual(diffPaths(r[0].slice(1), BIG_NUMBERS), [], `${s.label} (on ${s.srv.name}): big numbers from a C node's client`);
   }
+  await expectCleanExit(assert, c1, c2);
 });

@@ -22,6 +22,7 @@ import {
   names,
   sleep,
   redisClient,
+  expectCleanExit,
 } from './cluster.mjs';
 
 const READY = 'cluster ready';
@@ -122,6 +123,7 @@ itest('redis-server killed and restarted: nodes survive, fail fast, then resume 
   assert.deepStrictEqual(pong, { replies: ['pong-from-c'] }, 'serverSideEmit with ack after Redis came back');
   assert.deepStrictEqual(disconnects(clients), [], 'no client was disconnected');
   assert.ok(c1.running && c2.running && redis2.running);
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('a node started before redis-server serves local traffic, then joins the cluster when Redis appears', { timeout: 40000 }, async (h) => {
@@ -152,6 +154,7 @@ itest('a node started before redis-server serves local traffic, then joins the c
   await c.rec.next('bc', 3000, (x) => x[0] === t, 'cross-node broadcast once Redis is up');
   assert.deepStrictEqual(names(await call(c, 'fetch', {}, 5000)), ['a', 'b', 'c']);
   assert.deepStrictEqual(disconnects([a, b, c]), []);
+  await expectCleanExit(assert, c1, c2);
 });
 
 itest('requests in flight when redis-server dies complete (no hang, no crash)', { timeout: 30000 }, async (h) => {
@@ -193,4 +196,6 @@ itest('requests in flight when redis-server dies complete (no hang, no crash)', 
   await call(a, 'emit', { rooms: ['room1'], event: 'bc', args: [t] });
   await b.rec.next('bc', 3000, (x) => x[0] === t);
   assert.deepStrictEqual(disconnects([a, b, c]), []);
+  // Shut down while Redis is still away (the link is retrying).
+  await expectCleanExit(assert, c1, c2);
 });
