@@ -864,6 +864,11 @@ rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_sta
     return cl;
 }
 
+rd_link *rd_cluster_link(rd_cluster *cl)
+{
+    return cl->link;
+}
+
 bool rd_cluster_ready(const rd_cluster *cl)
 {
     return rd_link_ready(cl->link);

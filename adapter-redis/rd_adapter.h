@@ -28,6 +28,9 @@ rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_sta
  * used afterwards. Accepts NULL. */
 void rd_cluster_free(rd_cluster *cl);
 
+/* The cluster's Redis link (for the node registry). Borrowed. */
+rd_link *rd_cluster_link(rd_cluster *cl);
+
 /* True when Redis is connected and every namespace's subscriptions are confirmed. */
 bool rd_cluster_ready(const rd_cluster *cl);
 

@@ -359,6 +359,38 @@ int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const v
                : -1;
 }
 
+typedef struct cmd_req {
+    rd_reply_fn cb;
+    void *ud;
+} cmd_req;
+
+static void on_command_reply(redisAsyncContext *ac, void *r, void *privdata)
+{
+    (void)ac;
+    cmd_req *q = privdata;
+    if (q->cb)
+        q->cb(q->ud, r);
+    sio_free(q);
+}
+
+void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    if (!l->cmd || !l->cmd_up) {
+        if (cb)
+            cb(ud, NULL);
+        return;
+    }
+    cmd_req *q = sio_malloc(sizeof *q);
+    q->cb = cb;
+    q->ud = ud;
+    if (redisAsyncCommandArgv(l->cmd, on_command_reply, q, argc, argv, argvlen) != REDIS_OK) {
+        sio_free(q);
+        if (cb)
+            cb(ud, NULL);
+    }
+}
+
 typedef struct count_req {
     rd_count_fn cb;
     void *ud;

@@ -51,6 +51,14 @@ void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message
 int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
                     size_t len);
 
+/** Reply of rd_link_command: the hiredis reply (borrowed; NULL when Redis could not answer). */
+typedef void (*rd_reply_fn)(void *ud, const void *redis_reply);
+
+/* Sends a command given as argv (binary-safe lengths) on the command connection. cb (may be NULL)
+ * runs exactly once: with the reply, or with NULL at once when the link is down. */
+void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char **argv,
+                     const size_t *argvlen);
+
 /** Result of rd_link_numsub: the subscriber count, or -1 when Redis could not answer. */
 typedef void (*rd_count_fn)(void *ud, long long n);
 

@@ -410,6 +410,39 @@ static int set_redis_timeout(void *p, const char *v, char *err, size_t errlen)
     return set_ms(&((sio_config *)p)->redis_timeout_ms, v, err, errlen);
 }
 
+static int set_node_id(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    size_t len = strlen(v);
+    if (len > 64 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len) {
+        snprintf(err, errlen, "a node id is 0-64 of [A-Za-z0-9._-]: \"%s\"", v);
+        return -1;
+    }
+    sio_free(c->node_id);
+    c->node_id = len ? sio_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_advertise(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    sio_free(c->advertise);
+    c->advertise = NULL;
+    if (!*v)
+        return 0;
+    char host[256];
+    int port;
+    if (sio_parse_hostport(v, host, sizeof host, &port, err, errlen))
+        return -1;
+    if (port == 0) {
+        snprintf(err, errlen, "an advertised address needs a real port");
+        return -1;
+    }
+    c->advertise = sio_strdup(v);
+    return 0;
+}
+
 static const sio_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -448,6 +481,10 @@ static const sio_option k_options[] = {
      set_redis_key},
     {"--redis-requests-timeout", "SIO_REDIS_REQUESTS_TIMEOUT_MS", "MS", "5000",
      "how long cross-node requests wait for the other nodes", set_redis_timeout},
+    {"--node-id", "SIO_NODE_ID", "ID", "", "this node's id in the cluster (default: random)",
+     set_node_id},
+    {"--advertise", "SIO_ADVERTISE", "HOST:PORT", "",
+     "address other nodes reach this one at (default: the listen address)", set_advertise},
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},
@@ -487,6 +524,9 @@ void sio_config_free(sio_config *cfg)
     sio_free(cfg->redis_url);
     sio_free(cfg->redis_key);
     cfg->redis_url = cfg->redis_key = NULL;
+    sio_free(cfg->node_id);
+    sio_free(cfg->advertise);
+    cfg->node_id = cfg->advertise = NULL;
     sio_free(cfg->path);
     cfg->path = NULL;
 }

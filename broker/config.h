@@ -32,6 +32,8 @@ typedef struct sio_config {
     char *redis_url;           /**< --redis, or NULL: a single node with the in-memory adapter */
     char *redis_key;           /**< --redis-key: the adapter's channel prefix */
     uint32_t redis_timeout_ms; /**< --redis-requests-timeout */
+    char *node_id;             /**< --node-id (random when not given) */
+    char *advertise;           /**< --advertise HOST:PORT (the listen address when not given) */
 } sio_config;
 
 /** One setting. */

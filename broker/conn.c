@@ -95,6 +95,8 @@ static void on_eio_close(eio_session *s, const char *reason, void *ud)
     if (c->in_table) {
         HASH_DEL(n->conns, c);
         c->in_table = false;
+        if (n->obs_close)
+            n->obs_close(n->obs_ud, eio_session_sid(s));
     }
     if (c->ep->ops.on_close)
         c->ep->ops.on_close(c, reason, c->ep->ud);
@@ -138,6 +140,8 @@ sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *
     const char *sid = eio_session_sid(c->eio);
     HASH_ADD_KEYPTR(hh, n->conns, sid, strlen(sid), c);
     c->in_table = true;
+    if (n->obs_open)
+        n->obs_open(n->obs_ud, sid);
     SIO_LOGI(SIO_SUB_ENGINEIO, "sid=%s open transport=%s remote=%s", sid,
              t == EIO_TR_POLLING ? "polling" : "websocket", c->remote);
     if (ep->ops.on_open) {

@@ -197,6 +197,14 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         http_respond(wsi, p, 200, "text/plain", "ok", 2);
         return 0;
     }
+    if (strcmp(path, "/readyz") == 0) {
+        bool ready = !n->shutting_down && (!n->ready_fn || n->ready_fn(n->ready_ud));
+        if (ready)
+            http_respond(wsi, p, 200, "text/plain", "ready", 5);
+        else
+            http_respond(wsi, p, 503, "text/plain", "not ready", 9);
+        return 0;
+    }
     endpoint *ep = http_find_endpoint(n, path);
     if (!ep && static_serve(n, wsi, p, path, method))
         return 0;

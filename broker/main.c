@@ -2,8 +2,10 @@
 #include "config.h"
 #include "policy.h"
 #include "rd_adapter.h"
+#include "rd_registry.h"
 #include "sio_alloc.h"
 #include "sio_log.h"
+#include "sio_rand.h"
 #include "sio_glue.h"
 #include "sio_node.h"
 
@@ -18,18 +20,68 @@
 #define SIO_VERSION "0.0.0"
 #endif
 
+/** The cluster membership of the daemon: adapter link, registry, and what they report on. */
+typedef struct membership {
+    rd_cluster *cluster;
+    rd_registry *registry;
+    sio_node *node;
+    sio_server *srv;
+    uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
+} membership;
+
 static void on_cluster_state(void *ud, bool ready)
 {
-    (void)ud;
-    if (ready)
+    membership *m = ud;
+    if (ready) {
         SIO_LOGI(SIO_SUB_CLUSTER, "cluster ready: subscriptions confirmed by Redis");
-    else
+        if (m->registry)
+            rd_registry_resync(m->registry);
+    } else {
         SIO_LOGW(SIO_SUB_CLUSTER, "cluster not ready: Redis unavailable; serving local traffic");
+    }
 }
 
-static void free_cluster(void *cl)
+static void on_session_open(void *ud, const char *sid)
 {
-    rd_cluster_free(cl);
+    rd_registry_session_open(((membership *)ud)->registry, sid);
+}
+
+static void on_session_close(void *ud, const char *sid)
+{
+    rd_registry_session_close(((membership *)ud)->registry, sid);
+}
+
+static void node_stats(void *ud, size_t *sessions, size_t *sockets)
+{
+    membership *m = ud;
+    *sessions = sio_node_session_count(m->node);
+    *sockets = sio_server_socket_count(m->srv);
+}
+
+static bool cluster_ready(void *ud)
+{
+    return rd_cluster_ready(((membership *)ud)->cluster);
+}
+
+static void membership_closed(uv_handle_t *h)
+{
+    sio_free(h->data);
+}
+
+static void on_linger(uv_timer_t *t)
+{
+    membership *m = t->data;
+    rd_cluster_free(m->cluster);
+    uv_close((uv_handle_t *)&m->linger, membership_closed);
+}
+
+static void leave_cluster(void *ud)
+{
+    membership *m = ud;
+    sio_node_observe_sessions(m->node, NULL, NULL, NULL);
+    sio_node_set_ready_check(m->node, NULL, NULL);
+    rd_registry_free(m->registry);
+    uv_timer_start(&m->linger, on_linger, 50, 0);
 }
 
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
@@ -94,9 +146,27 @@ int main(int argc, char **argv)
         rd_link_parse_url(cfg.redis_url, &cc.link, urlbuf, sizeof urlbuf, err, sizeof err);
         cc.key = cfg.redis_key;
         cc.requests_timeout_ms = cfg.redis_timeout_ms;
-        rd_cluster *cl = rd_cluster_new(&loop, &cc, on_cluster_state, NULL);
-        sio_server_set_adapter(srv, rd_adapter_factory, cl);
-        sio_node_on_shutdown(node, free_cluster, cl);
+        membership *m = sio_calloc(1, sizeof *m);
+        m->node = node;
+        m->srv = srv;
+        m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
+        sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
+        char node_id[16];
+        sio_rand_id(node_id, 6);
+        char advertise[128];
+        snprintf(advertise, sizeof advertise, "%s:%d", cfg.listen_host, sio_node_port(node));
+        rd_registry_config rc = {
+            .key = cfg.redis_key,
+            .node_id = cfg.node_id ? cfg.node_id : node_id,
+            .address = cfg.advertise ? cfg.advertise : advertise,
+            .version = SIO_VERSION,
+        };
+        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, node_stats, m);
+        sio_node_observe_sessions(node, on_session_open, on_session_close, m);
+        sio_node_set_ready_check(node, cluster_ready, m);
+        uv_timer_init(&loop, &m->linger);
+        m->linger.data = m;
+        sio_node_on_shutdown(node, leave_cluster, m);
     }
     for (size_t i = 0; i < cfg.n_ns; i++)
         sio_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);

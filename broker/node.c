@@ -76,6 +76,25 @@ void sio_node_on_shutdown(sio_node *n, void (*fn)(void *arg), void *arg)
     n->on_shutdown = d;
 }
 
+void sio_node_observe_sessions(sio_node *n, void (*on_open)(void *ud, const char *sid),
+                               void (*on_close)(void *ud, const char *sid), void *ud)
+{
+    n->obs_open = on_open;
+    n->obs_close = on_close;
+    n->obs_ud = ud;
+}
+
+void sio_node_set_ready_check(sio_node *n, bool (*fn)(void *ud), void *ud)
+{
+    n->ready_fn = fn;
+    n->ready_ud = ud;
+}
+
+size_t sio_node_session_count(const sio_node *n)
+{
+    return HASH_COUNT(n->conns);
+}
+
 void node_run_deferred(sio_node *n)
 {
     while (n->defer_head) {

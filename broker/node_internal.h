@@ -106,7 +106,12 @@ struct sio_node {
     sio_conn *dirty;      /**< conns with WebSocket output to flush */
     deferred *defer_head; /**< calls to run at the end of the iteration (sio_node_defer) */
     deferred *defer_tail;
-    deferred *on_shutdown; /**< sio_node_on_shutdown hooks */
+    deferred *on_shutdown;                       /**< sio_node_on_shutdown hooks */
+    void (*obs_open)(void *ud, const char *sid); /**< session observer */
+    void (*obs_close)(void *ud, const char *sid);
+    void *obs_ud;
+    bool (*ready_fn)(void *ud); /**< extra readiness condition for /readyz */
+    void *ready_ud;
     uv_check_t flush_check;
     uv_idle_t flush_idle;   /**< active while conns are dirty, so the loop does not block in poll */
     uv_timer_t ready_timer; /**< logs "listening on" once the loop runs (after signal set-up) */

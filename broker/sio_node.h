@@ -99,6 +99,18 @@ sio_node *sio_conn_node(const sio_conn *c);
 void *sio_conn_data(const sio_conn *c);
 void sio_conn_set_data(sio_conn *c, void *data);
 
+/* Observes every Engine.IO session of the node: on_open(sid) runs when it is created (before its
+ * open packet can leave), on_close(sid) when it closes. One observer; NULLs remove it. */
+void sio_node_observe_sessions(sio_node *n, void (*on_open)(void *ud, const char *sid),
+                               void (*on_close)(void *ud, const char *sid), void *ud);
+
+/* Sets what GET /readyz consults besides "listening and not shutting down" (e.g. the cluster's
+ * Redis link). fn NULL: always ready. */
+void sio_node_set_ready_check(sio_node *n, bool (*fn)(void *ud), void *ud);
+
+/* Number of open Engine.IO sessions. */
+size_t sio_node_session_count(const sio_node *n);
+
 /* Registers fn(arg) to run once during shutdown, after every session is closed and before
  * libwebsockets is torn down: the place to close connections of the program's own (Redis) so that
  * the loop can end. */

@@ -71,6 +71,14 @@ void sio_server_set_adapter(sio_server *srv, sio_adapter_factory f, void *ud)
     srv->adapter_ud = ud;
 }
 
+size_t sio_server_socket_count(const sio_server *srv)
+{
+    size_t n = 0;
+    for (const sio_nsp *nsp = srv->nsps; nsp; nsp = nsp->hh.next)
+        n += nsp->n_sockets;
+    return n;
+}
+
 sio_nsp *sio_server_find_nsp(sio_server *srv, const char *name)
 {
     sio_nsp *nsp = NULL;

@@ -114,6 +114,9 @@ typedef void (*sio_event_fn)(sio_socket *s, const char *event, json_t *args, sio
  * borrowed. Returns the namespace, owned by the server. */
 sio_nsp *sio_server_of(sio_server *srv, const char *name, const sio_nsp_handlers *h, void *ud);
 
+/* Number of sockets connected on this node, all namespaces together. */
+size_t sio_server_socket_count(const sio_server *srv);
+
 /* Looks a namespace up; NULL if not registered. */
 sio_nsp *sio_server_find_nsp(sio_server *srv, const char *name);
 

@@ -381,6 +381,7 @@ async function measure(o) {
       mean: round(mean),
     },
     cpu_s: cpu,
+    node_b_us_per_delivery: received && Number.isFinite(cpu.node_B) ? round((cpu.node_B * 1e6) / received, 2) : null,
     rss_kb: rss,
   };
   for (const s of clients) s?.disconnect();
@@ -422,6 +423,7 @@ function report(o) {
     node_cross_over_single_deliveries: ratio(get('node cross-node', (r) => r.deliveries_per_s), get('node single-node', (r) => r.deliveries_per_s)),
     siobroker_over_node_cross_deliveries: ratio(get('siobroker cross-node', (r) => r.deliveries_per_s), get('node cross-node', (r) => r.deliveries_per_s)),
     siobroker_over_node_cross_p50: ratio(get('siobroker cross-node', (r) => r.latency_ms.p50), get('node cross-node', (r) => r.latency_ms.p50)),
+    siobroker_over_node_cross_node_b_cpu_per_delivery: ratio(get('siobroker cross-node', (r) => r.node_b_us_per_delivery), get('node cross-node', (r) => r.node_b_us_per_delivery)),
   };
   const doc = { machine: machine(), command: o.command || null, results, ratios };
   if (o.json) {
@@ -433,11 +435,11 @@ function report(o) {
   const lines = [];
   lines.push(`machine: ${doc.machine.nproc} CPUs, ${doc.machine.cpu_model}, Node ${doc.machine.node}`);
   lines.push(`load: ${r0.clients} clients, ${r0.events} events of ${r0.size} bytes, ${pace}; ${r0.warmup} warm-up events`);
-  const head = ['scenario', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'elapsed s', 'CPU s: node A/node B/redis/load'];
+  const head = ['scenario', 'deliveries/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'send s', 'elapsed s', 'CPU s: node A/node B/redis/load', 'node B µs/delivery'];
   const rows = results.map((r) => {
     const c = r.cpu_s;
     const cpu = [c.node_A, c.node_B, c.redis, c.client].map((x) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(1))).join('/');
-    return [r.label, String(r.deliveries_per_s ?? '-'), ...['p50', 'p90', 'p99', 'max'].map((k) => (r.latency_ms[k] == null ? '-' : r.latency_ms[k].toFixed(1))), String(r.lost), String(r.duplicated), String(r.elapsed_s ?? '-'), cpu];
+    return [r.label, String(r.deliveries_per_s ?? '-'), ...['p50', 'p90', 'p99', 'max'].map((k) => (r.latency_ms[k] == null ? '-' : r.latency_ms[k].toFixed(1))), String(r.lost), String(r.duplicated), String(r.send_s ?? '-'), String(r.elapsed_s ?? '-'), cpu, r.node_b_us_per_delivery == null ? '-' : r.node_b_us_per_delivery.toFixed(2)];
   });
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const fmt = (cells) => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
@@ -450,7 +452,7 @@ function report(o) {
   }
   const rt = (x) => (x == null ? 'n/a' : `${x}`);
   lines.push(`ratio cross/single (deliveries/s): siobroker ${rt(ratios.siobroker_cross_over_single_deliveries)}, node ${rt(ratios.node_cross_over_single_deliveries)}`);
-  lines.push(`ratio siobroker/node, cross-node: deliveries/s ${rt(ratios.siobroker_over_node_cross_deliveries)}, p50 latency ${rt(ratios.siobroker_over_node_cross_p50)}`);
+  lines.push(`ratio siobroker/node, cross-node: deliveries/s ${rt(ratios.siobroker_over_node_cross_deliveries)}, p50 latency ${rt(ratios.siobroker_over_node_cross_p50)}, node B CPU per delivery ${rt(ratios.siobroker_over_node_cross_node_b_cpu_per_delivery)}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 
