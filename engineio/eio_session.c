@@ -294,6 +294,12 @@ void eio_session_tick(eio_session *s, uint64_t now)
             s->cbs.on_upgrade_timeout(s, s->ud);
     }
     if (s->pong_deadline) {
+        if (now >= s->pong_deadline && s->state == EIO_ST_UPGRADING && s->probed) {
+            /* The ping waits for the WebSocket the client is switching to: it cannot be answered
+             * before the upgrade completes (bounded by upgrade_timeout_ms). */
+            s->pong_deadline = now + s->cfg.ping_timeout_ms;
+            return;
+        }
         if (now >= s->pong_deadline)
             eio_session_close(s, EIO_REASON_PING_TIMEOUT);
         return;
@@ -433,7 +439,6 @@ int eio_session_upgrade_begin(eio_session *s, uint64_t now)
 
 eio_upgrade_result eio_session_upgrade_packet(eio_session *s, const eio_packet *p, uint64_t now)
 {
-    (void)now;
     if (s->state != EIO_ST_UPGRADING)
         return EIO_UPG_FAIL;
     if (p->type == EIO_PING && p->len == 5 && memcmp(p->data, "probe", 5) == 0) {
@@ -446,6 +451,8 @@ eio_upgrade_result eio_session_upgrade_packet(eio_session *s, const eio_packet *
         s->state = EIO_ST_OPEN;
         s->transport = EIO_TR_WEBSOCKET;
         s->probed = false;
+        if (s->pong_deadline) /* an outstanding ping leaves now, on the WebSocket */
+            s->pong_deadline = now + s->cfg.ping_timeout_ms;
         notify_writable(s);
         return EIO_UPG_DONE;
     }

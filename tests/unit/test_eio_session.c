@@ -860,6 +860,34 @@ END_TEST
 
 /* ---- upgrade ---- */
 
+/* A ping queued while the client switches to its WebSocket cannot be answered before the upgrade
+ * completes: its pong deadline is held during the upgrade and runs again from the upgrade. */
+START_TEST(slow_upgrade_is_not_a_ping_timeout)
+{
+    eio_config cfg = cfg_default();
+    cfg.ping_interval_ms = 300;
+    cfg.ping_timeout_ms = 200;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_upgrade_begin(s, T0 + 10), 0);
+    eio_packet probe = text_packet(EIO_PING, "probe");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &probe, T0 + 20), EIO_UPG_PROBE);
+    uint64_t clock = T0 + 20;
+    run_until(s, &clock, T0 + 2000); /* the ping at 300 waits; no close for 2 s */
+    ck_assert_int_eq(r.closes, 0);
+    eio_packet upgrade = text_packet(EIO_UPGRADE, "");
+    ck_assert_int_eq(eio_session_upgrade_packet(s, &upgrade, T0 + 2000), EIO_UPG_DONE);
+    ck_assert_uint_eq(eio_session_next_wakeup(s), T0 + 2200);
+    eio_session_tick(s, T0 + 2199);
+    ck_assert_int_eq(r.closes, 0);
+    eio_session_tick(s, T0 + 2200); /* still no pong: now it is a ping timeout */
+    assert_closed(s, &r, EIO_REASON_PING_TIMEOUT);
+    rec_free(&r);
+    eio_session_free(s);
+}
+END_TEST
+
 /* A probe that never sends the upgrade packet is abandoned after upgrade_timeout_ms: the glue is
  * told to close it and the session goes on over polling, delivering what was queued. */
 START_TEST(upgrade_timeout_abandons_probe)
@@ -1278,6 +1306,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, upgrade_abort_keeps_polling);
     tcase_add_test(tc, upgrade_bad_probe_fails);
     tcase_add_test(tc, upgrade_timeout_abandons_probe);
+    tcase_add_test(tc, slow_upgrade_is_not_a_ping_timeout);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("queue");
