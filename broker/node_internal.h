@@ -127,31 +127,50 @@ struct sio_node {
 };
 
 /* conn.c */
+/* Creates the session of a handshake arriving on wsi (the request: remote address and query are
+ * copied), lists it by sid and runs the endpoint's on_open. The node owns the result; it is freed
+ * once closed, detached from every wsi and its timer closed (conn_maybe_free). */
 sio_conn *conn_new(sio_node *n, endpoint *ep, eio_transport_kind t, struct lws *wsi);
+/* The open session with that sid, or NULL. Borrowed. */
 sio_conn *conn_find(sio_node *n, const char *sid);
+/* Re-arms the heartbeat timer for the session's next wakeup (no-op if unchanged). */
 void conn_rearm(sio_conn *c);
+/* Attaches wsi to the session in slot (get_wsi, ws_wsi or probe_wsi): the session stays
+ * allocated while any wsi is attached. */
 void conn_attach(sio_conn *c, struct lws **slot, struct lws *wsi);
+/* Detaches the wsi in slot (no-op if empty); may free the session. */
 void conn_detach(sio_conn *c, struct lws **slot);
+/* Frees the session if it is closed, detached, not dirty and its timer is closed. */
 void conn_maybe_free(sio_conn *c);
+/* Lists the session for the end-of-iteration WebSocket flush. */
 void conn_mark_dirty(sio_conn *c);
+/* Flushes every dirty session with one write each. */
 void conn_flush_dirty(sio_node *n);
+/* Runs the calls queued by sio_node_defer, in order (including those they queue). */
 void node_run_deferred(sio_node *n);
 /* Closes every session: gracefully (queues drain first), or at once with now. */
 void conn_close_all(sio_node *n, const char *reason, bool now);
 
 /* http.c */
+/* The lws protocol callback of the node (HTTP and WebSocket events). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);
+/* Prepares a complete response on p (body copied) and asks for WRITEABLE to send it. */
 void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
                   size_t len);
+/* Prepares engine.io's JSON error response for err (status 400, or 403 for Forbidden). */
 void http_respond_error(struct lws *wsi, pss *p, eio_error err);
+/* The endpoint mounted at path (with or without its trailing slash), or NULL. Borrowed. */
 endpoint *http_find_endpoint(sio_node *n, const char *path);
+/* The request method ("GET", "POST", ...; "?" if unknown). Static string. */
 const char *http_method(struct lws *wsi);
 /* Calls fn for each url-decoded query argument ("k=v") of the request, whatever its length, until
  * fn returns non-zero (which is returned). */
 int http_query_foreach(struct lws *wsi, int (*fn)(const char *arg, size_t len, void *ud), void *ud);
 /* The value of query argument name ("EIO=") copied into out, or NULL when absent. */
 const char *http_urlarg(struct lws *wsi, const char *name, char *out, size_t out_len);
+/* True when origin may use the node under its CORS policy (no policy, "*", listed, or the node's
+ * own origin from the Host header). */
 bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin);
 
 /* static.c: serves GET/HEAD for static files and the browser client. Returns 1 when it took the
@@ -161,18 +180,29 @@ int static_serve(sio_node *n, struct lws *wsi, pss *p, const char *path, const c
 char *static_default_client_js(void);
 
 /* polling.c */
+/* A polling GET for session c: holds it (watching for the client going away) or answers 400. */
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);
+/* A polling POST body is complete: feeds it to its session and prepares the answer. */
 void polling_post_done(sio_node *n, struct lws *wsi, pss *p);
+/* WRITEABLE on a held GET: prepares its answer when the session has one. Returns 1 if prepared. */
 int polling_writeable(struct lws *wsi, pss *p);
+/* The connection of p closed: a held GET aborted by the client closes its session. */
 void polling_closed(pss *p);
 
 /* websocket.c */
+/* Checks a WebSocket handshake (path, EIO, transport, sid). Returns 0 to accept, -1 to refuse. */
 int ws_filter(sio_node *n, struct lws *wsi, pss *p);
+/* The WebSocket is open: a new session, or the probe of an upgrade. Returns -1 to close it. */
 int ws_established(sio_node *n, struct lws *wsi, pss *p);
+/* A fragment of a WebSocket message arrived. Returns -1 to close the connection. */
 int ws_receive(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len);
+/* WRITEABLE on a WebSocket: continues a flush, or closes it if requested. */
 int ws_writeable(sio_node *n, struct lws *wsi, pss *p);
+/* The WebSocket closed: aborts the upgrade it probed, or closes its session. */
 void ws_closed(sio_node *n, struct lws *wsi, pss *p);
+/* Writes everything queued for c in one write (or waits for WRITEABLE when choked). */
 void ws_flush(sio_conn *c);
+/* Closes wsi (with a close frame) from outside its callbacks, at its next WRITEABLE. */
 void ws_request_close(struct lws *wsi);
 
 #endif

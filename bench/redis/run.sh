@@ -27,7 +27,7 @@ NODE=${NODE:-node}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
 
 CLIENTS=1000 EVENTS=2000 SIZE=100 RATE=0 WINDOW=16 WARMUP=20 TIMEOUT=60 ONLY=all JSON=0 KEEP=0
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while (($#)); do
   case $1 in
     --clients) CLIENTS=${2:?}; shift 2 ;;
@@ -40,7 +40,7 @@ while (($#)); do
     --only) ONLY=${2:?}; shift 2 ;;
     --json) JSON=1; shift ;;
     --keep-logs) KEEP=1; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; usage ;;
   esac
 done
