@@ -3,7 +3,10 @@
 
 #include "config.h"
 
+#include "sio_alloc.h"
+
 #include <stdio.h>
+#include <string.h>
 
 static int set_port(void *p, const char *v, char *err, size_t errlen)
 {
@@ -77,10 +80,24 @@ void sio_program_defaults(sio_program_config *cfg)
 int sio_program_parse(sio_program_config *cfg, const char *prog, const char *summary, int argc,
                       char **argv)
 {
+    return sio_program_parse_ext(cfg, prog, summary, NULL, 0, argc, argv);
+}
+
+int sio_program_parse_ext(sio_program_config *cfg, const char *prog, const char *summary,
+                          const sio_option *extra, size_t n_extra, int argc, char **argv)
+{
     char err[512];
-    size_t n = sizeof k_opts / sizeof k_opts[0];
-    switch (sio_options_parse(k_opts, n, cfg, argc, argv, err, sizeof err)) {
-    case SIO_OPTS_HELP: sio_options_usage(stdout, prog, summary, k_opts, n); return 0;
+    size_t n_common = sizeof k_opts / sizeof k_opts[0], n = n_common + n_extra;
+    sio_option *opts = sio_malloc(n * sizeof *opts);
+    memcpy(opts, k_opts, sizeof k_opts);
+    if (n_extra)
+        memcpy(opts + n_common, extra, n_extra * sizeof *opts);
+    int rc = sio_options_parse(opts, n, cfg, argc, argv, err, sizeof err);
+    if (rc == SIO_OPTS_HELP)
+        sio_options_usage(stdout, prog, summary, opts, n);
+    sio_free(opts);
+    switch (rc) {
+    case SIO_OPTS_HELP: return 0;
     case SIO_OPTS_VERSION: printf("%s\n", prog); return 0;
     case SIO_OPTS_ERROR: fprintf(stderr, "%s: %s\n", prog, err); return 2;
     default: break;
