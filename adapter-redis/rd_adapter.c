@@ -311,17 +311,18 @@ static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts 
     return n;
 }
 
+/* NUMSUB answered for a broadcast with acks: from now on every other node is awaited. Count
+ * replies (type 8) that came before this are already in p->received. */
 static void on_ack_count(void *ud, long long n)
 {
     rd_pending *p = ud;
     long long remote = n < 0 ? 0 : n - 1;
     if (n < 0)
         warn_unavailable(p->a, "broadcast acks from this node only");
-    /* Replace the token taken before NUMSUB by one per remote node. */
-    if (!p->done)
-        sio_bcast_ack_pending_nodes(p->ack, (int)remote - 1);
-    else
-        sio_bcast_ack_pending_nodes(p->ack, -1);
+    p->expected = remote;
+    long long still = remote - p->received;
+    /* Replace the token taken before NUMSUB by one per node that has not reported yet. */
+    sio_bcast_ack_pending_nodes(p->ack, (int)(still > 0 ? still : 0) - 1);
     pending_unref(p);
 }
 
@@ -692,8 +693,11 @@ static void handle_response(rd_adapter *a, json_t *res)
         int t = rd_request_type_of(res);
         if (t == RQ_BROADCAST_CLIENT_COUNT) {
             json_int_t n = json_integer_value(json_object_get(res, "clientCount"));
+            p->received++;
             sio_bcast_ack_expect(p->ack, n > 0 ? (size_t)n : 0);
-            sio_bcast_ack_pending_nodes(p->ack, -1);
+            /* Before NUMSUB has answered, the node is counted when it does (on_ack_count). */
+            if (p->expected >= 0 && p->received <= p->expected)
+                sio_bcast_ack_pending_nodes(p->ack, -1);
         } else if (t == RQ_BROADCAST_ACK) {
             sio_bcast_ack_reply(p->ack, json_object_get(res, "packet"));
         }
