@@ -31,6 +31,24 @@ int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max
     return 0;
 }
 
+int sio_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(s, 1, 3600000, &x, err, errlen))
+        return -1;
+    *out = (uint32_t)x;
+    return 0;
+}
+
+int sio_parse_payload(const char *s, size_t *out, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (sio_parse_uint(s, 64, 100ull * 1024 * 1024, &x, err, errlen))
+        return -1;
+    *out = (size_t)x;
+    return 0;
+}
+
 int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,
                        size_t errlen)
 {
@@ -152,32 +170,19 @@ static int set_path(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_ms(uint32_t *dst, const char *v, char *err, size_t errlen)
-{
-    unsigned long long x;
-    if (sio_parse_uint(v, 1, 3600000, &x, err, errlen))
-        return -1;
-    *dst = (uint32_t)x;
-    return 0;
-}
-
 static int set_ping_interval(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_config *)p)->node.eio.ping_interval_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_config *)p)->node.eio.ping_interval_ms, err, errlen);
 }
 
 static int set_ping_timeout(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_config *)p)->node.eio.ping_timeout_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_config *)p)->node.eio.ping_timeout_ms, err, errlen);
 }
 
 static int set_max_payload(void *p, const char *v, char *err, size_t errlen)
 {
-    unsigned long long x;
-    if (sio_parse_uint(v, 64, 100ull * 1024 * 1024, &x, err, errlen))
-        return -1;
-    ((sio_config *)p)->node.eio.max_payload = (size_t)x;
-    return 0;
+    return sio_parse_payload(v, &((sio_config *)p)->node.eio.max_payload, err, errlen);
 }
 
 static void free_cors(sio_config *c)
@@ -315,7 +320,7 @@ static int set_namespace(void *p, const char *v, char *err, size_t errlen)
 
 static int set_connect_timeout(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_config *)p)->sio.connect_timeout_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_config *)p)->sio.connect_timeout_ms, err, errlen);
 }
 
 static int set_size(size_t *dst, const char *v, unsigned long long min, unsigned long long max,
@@ -407,7 +412,7 @@ static int set_redis_key(void *p, const char *v, char *err, size_t errlen)
 
 static int set_redis_timeout(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_config *)p)->redis_timeout_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_config *)p)->redis_timeout_ms, err, errlen);
 }
 
 static int set_node_id(void *p, const char *v, char *err, size_t errlen)

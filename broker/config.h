@@ -65,6 +65,10 @@ void sio_options_usage(FILE *out, const char *prog, const char *summary, const s
 /* Parsers shared by option tables. Each returns 0, or -1 with a reason in err. */
 int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                    unsigned long long *out, char *err, size_t errlen);
+/* A duration in milliseconds, 1..3600000, into *out. */
+int sio_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen);
+/* An Engine.IO max payload in bytes, 64..100 MiB, into *out. */
+int sio_parse_payload(const char *s, size_t *out, char *err, size_t errlen);
 int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,
                        size_t errlen);
 

@@ -17,37 +17,24 @@ static int set_port(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_ms(uint32_t *dst, const char *v, char *err, size_t errlen)
-{
-    unsigned long long x;
-    if (sio_parse_uint(v, 1, 3600000, &x, err, errlen))
-        return -1;
-    *dst = (uint32_t)x;
-    return 0;
-}
-
 static int set_interval(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_program_config *)p)->node.eio.ping_interval_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_program_config *)p)->node.eio.ping_interval_ms, err, errlen);
 }
 
 static int set_timeout(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_program_config *)p)->node.eio.ping_timeout_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_program_config *)p)->node.eio.ping_timeout_ms, err, errlen);
 }
 
 static int set_connect_timeout(void *p, const char *v, char *err, size_t errlen)
 {
-    return set_ms(&((sio_program_config *)p)->connect_timeout_ms, v, err, errlen);
+    return sio_parse_ms(v, &((sio_program_config *)p)->connect_timeout_ms, err, errlen);
 }
 
 static int set_payload(void *p, const char *v, char *err, size_t errlen)
 {
-    unsigned long long x;
-    if (sio_parse_uint(v, 16, 100ull * 1024 * 1024, &x, err, errlen))
-        return -1;
-    ((sio_program_config *)p)->node.eio.max_payload = (size_t)x;
-    return 0;
+    return sio_parse_payload(v, &((sio_program_config *)p)->node.eio.max_payload, err, errlen);
 }
 
 static int set_level(void *p, const char *v, char *err, size_t errlen)
