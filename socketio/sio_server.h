@@ -82,6 +82,14 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
 /* The session closed with reason: every socket disconnects with it, then the client is freed. */
 void sio_client_closed(sio_client *c, const char *reason);
 
+/* Calls fn for each socket the client has connected (one per namespace), newest first. fn must not
+ * disconnect sockets or close the client. */
+void sio_client_each_socket(const sio_client *c, void (*fn)(sio_socket *s, void *ud), void *ud);
+
+/* The handshake of the client's session (headers, time, address, xdomain, secure, issued, url,
+ * query; without auth, which belongs to each socket). Borrowed; valid while the client lives. */
+const json_t *sio_client_handshake(const sio_client *c);
+
 /* ---- namespaces and handlers ---- */
 
 /** Fill with sio_reject_set to refuse a connection from a connect handler. */

@@ -299,6 +299,17 @@ sio_client *sio_socket_client(const sio_socket *s)
     return s->client;
 }
 
+void sio_client_each_socket(const sio_client *c, void (*fn)(sio_socket *s, void *ud), void *ud)
+{
+    for (sio_socket *s = c ? c->sockets : NULL; s; s = s->client_next)
+        fn(s, ud);
+}
+
+const json_t *sio_client_handshake(const sio_client *c)
+{
+    return c->hs;
+}
+
 const json_t *sio_socket_handshake(const sio_socket *s)
 {
     return s->handshake;

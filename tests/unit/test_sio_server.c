@@ -1457,6 +1457,54 @@ START_TEST(rooms_per_namespace)
 }
 END_TEST
 
+static void collect_socket(sio_socket *s, void *ud)
+{
+    sio_socket **seen = ud;
+    for (int i = 0; i < 4; i++) {
+        if (!seen[i]) {
+            seen[i] = s;
+            return;
+        }
+    }
+    ck_abort_msg("more sockets than expected");
+}
+
+/* The sockets and the handshake of one client (the introspection of a session uses them). */
+START_TEST(client_sockets_and_handshake)
+{
+    fx_init();
+    fconn *a = open_conn();
+    fconn *b = open_conn();
+    sio_socket *none[4] = {NULL};
+    sio_client_each_socket(a->c, collect_socket, none);
+    ck_assert_ptr_null(none[0]);
+
+    sio_socket *s = connect_nsp(a, "/", NULL);
+    sio_socket *c = connect_nsp(a, "/chat", NULL);
+    sio_socket *other = connect_nsp(b, "/", NULL);
+    sio_socket *seen[4] = {NULL};
+    sio_client_each_socket(a->c, collect_socket, seen);
+    ck_assert_ptr_eq(seen[0], c); /* newest first */
+    ck_assert_ptr_eq(seen[1], s);
+    ck_assert_ptr_null(seen[2]);
+    ck_assert_ptr_eq(sio_socket_client(s), a->c);
+    ck_assert_ptr_ne(sio_socket_client(other), a->c);
+
+    const json_t *hs = sio_client_handshake(a->c);
+    ck_assert_str_eq(json_string_value(json_object_get(hs, "address")), "127.0.0.1");
+    ck_assert_int_eq(json_integer_value(json_object_get(hs, "issued")), 1700000000000ll);
+    ck_assert_ptr_null(json_object_get(hs, "auth"));
+
+    /* A socket that leaves its namespace is no longer listed. */
+    feed(a, "41/chat,");
+    memset(seen, 0, sizeof seen);
+    sio_client_each_socket(a->c, collect_socket, seen);
+    ck_assert_ptr_eq(seen[0], s);
+    ck_assert_ptr_null(seen[1]);
+    fx_finish();
+}
+END_TEST
+
 START_TEST(rooms_left_on_disconnect)
 {
     fx_init();
@@ -2387,6 +2435,7 @@ static Suite *server_suite(void)
     tcase_add_test(tc, rooms_join_leave);
     tcase_add_test(tc, rooms_own_id_room);
     tcase_add_test(tc, rooms_per_namespace);
+    tcase_add_test(tc, client_sockets_and_handshake);
     tcase_add_test(tc, rooms_left_on_disconnect);
     suite_add_tcase(s, tc);
 
