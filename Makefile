@@ -65,7 +65,7 @@ endif
 APT_PACKAGES := \
 	build-essential cmake pkg-config clang libclang-rt-14-dev clang-format \
 	libwebsockets-dev libuv1-dev libhiredis-dev libmsgpack-dev libjansson-dev libssl-dev \
-	check uthash-dev redis-server haproxy nodejs npm \
+	check uthash-dev libhttp-parser-dev redis-server haproxy nodejs npm \
 	python3 python3-socketio python3-engineio python3-redis python3-msgpack python3-django \
 	python3-aiohttp python3-websocket python3-requests \
 	valgrind chromium docker-compose curl ca-certificates unzip

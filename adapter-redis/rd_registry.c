@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <hiredis/hiredis.h>
 #include <sys/time.h>
 #include <uthash.h>
 
@@ -14,6 +15,27 @@ typedef struct local_sid {
     char *sid; /**< owned */
     UT_hash_handle hh;
 } local_sid;
+
+/** Cached owner of a remote sid. */
+typedef struct sid_owner {
+    char *sid;     /**< owned; hash key */
+    char *node_id; /**< owned */
+    uint64_t at;   /**< loop time of the lookup */
+    UT_hash_handle hh;
+} sid_owner;
+
+/** Cached address of a peer node (NULL address = known dead). */
+typedef struct peer_addr {
+    char *node_id; /**< owned; hash key */
+    char *address; /**< owned, or NULL when the node has no live record */
+    uint64_t at;
+    UT_hash_handle hh;
+} peer_addr;
+
+/** Bounds of the owner cache. */
+#define OWNER_CACHE_MAX 65536u
+#define OWNER_TTL_MS 60000u
+#define PEER_TTL_MS 2000u
 
 struct rd_registry {
     uv_loop_t *loop;
@@ -28,6 +50,10 @@ struct rd_registry {
     local_sid *sids;
     rd_stats_fn stats;
     void *stats_ud;
+    sid_owner *owners; /**< cache: remote sid -> node id (insertion order = age) */
+    peer_addr *peers;  /**< cache: node id -> address */
+    int pending;       /**< lookups waiting for Redis */
+    bool closed;       /**< rd_registry_free ran; freed when handles and lookups are done */
 };
 
 static uint64_t wall_ms(void)
@@ -133,11 +159,47 @@ rd_registry *rd_registry_new(uv_loop_t *loop, rd_link *link, const rd_registry_c
     return r;
 }
 
+static void maybe_release(rd_registry *r)
+{
+    if (r->closed && r->open_handles == 0 && r->pending == 0)
+        sio_free(r);
+}
+
 static void handle_closed(uv_handle_t *h)
 {
     rd_registry *r = h->data;
-    if (--r->open_handles == 0)
-        sio_free(r);
+    r->open_handles--;
+    maybe_release(r);
+}
+
+static void owner_del(rd_registry *r, sid_owner *o)
+{
+    HASH_DEL(r->owners, o);
+    sio_free(o->sid);
+    sio_free(o->node_id);
+    sio_free(o);
+}
+
+static void peer_del(rd_registry *r, peer_addr *p)
+{
+    HASH_DEL(r->peers, p);
+    sio_free(p->node_id);
+    sio_free(p->address);
+    sio_free(p);
+}
+
+static void caches_clear(rd_registry *r)
+{
+    sid_owner *o, *otmp;
+    HASH_ITER(hh, r->owners, o, otmp)
+    {
+        owner_del(r, o);
+    }
+    peer_addr *p, *ptmp;
+    HASH_ITER(hh, r->peers, p, ptmp)
+    {
+        peer_del(r, p);
+    }
 }
 
 void rd_registry_free(rd_registry *r)
@@ -162,6 +224,8 @@ void rd_registry_free(rd_registry *r)
     cmd(r, 3, srem);
     uv_timer_stop(&r->heartbeat);
     uv_timer_stop(&r->refresh);
+    caches_clear(r);
+    r->closed = true;
     sio_free(r->key);
     sio_free(r->node_id);
     sio_free(r->address);
@@ -207,4 +271,182 @@ void rd_registry_resync(rd_registry *r)
 size_t rd_registry_sessions(const rd_registry *r)
 {
     return HASH_COUNT(r->sids);
+}
+
+/* ---- owner lookup ---------------------------------------------------------------------------- */
+
+/** One lookup waiting for Redis. */
+typedef struct lookup {
+    rd_registry *r;
+    char *sid;     /**< owned */
+    char *node_id; /**< owned when only the address is being fetched, else NULL */
+    rd_owner_fn cb;
+    void *ud;
+} lookup;
+
+static void cache_owner(rd_registry *r, const char *sid, const char *node_id)
+{
+    sid_owner *o = NULL;
+    HASH_FIND_STR(r->owners, sid, o);
+    if (o)
+        owner_del(r, o);
+    if (HASH_COUNT(r->owners) >= OWNER_CACHE_MAX)
+        owner_del(r, r->owners); /* the oldest entry */
+    o = sio_malloc(sizeof *o);
+    o->sid = sio_strdup(sid);
+    o->node_id = sio_strdup(node_id);
+    o->at = uv_now(r->loop);
+    HASH_ADD_KEYPTR(hh, r->owners, o->sid, strlen(o->sid), o);
+}
+
+static peer_addr *cache_peer(rd_registry *r, const char *node_id, const char *address)
+{
+    peer_addr *p = NULL;
+    HASH_FIND_STR(r->peers, node_id, p);
+    if (p)
+        peer_del(r, p);
+    p = sio_malloc(sizeof *p);
+    p->node_id = sio_strdup(node_id);
+    p->address = address ? sio_strdup(address) : NULL;
+    p->at = uv_now(r->loop);
+    HASH_ADD_KEYPTR(hh, r->peers, p->node_id, strlen(p->node_id), p);
+    return p;
+}
+
+/* Completes a lookup: the owner's address is reported unless it is this node. */
+static void lookup_answer(rd_registry *r, lookup *q, const char *node_id, const char *address,
+                          bool failed)
+{
+    if (node_id && strcmp(node_id, r->node_id) == 0) {
+        SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s: Redis names this node, which does not hold it", q->sid);
+        address = NULL;
+    }
+    q->cb(q->ud, address, node_id, failed);
+}
+
+static void lookup_free(lookup *q)
+{
+    rd_registry *r = q->r;
+    sio_free(q->sid);
+    sio_free(q->node_id);
+    sio_free(q);
+    r->pending--;
+    maybe_release(r);
+}
+
+/* Reply of the lookup script: nil (no entry) or [node id, address or nil]. */
+static void on_owner_reply(void *ud, const void *reply)
+{
+    lookup *q = ud;
+    rd_registry *r = q->r;
+    const redisReply *rep = reply;
+    if (r->closed || !rep || rep->type == REDIS_REPLY_ERROR) {
+        if (!r->closed)
+            SIO_LOGW(SIO_SUB_CLUSTER, "sid=%s owner lookup failed: %s", q->sid,
+                     rep ? rep->str : "Redis unavailable");
+        q->cb(q->ud, NULL, NULL, true);
+    } else if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
+               rep->element[0]->type != REDIS_REPLY_STRING) {
+        SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s has no owner in Redis", q->sid);
+        lookup_answer(r, q, NULL, NULL, false);
+    } else {
+        const char *id = rep->element[0]->str;
+        const char *addr =
+            rep->element[1]->type == REDIS_REPLY_STRING ? rep->element[1]->str : NULL;
+        cache_owner(r, q->sid, id);
+        cache_peer(r, id, addr);
+        if (!addr)
+            SIO_LOGI(SIO_SUB_CLUSTER, "sid=%s: owner %s has no live record", q->sid, id);
+        lookup_answer(r, q, id, addr, false);
+    }
+    lookup_free(q);
+}
+
+/* Reply of HGET K:node:ID address (the sid's owner was cached, its address stale). */
+static void on_peer_reply(void *ud, const void *reply)
+{
+    lookup *q = ud;
+    rd_registry *r = q->r;
+    const redisReply *rep = reply;
+    if (r->closed || !rep || rep->type == REDIS_REPLY_ERROR) {
+        /* Redis cannot confirm the owner is alive: the address it last had is still the best
+         * guess (a dead owner refuses the connection, which the caller reports). */
+        peer_addr *p = NULL;
+        if (!r->closed)
+            HASH_FIND_STR(r->peers, q->node_id, p);
+        if (p && p->address) {
+            SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s: Redis unavailable, using the last address of %s",
+                     q->sid, q->node_id);
+            lookup_answer(r, q, q->node_id, p->address, false);
+        } else {
+            q->cb(q->ud, NULL, NULL, true);
+        }
+    } else {
+        const char *addr = rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
+        cache_peer(r, q->node_id, addr);
+        if (!addr)
+            SIO_LOGI(SIO_SUB_CLUSTER, "node %s has no live record", q->node_id);
+        lookup_answer(r, q, q->node_id, addr, false);
+    }
+    lookup_free(q);
+}
+
+/* One round trip: the sid's owner and that node's address (nil when its record expired). */
+static const char OWNER_SCRIPT[] = "local id = redis.call('GET', KEYS[1]) "
+                                   "if not id then return nil end "
+                                   "return {id, redis.call('HGET', ARGV[1] .. id, 'address')}";
+
+void rd_registry_lookup(rd_registry *r, const char *sid, rd_owner_fn cb, void *ud)
+{
+    uint64_t now = uv_now(r->loop);
+    sid_owner *o = NULL;
+    HASH_FIND_STR(r->owners, sid, o);
+    if (o && now - o->at > OWNER_TTL_MS) {
+        owner_del(r, o);
+        o = NULL;
+    }
+    lookup *q = sio_calloc(1, sizeof *q);
+    q->r = r;
+    q->sid = sio_strdup(sid);
+    q->cb = cb;
+    q->ud = ud;
+    r->pending++;
+    if (o) {
+        peer_addr *p = NULL;
+        HASH_FIND_STR(r->peers, o->node_id, p);
+        if (p && now - p->at <= PEER_TTL_MS) {
+            lookup_answer(r, q, o->node_id, p->address, false);
+            lookup_free(q);
+            return;
+        }
+        q->node_id = sio_strdup(o->node_id);
+        sio_buf k = SIO_BUF_INIT;
+        sio_buf_printf(&k, "%s:node:%s", r->key, o->node_id);
+        const char *argv[] = {"HGET", sio_buf_cstr(&k), "address"};
+        size_t lens[] = {4, k.len, 7};
+        rd_link_command(r->link, on_peer_reply, q, 3, argv, lens);
+        sio_buf_free(&k);
+        return;
+    }
+    sio_buf k = SIO_BUF_INIT, prefix = SIO_BUF_INIT;
+    sio_buf_printf(&k, "%s:sid:%s", r->key, sid);
+    sio_buf_printf(&prefix, "%s:node:", r->key);
+    const char *argv[] = {"EVAL", OWNER_SCRIPT, "1", sio_buf_cstr(&k), sio_buf_cstr(&prefix)};
+    size_t lens[] = {4, sizeof OWNER_SCRIPT - 1, 1, k.len, prefix.len};
+    rd_link_command(r->link, on_owner_reply, q, 5, argv, lens);
+    sio_buf_free(&k);
+    sio_buf_free(&prefix);
+}
+
+void rd_registry_forget(rd_registry *r, const char *sid)
+{
+    sid_owner *o = NULL;
+    HASH_FIND_STR(r->owners, sid, o);
+    if (!o)
+        return;
+    peer_addr *p = NULL;
+    HASH_FIND_STR(r->peers, o->node_id, p);
+    if (p)
+        peer_del(r, p);
+    owner_del(r, o);
 }

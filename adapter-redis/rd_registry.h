@@ -47,4 +47,19 @@ void rd_registry_resync(rd_registry *r);
 /* Number of sids this node currently holds. */
 size_t rd_registry_sessions(const rd_registry *r);
 
+/** Result of rd_registry_lookup. address and node_id are borrowed for the call. address is NULL
+ *  when no live node owns the sid (no entry, the entry names this node, or the owner's record
+ *  expired); failed is true when Redis could not answer (address NULL too). */
+typedef void (*rd_owner_fn)(void *ud, const char *address, const char *node_id, bool failed);
+
+/* Finds the node that owns sid (a session this node does not hold): from a local cache (a sid's
+ * owner never changes; a node's address is re-read after 2 s, so a dead node stops routing once
+ * its record expires), else with one Redis round trip; while Redis is unreachable the last known
+ * address of a cached owner is used. cb runs exactly once, maybe before this returns; after
+ * rd_registry_free, pending lookups complete with failed = true. */
+void rd_registry_lookup(rd_registry *r, const char *sid, rd_owner_fn cb, void *ud);
+
+/* Drops what the cache knows of sid and of its owner (the owner did not answer). */
+void rd_registry_forget(rd_registry *r, const char *sid);
+
 #endif

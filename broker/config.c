@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max,
                    unsigned long long *out, char *err, size_t errlen)
@@ -29,6 +30,20 @@ int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max
     }
     *out = v;
     return 0;
+}
+
+int sio_parse_bool(const char *s, bool *out, char *err, size_t errlen)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off", ""};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = true, 0;
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = false, 0;
+    snprintf(err, errlen, "expected true or false (1/0, yes/no, on/off): \"%s\"", s);
+    return -1;
 }
 
 int sio_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen)
@@ -108,6 +123,8 @@ int sio_options_parse(const sio_option *opts, size_t n, void *cfg, int argc, cha
             return SIO_OPTS_ERROR;
         }
         const char *value = eq ? eq + 1 : NULL;
+        if (!value && !o->metavar)
+            value = "1"; /* a switch */
         if (!value) {
             if (a + 1 >= argc) {
                 snprintf(err, errlen, "%s needs a value (%s)", o->flag, o->metavar);
@@ -135,7 +152,8 @@ void sio_options_usage(FILE *out, const char *prog, const char *summary, const s
             summary);
     for (size_t i = 0; i < n; i++) {
         char left[64];
-        snprintf(left, sizeof left, "%s %s", opts[i].flag, opts[i].metavar);
+        snprintf(left, sizeof left, "%s%s%s", opts[i].flag, opts[i].metavar ? " " : "",
+                 opts[i].metavar ? opts[i].metavar : "");
         fprintf(out, "  %-28s %s\n", left, opts[i].help);
         if (opts[i].env || opts[i].defval)
             fprintf(out, "  %-28s   [env %s] [default %s]\n", "", opts[i].env ? opts[i].env : "-",
@@ -448,6 +466,29 @@ static int set_advertise(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
+{
+    sio_config *c = p;
+    size_t len = strlen(v);
+    if (len && len < 16) {
+        snprintf(err, errlen, "a cluster secret has at least 16 characters");
+        return -1;
+    }
+    sio_free(c->cluster_secret);
+    c->cluster_secret = len ? sio_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_insecure_cluster(void *p, const char *v, char *err, size_t errlen)
+{
+    return sio_parse_bool(v, &((sio_config *)p)->insecure_cluster, err, errlen);
+}
+
+static int set_cluster_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return sio_parse_ms(v, &((sio_config *)p)->cluster_timeout_ms, err, errlen);
+}
+
 static const sio_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -490,6 +531,13 @@ static const sio_option k_options[] = {
      set_node_id},
     {"--advertise", "SIO_ADVERTISE", "HOST:PORT", "",
      "address other nodes reach this one at (default: the listen address)", set_advertise},
+    {"--cluster-secret", "SIO_CLUSTER_SECRET", "SECRET", "",
+     "HMAC key signing requests between nodes (required with --redis)", set_cluster_secret},
+    {"--insecure-cluster", "SIO_INSECURE_CLUSTER", NULL, "0",
+     "with --redis, run without a cluster secret (trusted networks only)", set_insecure_cluster},
+    {"--cluster-timeout", "SIO_CLUSTER_TIMEOUT_MS", "MS", "10000",
+     "bound of a request forwarded to another node (a long-poll also gets the ping interval)",
+     set_cluster_timeout},
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},
@@ -532,6 +580,8 @@ void sio_config_free(sio_config *cfg)
     sio_free(cfg->node_id);
     sio_free(cfg->advertise);
     cfg->node_id = cfg->advertise = NULL;
+    sio_free(cfg->cluster_secret);
+    cfg->cluster_secret = NULL;
     sio_free(cfg->path);
     cfg->path = NULL;
 }

@@ -26,21 +26,24 @@ typedef struct sio_config {
     char **ns_names;       /**< --namespace names */
     char **ns_policies;    /**< their policies */
     size_t n_ns;
-    sio_rooms_limits rooms;    /**< limits of the rooms policy */
-    char *static_dir;          /**< --static, or NULL */
-    char *client_js;           /**< --client-js, or NULL (the installed copy is used) */
-    char *redis_url;           /**< --redis, or NULL: a single node with the in-memory adapter */
-    char *redis_key;           /**< --redis-key: the adapter's channel prefix */
-    uint32_t redis_timeout_ms; /**< --redis-requests-timeout */
-    char *node_id;             /**< --node-id (random when not given) */
-    char *advertise;           /**< --advertise HOST:PORT (the listen address when not given) */
+    sio_rooms_limits rooms;      /**< limits of the rooms policy */
+    char *static_dir;            /**< --static, or NULL */
+    char *client_js;             /**< --client-js, or NULL (the installed copy is used) */
+    char *redis_url;             /**< --redis, or NULL: a single node with the in-memory adapter */
+    char *redis_key;             /**< --redis-key: the adapter's channel prefix */
+    uint32_t redis_timeout_ms;   /**< --redis-requests-timeout */
+    char *node_id;               /**< --node-id (random when not given) */
+    char *advertise;             /**< --advertise HOST:PORT (the listen address when not given) */
+    char *cluster_secret;        /**< --cluster-secret, or NULL */
+    bool insecure_cluster;       /**< --insecure-cluster */
+    uint32_t cluster_timeout_ms; /**< --cluster-timeout */
 } sio_config;
 
 /** One setting. */
 typedef struct sio_option {
     const char *flag;    /**< "--ping-interval" */
     const char *env;     /**< "SIO_ENGINEIO_PING_INTERVAL_MS", or NULL */
-    const char *metavar; /**< "MS" */
+    const char *metavar; /**< "MS"; NULL for a switch (a bare --flag means 1) */
     const char *defval;  /**< default as text (applied first), or NULL */
     const char *help;    /**< one line */
     /** Applies value to cfg; returns 0, or -1 with a reason in err. For a repeatable option,
@@ -67,6 +70,10 @@ int sio_parse_uint(const char *s, unsigned long long min, unsigned long long max
                    unsigned long long *out, char *err, size_t errlen);
 /* A duration in milliseconds, 1..3600000, into *out. */
 int sio_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen);
+
+/* Parses a switch's value (1/0, true/false, yes/no, on/off, case-insensitive; "" is false). Returns
+ * 0, or -1 with a reason in err. */
+int sio_parse_bool(const char *s, bool *out, char *err, size_t errlen);
 /* An Engine.IO max payload in bytes, 64..100 MiB, into *out. */
 int sio_parse_payload(const char *s, size_t *out, char *err, size_t errlen);
 int sio_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,

@@ -188,6 +188,7 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
     p->kind = PSS_IDLE;
     p->conn = NULL;
     p->close_after = false;
+    p->from_peer = false;
     p->origin[0] = '\0';
     p->sid[0] = '\0';
     const char *method = http_method(wsi);
@@ -242,14 +243,28 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         http_respond_error(wsi, p, err);
         return 0;
     }
+    /* A request forwarded by a peer must be signed, and is served here or nowhere. */
+    bool forwarded = forward_is_forwarded(wsi);
+    p->from_peer = forwarded;
+    if (forwarded && !forward_auth_ok(n, wsi, method, path)) {
+        static const char body[] = "{\"code\":4,\"message\":\"Unauthorized cluster request\"}";
+        p->origin[0] = '\0';
+        http_respond(wsi, p, 401, "application/json", body, sizeof body - 1);
+        return 0;
+    }
     if (!r.sid) {
         sio_conn *c = conn_new(n, ep, EIO_TR_POLLING, wsi);
         polling_get(n, wsi, p, c);
         return 0;
     }
     sio_conn *c = conn_find(n, r.sid);
+    if (!c && n->route && !forwarded &&
+        (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0)) {
+        forward_start(n, wsi, p, method, ep->path, r.sid);
+        return 0;
+    }
     if (!c || c->ep != ep) {
-        SIO_LOGD(SIO_SUB_HTTP, "unknown sid %s", r.sid);
+        SIO_LOGD(SIO_SUB_HTTP, "unknown sid %s%s", r.sid, forwarded ? " (forwarded)" : "");
         http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
         return 0;
     }
@@ -276,6 +291,10 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
 
 static void http_body(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len)
 {
+    if (p->kind == PSS_FWD_BODY) {
+        forward_body(n, wsi, p, in, len);
+        return;
+    }
     if (p->kind != PSS_POLL_POST)
         return;
     if (p->body.len + len > n->cfg.eio.max_payload) {
@@ -320,6 +339,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (p->kind == PSS_POLL_POST)
             polling_post_done(n, wsi, p);
+        else if (p->kind == PSS_FWD_BODY)
+            forward_body_done(n, wsi, p);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
         if (p->kind == PSS_RESPOND)
@@ -340,6 +361,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_CLOSED: ws_closed(n, wsi, p); return 0;
     case LWS_CALLBACK_WSI_DESTROY:
         if (p) {
+            polling_closed(p);
+            if (p->kind == PSS_RELAY)
+                relay_closed(n, p);
             sio_buf_free(&p->body);
             sio_buf_free(&p->rx);
         }

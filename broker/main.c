@@ -2,6 +2,7 @@
 #include "config.h"
 #include "policy.h"
 #include "rd_adapter.h"
+#include "rd_control.h"
 #include "rd_registry.h"
 #include "sio_alloc.h"
 #include "sio_log.h"
@@ -24,10 +25,28 @@
 typedef struct membership {
     rd_cluster *cluster;
     rd_registry *registry;
+    rd_control *control; /**< answers siocli about this node (rd_control.h) */
     sio_node *node;
     sio_server *srv;
-    uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
+    uv_timer_t linger;        /**< lets the registry's last DELs reach Redis before the link goes */
+    sio_cluster_config route; /**< how the node forwards requests for sessions held elsewhere */
+    char node_id[80];         /**< this node's id (route.node_id points here) */
 } membership;
+
+static void route_lookup(void *ud, const char *sid, sio_route_done done, void *ctx)
+{
+    rd_registry_lookup(((membership *)ud)->registry, sid, (rd_owner_fn)done, ctx);
+}
+
+static void route_forget(void *ud, const char *sid)
+{
+    rd_registry_forget(((membership *)ud)->registry, sid);
+}
+
+static json_t *control_answer(void *ud, const char *type, const json_t *req, const char **err)
+{
+    return sio_node_introspect(((membership *)ud)->node, ((membership *)ud)->srv, type, req, err);
+}
 
 static void on_cluster_state(void *ud, bool ready)
 {
@@ -71,6 +90,7 @@ static void membership_closed(uv_handle_t *h)
 static void on_linger(uv_timer_t *t)
 {
     membership *m = t->data;
+    rd_control_free(m->control); /* with the link: it keeps the subscriptions until then */
     rd_cluster_free(m->cluster);
     uv_close((uv_handle_t *)&m->linger, membership_closed);
 }
@@ -80,7 +100,11 @@ static void leave_cluster(void *ud)
     membership *m = ud;
     sio_node_observe_sessions(m->node, NULL, NULL, NULL);
     sio_node_set_ready_check(m->node, NULL, NULL);
+    /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
+    m->route.route = NULL;
+    sio_node_set_cluster(m->node, &m->route);
     rd_registry_free(m->registry);
+    m->registry = NULL;
     uv_timer_start(&m->linger, on_linger, 50, 0);
 }
 
@@ -122,6 +146,16 @@ int main(int argc, char **argv)
     default: break;
     }
     sio_config_finish(&cfg);
+    if (cfg.redis_url && !cfg.cluster_secret && !cfg.insecure_cluster) {
+        fprintf(stderr, "siobroker: --redis needs --cluster-secret (or SIO_CLUSTER_SECRET): nodes "
+                        "sign the requests they forward to each other; --insecure-cluster runs "
+                        "without (trusted networks only)\n");
+        sio_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.redis_url && !cfg.cluster_secret)
+        SIO_LOGW(SIO_SUB_CLUSTER, "--insecure-cluster: forwarded requests are neither signed nor "
+                                  "checked");
     char *default_js = NULL;
     if (!cfg.client_js) {
         default_js = sio_node_default_client_js();
@@ -162,6 +196,18 @@ int main(int argc, char **argv)
             .version = SIO_VERSION,
         };
         m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, node_stats, m);
+        rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
+        m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
+        snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
+        m->route = (sio_cluster_config){
+            .node_id = m->node_id,
+            .secret = cfg.cluster_secret,
+            .route = route_lookup,
+            .forget = route_forget,
+            .route_ud = m,
+            .forward_timeout_ms = cfg.cluster_timeout_ms,
+        };
+        sio_node_set_cluster(node, &m->route);
         sio_node_observe_sessions(node, on_session_open, on_session_close, m);
         sio_node_set_ready_check(node, cluster_ready, m);
         uv_timer_init(&loop, &m->linger);

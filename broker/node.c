@@ -1,6 +1,7 @@
 /* node: lifecycle of a broker node: lws joins the caller's libuv loop on an explicit vhost, the
  * per-iteration flush, signals, and the staged shutdown (close sessions, drain, destroy lws). */
 #include "node_internal.h"
+#include "upstream.h"
 
 #include "sio_alloc.h"
 #include "sio_log.h"
@@ -160,6 +161,9 @@ sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, s
     n->protocols[0].callback = http_callback;
     n->protocols[0].per_session_data_size = sizeof(pss);
     n->protocols[0].rx_buffer_size = cfg->ws_rx_buffer;
+    n->protocols[1].name = "siobroker-relay";
+    n->protocols[1].callback = relay_client_callback;
+    n->protocols[1].rx_buffer_size = cfg->ws_rx_buffer;
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -266,6 +270,24 @@ uv_loop_t *sio_node_loop(const sio_node *n)
     return n->loop;
 }
 
+void sio_node_set_cluster(sio_node *n, const sio_cluster_config *cfg)
+{
+    sio_free(n->node_id);
+    sio_free(n->secret);
+    n->node_id = n->secret = NULL;
+    n->route = NULL;
+    n->route_forget = NULL;
+    n->route_ud = NULL;
+    if (!cfg)
+        return;
+    n->node_id = cfg->node_id ? sio_strdup(cfg->node_id) : NULL;
+    n->secret = cfg->secret && cfg->secret[0] ? sio_strdup(cfg->secret) : NULL;
+    n->route = cfg->route;
+    n->route_forget = cfg->forget;
+    n->route_ud = cfg->route_ud;
+    n->forward_timeout_ms = cfg->forward_timeout_ms ? cfg->forward_timeout_ms : 10000;
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
     sio_node *n = s->data;
@@ -309,8 +331,12 @@ static void finish_shutdown(sio_node *n)
         uv_close((uv_handle_t *)&n->sigint, NULL);
         uv_close((uv_handle_t *)&n->sigterm, NULL);
     }
+    relay_close_all(n);
     n->destroyed = true;
     lws_context_destroy(n->lws); /* phase one; sio_node_free completes it */
+    /* Forwarded requests were cancelled with their client connections: close the idle ones. */
+    upstream_pool_free(n->upstream);
+    n->upstream = NULL;
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -362,6 +388,8 @@ void sio_node_free(sio_node *n)
     sio_free(n->static_dir);
     sio_free(n->client_js);
     sio_buf_free(&n->wbuf);
+    sio_free(n->node_id);
+    sio_free(n->secret);
     if (n->n_conns_alive)
         SIO_LOGW(SIO_SUB_NODE, "%zu sessions still allocated at exit", n->n_conns_alive);
     sio_free(n);

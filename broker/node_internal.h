@@ -54,7 +54,14 @@ typedef enum pss_kind {
     PSS_DISCARD,   /**< reading a body we will not use (error already decided) */
     PSS_WS,        /**< the WebSocket transport of a session */
     PSS_PROBE,     /**< a WebSocket probing an upgrade */
+    PSS_FWD_BODY,  /**< reading the body of a POST to forward to the session's owner */
+    PSS_FORWARD,   /**< a polling request forwarded to the session's owner, awaiting its answer */
+    PSS_RELAY,     /**< a WebSocket relayed to the session's owner */
 } pss_kind;
+
+typedef struct fwd fwd;
+typedef struct relay relay;
+typedef struct upstream_pool upstream_pool;
 
 /** Watches the socket of a held GET for the client going away. lws 4.1 does not read a connection
  * while its transaction is in progress, so it would neither notice the close nor stop polling the
@@ -75,10 +82,13 @@ typedef struct pss {
     const char *ctype; /**< response content type (static) */
     sio_buf body;      /**< POST body in, response body out */
     sio_buf rx;        /**< WebSocket message being assembled */
-    get_watch *watch;  /**< disconnect watch while a GET is held */
+    get_watch *watch;  /**< disconnect watch while a GET is held (or forwarded) */
+    fwd *fwd;          /**< forwarding state (PSS_FWD_BODY, PSS_FORWARD), owned */
+    relay *relay;      /**< relay state (PSS_RELAY); shared with the upstream connection */
     char origin[256];  /**< Origin to echo in CORS headers ("" = none) */
     char sid[64];      /**< sid of a WebSocket between filter and established */
     bool new_ws;       /**< a WebSocket handshake without sid */
+    bool from_peer;    /**< the request was forwarded by another node (signed) */
     bool close_after;  /**< close the connection after the response */
     bool ws_closing;   /**< close the WebSocket at the next WRITEABLE */
     bool rx_too_big;   /**< the message being received exceeded max_payload */
@@ -99,7 +109,7 @@ struct sio_node {
     char *client_js;     /**< owned copy of cfg.client_js, or NULL */
     struct lws_context *lws;
     struct lws_vhost *vhost;
-    struct lws_protocols protocols[2];
+    struct lws_protocols protocols[3]; /**< Engine.IO server, relay client, terminator */
     endpoint *endpoints;
     sio_conn *conns;      /**< uthash by sid */
     size_t n_conns_alive; /**< allocated conns (open or draining) */
@@ -124,6 +134,15 @@ struct sio_node {
     int port;
     char listen_addr[80];
     sio_buf wbuf; /**< scratch for coalesced writes (LWS_PRE headroom) */
+    /* cluster (sio_node_set_cluster); route is NULL when the node is alone */
+    sio_route_fn route;
+    void (*route_forget)(void *ud, const char *sid);
+    void *route_ud;
+    char *node_id;               /**< owned */
+    char *secret;                /**< owned; NULL = unsigned (insecure) cluster */
+    uint32_t forward_timeout_ms; /**< bound of a forwarded POST */
+    upstream_pool *upstream;     /**< keep-alive connections to peers, created on first use */
+    relay *relays;               /**< live relays (closed at shutdown) */
 };
 
 /* conn.c */
@@ -179,7 +198,54 @@ int static_serve(sio_node *n, struct lws *wsi, pss *p, const char *path, const c
 /* The installed socket.io.min.js (<exe dir>/../share/siobroker/), malloc'd, or NULL. */
 char *static_default_client_js(void);
 
+/* forward.c: polling requests for sessions held by another node */
+/* True when the request carries the headers of a node-to-node (forwarded) request. */
+bool forward_is_forwarded(struct lws *wsi);
+/* Checks the signature of a forwarded request (always OK in an insecure cluster); logs a refusal.
+ * Returns true when it may be served. */
+bool forward_auth_ok(sio_node *n, struct lws *wsi, const char *method, const char *path);
+/* Starts forwarding the request on wsi for sid to the owner: a GET at once, a POST once its body
+ * is read (forward_body / forward_body_done). */
+void forward_start(sio_node *n, struct lws *wsi, pss *p, const char *method, const char *path,
+                   const char *sid);
+/* A fragment of the body of a POST being forwarded. */
+void forward_body(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len);
+/* The body of a POST being forwarded is complete: sends it. */
+void forward_body_done(sio_node *n, struct lws *wsi, pss *p);
+/* The client connection of p went away: cancels the forwarding upstream. */
+void forward_closed(pss *p);
+/* The query of the request as both ends of a forward see it: decoded arguments joined by '&'.
+ * Returned in out (reset first); with enc non-NULL, also the url-encoded form for a request
+ * line. */
+void forward_query(struct lws *wsi, sio_buf *out, sio_buf *enc);
+/* Adds x-siobroker-from/-ts/-sig for (method, path, canonical query) to a header block being
+ * built. Returns 0, or -1 when it did not fit. */
+int forward_sign_headers(sio_node *n, const char *method, const char *path, const char *canon,
+                         sio_buf *out);
+
+/* relay.c: WebSockets for sessions held by another node */
+/* The lws protocol callback of relay (client) connections to owners. */
+int relay_client_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len);
+/* Accepts a WebSocket handshake for sid held elsewhere: it will be relayed once open. */
+void relay_accept(sio_node *n, struct lws *wsi, pss *p, const char *sid);
+/* The relayed WebSocket is open: looks up the owner and connects to it. Returns -1 to close. */
+int relay_established(sio_node *n, struct lws *wsi, pss *p);
+/* A fragment of a client message on a relayed WebSocket. Returns -1 to close. */
+int relay_receive(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len);
+/* WRITEABLE on a relayed WebSocket: writes the owner's queued messages. Returns -1 to close. */
+int relay_writeable(sio_node *n, struct lws *wsi, pss *p);
+/* The client side of a relay closed: closes the owner side. */
+void relay_closed(sio_node *n, pss *p);
+/* Closes every relay (shutdown). */
+void relay_close_all(sio_node *n);
+
 /* polling.c */
+/* Watches the socket of a request that waits for an answer (held or forwarded GET) for the
+ * client going away; polling_closed then runs and the connection is closed. */
+void polling_watch(sio_node *n, struct lws *wsi, pss *p);
+/* Ends the watch of p (no-op without one). */
+void polling_unwatch(pss *p);
 /* A polling GET for session c: holds it (watching for the client going away) or answers 400. */
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c);
 /* A polling POST body is complete: feeds it to its session and prepares the answer. */

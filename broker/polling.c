@@ -16,8 +16,7 @@ static void watch_closed(uv_handle_t *h)
     sio_free(w);
 }
 
-/* Ends the disconnect watch of p. */
-static void watch_stop(pss *p)
+void polling_unwatch(pss *p)
 {
     get_watch *w = p->watch;
     if (!w)
@@ -43,12 +42,12 @@ static void on_client_gone(uv_poll_t *h, int status, int events)
     if (r > 0 && !(events & UV_DISCONNECT) && status == 0)
         SIO_LOGW(SIO_SUB_HTTP, "client sent data behind a held GET: closing the connection");
     pss *p = lws_wsi_user(wsi);
-    watch_stop(p);
+    polling_unwatch(p);
     polling_closed(p);
     lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_SYNC);
 }
 
-static void watch_start(sio_node *n, struct lws *wsi, pss *p)
+void polling_watch(sio_node *n, struct lws *wsi, pss *p)
 {
     int fd = dup(lws_get_socket_fd(wsi));
     if (fd < 0) {
@@ -72,7 +71,7 @@ void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
         conn_attach(c, &c->get_wsi, wsi);
         /* A long-poll may legitimately stay open for a whole ping interval. */
         lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-        watch_start(n, wsi, p);
+        polling_watch(n, wsi, p);
         if (eio_session_poll_ready(c->eio))
             lws_callback_on_writable(wsi);
         break;
@@ -118,7 +117,7 @@ int polling_writeable(struct lws *wsi, pss *p)
     sio_conn *c = p->conn;
     if (!c || !eio_session_poll_ready(c->eio))
         return 0;
-    watch_stop(p);
+    polling_unwatch(p);
     sio_buf_reset(&p->body);
     eio_session_poll_take(c->eio, &p->body);
     if (sio_log_enabled(SIO_SUB_ENGINEIO, SIO_LOG_DEBUG))
@@ -138,16 +137,30 @@ void polling_closed(pss *p)
 {
     if (!p)
         return;
-    watch_stop(p);
+    polling_unwatch(p);
+    if (p->fwd) {
+        forward_closed(p);
+        return;
+    }
     if (p->kind != PSS_POLL_GET || !p->conn)
         return;
     sio_conn *c = p->conn;
     p->conn = NULL;
     p->kind = PSS_IDLE;
-    SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s held GET aborted by the client", eio_session_sid(c->eio));
     /* Detach first: closing the session must not try to answer this connection. */
     c->get_wsi = NULL;
     c->wsi_refs--;
-    eio_session_poll_abort(c->eio);
+    if (p->from_peer) {
+        /* The forwarding node cancelled it (its client aborted: the session ends by ping
+         * timeout if the client is gone) or died (its clients come back through other nodes):
+         * either way the session stays and the next GET gets the queued packets. */
+        SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s forwarded GET released by its node",
+                 eio_session_sid(c->eio));
+        eio_session_poll_release(c->eio);
+    } else {
+        SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s held GET aborted by the client",
+                 eio_session_sid(c->eio));
+        eio_session_poll_abort(c->eio);
+    }
     conn_maybe_free(c);
 }

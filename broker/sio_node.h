@@ -142,4 +142,56 @@ uint64_t sio_node_now(const sio_node *n);
 /* The loop the node runs on. Borrowed. */
 uv_loop_t *sio_node_loop(const sio_node *n);
 
+/* ---- cluster: requests for sessions held by other nodes ------------------------------------- */
+
+/** Result of a route lookup: address ("host:port") of the live node owning the sid, or NULL when
+ *  none does; failed when the lookup itself could not be made (e.g. Redis down). Strings are
+ *  borrowed for the call. */
+typedef void (*sio_route_done)(void *ctx, const char *address, const char *node_id, bool failed);
+
+/** How a node finds the owner of a sid it does not hold: calls done(ctx, ...) exactly once, maybe
+ *  before returning. */
+typedef void (*sio_route_fn)(void *ud, const char *sid, sio_route_done done, void *ctx);
+
+/** Cluster settings (see sio_node_set_cluster). Strings are copied. */
+typedef struct sio_cluster_config {
+    const char *node_id; /**< this node's id (sent as x-siobroker-from) */
+    const char *secret;  /**< HMAC key for node-to-node requests; NULL = insecure */
+    sio_route_fn route;  /**< owner lookup */
+    void (*forget)(void *ud, const char *sid); /**< the owner did not answer: drop cached route */
+    void *route_ud;
+    uint32_t forward_timeout_ms; /**< bound of a forwarded POST (0 = 10 s); a GET may also last a
+                                      whole ping interval + ping timeout */
+} sio_cluster_config;
+
+/* Makes n part of a cluster: a polling request or WebSocket for a sid that n does not hold is
+ * forwarded (polling) or relayed (WebSocket) to the owner route() names; a request forwarded by
+ * a peer must carry a valid signature under secret (401 otherwise) and is never forwarded again.
+ * Call before the loop runs; cfg NULL leaves the cluster (requests for unknown sids get 400). */
+void sio_node_set_cluster(sio_node *n, const sio_cluster_config *cfg);
+
+/* ==== introspection (broker/introspect.c) =====================================================
+ * What a node tells operator tools (siocli) about itself, answered over siobroker's control
+ * channel (adapter-redis/rd_control.h). Read-only. srv is the node's Socket.IO server (may be
+ * NULL: no sockets are reported). */
+
+typedef struct sio_server sio_server;
+
+/* Answers one control request of type ("ping", "session", "sockets"; see rd_control.h) with req
+ * (borrowed) holding its fields. Returns a new object of result fields (caller owns), or NULL with
+ * *err set to a static message ("unknown session", "unknown namespace", "unknown request type"). */
+json_t *sio_node_introspect(sio_node *n, sio_server *srv, const char *type, const json_t *req,
+                            const char **err);
+
+/* The session sid held by n: a new object {sid, transport, state, remote, issued, age_ms,
+ * sockets: [{nsp, id, rooms}]} (issued and age_ms only for a Socket.IO session of srv), or NULL
+ * when n holds no open session sid. Caller owns the result. */
+json_t *sio_node_session_info(sio_node *n, sio_server *srv, const char *sid);
+
+/* Every socket of namespace nsp on n with its Engine.IO session: a new array of {id, sid} (caller
+ * owns), or NULL when srv does not serve nsp. */
+json_t *sio_node_nsp_sockets(sio_node *n, sio_server *srv, const char *nsp);
+
+/* ==== end of introspection ==================================================================== */
+
 #endif

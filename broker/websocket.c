@@ -111,11 +111,18 @@ int ws_filter(sio_node *n, struct lws *wsi, pss *p)
         return -1;
     }
     p->ep = ep;
+    bool forwarded = forward_is_forwarded(wsi);
+    if (forwarded && !forward_auth_ok(n, wsi, "GET", ep->path))
+        return -1;
     if (!r.sid) {
         p->new_ws = true;
         return 0;
     }
     sio_conn *c = conn_find(n, r.sid);
+    if (!c && n->route && !forwarded) {
+        relay_accept(n, wsi, p, r.sid);
+        return 0;
+    }
     if (!c || c->ep != ep || eio_session_state(c->eio) != EIO_ST_OPEN ||
         eio_session_transport(c->eio) != EIO_TR_POLLING) {
         SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s WebSocket refused: no polling session to upgrade",
@@ -128,6 +135,8 @@ int ws_filter(sio_node *n, struct lws *wsi, pss *p)
 
 int ws_established(sio_node *n, struct lws *wsi, pss *p)
 {
+    if (p->kind == PSS_RELAY)
+        return relay_established(n, wsi, p);
     if (p->new_ws) {
         sio_conn *c = conn_new(n, p->ep, EIO_TR_WEBSOCKET, wsi);
         conn_attach(c, &c->ws_wsi, wsi);
@@ -200,6 +209,8 @@ static int handle_packet(sio_node *n, struct lws *wsi, pss *p, const uint8_t *da
 
 int ws_receive(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len)
 {
+    if (p->kind == PSS_RELAY)
+        return relay_receive(n, wsi, p, in, len);
     if (p->kind != PSS_WS && p->kind != PSS_PROBE)
         return -1;
     bool first = lws_is_first_fragment(wsi);
@@ -227,11 +238,12 @@ int ws_receive(sio_node *n, struct lws *wsi, pss *p, const void *in, size_t len)
 
 int ws_writeable(sio_node *n, struct lws *wsi, pss *p)
 {
-    (void)n;
     if (p->ws_closing) {
         lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
         return -1;
     }
+    if (p->kind == PSS_RELAY)
+        return relay_writeable(n, wsi, p);
     if (p->kind == PSS_WS && p->conn && p->conn->ws_wsi == wsi)
         ws_flush(p->conn);
     return 0;
@@ -239,8 +251,11 @@ int ws_writeable(sio_node *n, struct lws *wsi, pss *p)
 
 void ws_closed(sio_node *n, struct lws *wsi, pss *p)
 {
-    (void)n;
     (void)wsi;
+    if (p && p->kind == PSS_RELAY) {
+        relay_closed(n, p);
+        return;
+    }
     if (!p || !p->conn)
         return;
     sio_conn *c = p->conn;

@@ -388,6 +388,11 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out)
     return n;
 }
 
+void eio_session_poll_release(eio_session *s)
+{
+    s->get_held = false;
+}
+
 void eio_session_poll_abort(eio_session *s)
 {
     if (!s->get_held)

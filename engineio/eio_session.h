@@ -136,6 +136,11 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out);
 /* The held GET was aborted by the client: closes the session with "transport close". */
 void eio_session_poll_abort(eio_session *s);
 
+/* The connection of the held GET went away, but not the client: it came through another node
+ * whose link closed (that node stopped). The GET slot is freed and the session stays open; its
+ * queued packets wait for the client's next GET. */
+void eio_session_poll_release(eio_session *s);
+
 /** What to answer a POST. */
 typedef enum eio_post_result {
     /** answer 200 "ok" */

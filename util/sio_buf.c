@@ -39,6 +39,13 @@ void sio_buf_putc(sio_buf *b, uint8_t c)
     b->data[b->len++] = c;
 }
 
+const char *sio_buf_cstr(sio_buf *b)
+{
+    sio_buf_reserve(b, 1);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
 void sio_buf_printf(sio_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -40,6 +40,10 @@ void sio_buf_reset(sio_buf *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. Accepts a zeroed buffer. */
 void sio_buf_free(sio_buf *b);
 
+/* NUL-terminates the bytes (the NUL is not counted in len) and returns them as a string, borrowed
+ * until the buffer changes. */
+const char *sio_buf_cstr(sio_buf *b);
+
 /* Takes the bytes out as a NUL-terminated heap string the caller owns (free with sio_free);
  * the buffer is left empty. */
 char *sio_buf_steal_str(sio_buf *b);

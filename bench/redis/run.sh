@@ -125,7 +125,8 @@ start_node() {
     if [[ $kind == siobroker ]]; then
       # "cluster ready" is an info line: at --log-level warn nothing would say the node is ready.
       # At info the node logs only per-connection lines (during the connect phase), none per event.
-      "$BIN/siobroker" --listen "127.0.0.1:$port" --redis "$REDIS_URL" --namespace /:rooms \
+      SIO_CLUSTER_SECRET=bench-cluster-secret-0123456789 \
+        "$BIN/siobroker" --listen "127.0.0.1:$port" --redis "$REDIS_URL" --namespace /:rooms \
         --log-level info 2>"$logf" >&2 &
     else
       "$NODE" "$HERE/node_server.mjs" --port "$port" --redis "$REDIS_URL" 2>"$logf" >&2 &

@@ -749,6 +749,29 @@ START_TEST(poll_abort_closes)
 }
 END_TEST
 
+/* A forwarded GET whose node link closed frees the slot: the session stays open, and what was
+ * queued meanwhile goes to the next GET. */
+START_TEST(poll_release_keeps_session)
+{
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 1), EIO_POLL_HOLD);
+    eio_session_poll_release(s);
+    ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
+    ck_assert(!eio_session_poll_pending(s));
+    ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
+    ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_HOLD);
+    ck_assert(eio_session_poll_ready(s));
+    sio_buf b = SIO_BUF_INIT;
+    eio_session_poll_take(s, &b);
+    ASSERT_BODY(&b, "4x");
+    sio_buf_free(&b);
+    eio_session_free(s);
+}
+END_TEST
+
 START_TEST(server_close_answers_held_get)
 {
     eio_config cfg = cfg_default();
@@ -1291,6 +1314,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, second_get_is_dup_and_closes);
     tcase_add_test(tc, post_close_answers_held_get_with_noop);
     tcase_add_test(tc, poll_abort_closes);
+    tcase_add_test(tc, poll_release_keeps_session);
     tcase_add_test(tc, server_close_answers_held_get);
     tcase_add_test(tc, graceful_close_drains_queue_polling);
     tcase_add_test(tc, graceful_close_drains_queue_websocket);

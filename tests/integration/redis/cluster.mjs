@@ -138,13 +138,25 @@ export function startNodePeer(h, redis, { key, requestsTimeout, specificResponse
   }).then((sp) => Object.assign(sp, { kind: 'node' }));
 }
 
-/** Starts the siobroker daemon with --redis and waits for its "cluster ready" line. */
-export function startDaemon(h, redis, { key, args = [] } = {}) {
-  return startListening(h, 'siobroker', path.join(BIN_DIR, 'siobroker'), (port) => {
-    const a = ['--listen', `${HOST}:${port}`, '--redis', redis.url, '--log-level', 'info'];
-    if (key) a.push('--redis-key', key);
-    return a.concat(args);
-  });
+/** The cluster secret the test daemons share (startDaemon passes it through the environment). */
+export const CLUSTER_SECRET = 'test-cluster-secret-0123456789';
+
+/** Starts the siobroker daemon with --redis and waits for its "cluster ready" line. The daemon
+ * gets CLUSTER_SECRET as SIO_CLUSTER_SECRET unless `secret` says otherwise (null: none, and then
+ * --insecure-cluster unless `args` decide). `advertise` is passed as --advertise HOST:PORT. */
+export function startDaemon(h, redis, { key, args = [], secret = CLUSTER_SECRET, name = 'siobroker', logLevel = 'info', env = {} } = {}) {
+  return startListening(
+    h,
+    name,
+    path.join(BIN_DIR, 'siobroker'),
+    (port) => {
+      const a = ['--listen', `${HOST}:${port}`, '--redis', redis.url, '--log-level', logLevel];
+      if (key) a.push('--redis-key', key);
+      if (secret === null && !args.includes('--insecure-cluster')) a.push('--insecure-cluster');
+      return a.concat(args);
+    },
+    { env: secret ? { SIO_CLUSTER_SECRET: secret, ...env } : env },
+  );
 }
 
 /** A socket.io-client socket on srv (nsp, mode) with auth {name}; `.rec` records what it gets. */

@@ -1,0 +1,616 @@
+/* upstream: HTTP/1.1 client with a keep-alive pool per peer (libuv TCP, http-parser). One request
+ * at a time per connection; idle connections wait in their peer's list and are closed when the
+ * peer closes them or after UP_IDLE_MS. */
+#include "upstream.h"
+
+#include "sio_alloc.h"
+#include "sio_log.h"
+
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+#include <uthash.h>
+
+/** An idle connection older than this is not reused (the peer's keep-alive timeout is 30 s). */
+#define UP_IDLE_MS 20000u
+/** Idle connections kept per peer. */
+#define UP_IDLE_MAX 256u
+/** Largest response accepted (headers + body). */
+#define UP_MAX_RESPONSE (64u * 1024 * 1024)
+
+typedef struct up_conn up_conn;
+
+/** A peer node: its address and idle connections. */
+typedef struct up_peer {
+    char *hostport; /**< owned; hash key */
+    char *host;     /**< owned, without brackets */
+    char *port;     /**< owned */
+    up_conn *idle;  /**< idle connections, most recent first */
+    size_t n_idle;
+    UT_hash_handle hh;
+} up_peer;
+
+struct upstream_pool {
+    uv_loop_t *loop;
+    up_peer *peers;
+    up_conn *all; /**< every live connection (for upstream_pool_free) */
+    int handles;  /**< connections whose handles are not closed yet */
+    bool freed;
+};
+
+struct up_req {
+    upstream_pool *pool;
+    up_peer *peer;
+    up_conn *conn; /**< the connection carrying it, or NULL while resolving */
+    sio_buf bytes; /**< the request, kept for a retry */
+    uv_timer_t timer;
+    up_done_fn cb; /**< NULL once completed or cancelled */
+    void *ud;
+    bool retried;
+    bool finished; /**< completed or cancelled; freed when the timer handle closes */
+};
+
+struct up_conn {
+    uv_tcp_t tcp;
+    upstream_pool *pool;
+    up_peer *peer; /**< NULL once the pool is freed */
+    up_req *req;   /**< the request in flight, or NULL while idle */
+    uv_connect_t connect;
+    uv_write_t write;
+    uv_getaddrinfo_t gai;
+    http_parser parser;
+    http_parser_settings *settings;
+    sio_buf wbuf;  /**< bytes being written */
+    sio_buf field; /**< header field being parsed */
+    sio_buf value; /**< header value being parsed */
+    sio_buf ctype; /**< content-type of the response */
+    sio_buf body;  /**< response body */
+    size_t received;
+    uint64_t idle_since;
+    bool in_value;  /**< the parser is in a header value */
+    bool complete;  /**< the response is complete */
+    bool reused;    /**< the request went out on a kept-alive connection */
+    bool resolving; /**< getaddrinfo in flight (the handle is not initialised yet) */
+    bool closing;
+    up_conn *next_idle;
+    up_conn *all_next, *all_prev;
+};
+
+static void conn_close(up_conn *c);
+static void conn_send(up_conn *c);
+static void req_finish(up_req *r, up_error err, const up_response *resp);
+
+const char *upstream_error_message(up_error err)
+{
+    switch (err) {
+    case UP_OK: return "ok";
+    case UP_CONNECT: return "cannot connect to the peer";
+    case UP_IO: return "connection to the peer failed";
+    case UP_TIMEOUT: return "the peer did not answer in time";
+    case UP_PROTOCOL: return "invalid HTTP response from the peer";
+    }
+    return "?";
+}
+
+/* ---- peers ----------------------------------------------------------------------------------- */
+
+static up_peer *peer_get(upstream_pool *pool, const char *hostport)
+{
+    up_peer *p = NULL;
+    HASH_FIND_STR(pool->peers, hostport, p);
+    if (p)
+        return p;
+    p = sio_calloc(1, sizeof *p);
+    p->hostport = sio_strdup(hostport);
+    const char *colon = strrchr(hostport, ':');
+    const char *h = hostport;
+    size_t hlen = colon ? (size_t)(colon - hostport) : strlen(hostport);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    p->host = sio_strndup(h, hlen);
+    p->port = sio_strdup(colon ? colon + 1 : "80");
+    HASH_ADD_KEYPTR(hh, pool->peers, p->hostport, strlen(p->hostport), p);
+    return p;
+}
+
+/* Takes a reusable idle connection of p, closing the stale ones. NULL when there is none. */
+static up_conn *peer_take_idle(up_peer *p, uint64_t now)
+{
+    while (p->idle) {
+        up_conn *c = p->idle;
+        p->idle = c->next_idle;
+        c->next_idle = NULL;
+        p->n_idle--;
+        if (!c->closing && now - c->idle_since <= UP_IDLE_MS)
+            return c;
+        conn_close(c);
+    }
+    return NULL;
+}
+
+static void peer_remove_idle(up_peer *p, up_conn *c)
+{
+    for (up_conn **pp = &p->idle; *pp; pp = &(*pp)->next_idle) {
+        if (*pp == c) {
+            *pp = c->next_idle;
+            c->next_idle = NULL;
+            p->n_idle--;
+            return;
+        }
+    }
+}
+
+/* ---- parser callbacks ------------------------------------------------------------------------ */
+
+static void header_done(up_conn *c)
+{
+    if (c->field.len == 12 && strncasecmp((const char *)c->field.data, "content-type", 12) == 0) {
+        sio_buf_reset(&c->ctype);
+        sio_buf_append(&c->ctype, c->value.data, c->value.len);
+    }
+    sio_buf_reset(&c->field);
+    sio_buf_reset(&c->value);
+}
+
+static int on_header_field(http_parser *hp, const char *at, size_t len)
+{
+    up_conn *c = hp->data;
+    if (c->in_value) {
+        header_done(c);
+        c->in_value = false;
+    }
+    sio_buf_append(&c->field, at, len);
+    return 0;
+}
+
+static int on_header_value(http_parser *hp, const char *at, size_t len)
+{
+    up_conn *c = hp->data;
+    c->in_value = true;
+    sio_buf_append(&c->value, at, len);
+    return 0;
+}
+
+static int on_headers_complete(http_parser *hp)
+{
+    up_conn *c = hp->data;
+    if (c->in_value)
+        header_done(c);
+    c->in_value = false;
+    return 0;
+}
+
+static int on_body(http_parser *hp, const char *at, size_t len)
+{
+    up_conn *c = hp->data;
+    sio_buf_append(&c->body, at, len);
+    return 0;
+}
+
+static int on_message_complete(http_parser *hp)
+{
+    up_conn *c = hp->data;
+    c->complete = true;
+    http_parser_pause(hp, 1); /* nothing may follow an answer we did not ask for */
+    return 0;
+}
+
+static http_parser_settings parser_settings = {
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+static void conn_reset_response(up_conn *c)
+{
+    http_parser_init(&c->parser, HTTP_RESPONSE);
+    c->parser.data = c;
+    sio_buf_reset(&c->field);
+    sio_buf_reset(&c->value);
+    sio_buf_reset(&c->ctype);
+    sio_buf_reset(&c->body);
+    c->received = 0;
+    c->in_value = false;
+    c->complete = false;
+}
+
+/* ---- connections ----------------------------------------------------------------------------- */
+
+static void conn_closed(uv_handle_t *h)
+{
+    up_conn *c = h->data;
+    upstream_pool *pool = c->pool;
+    sio_buf_free(&c->wbuf);
+    sio_buf_free(&c->field);
+    sio_buf_free(&c->value);
+    sio_buf_free(&c->ctype);
+    sio_buf_free(&c->body);
+    sio_free(c);
+    if (--pool->handles == 0 && pool->freed)
+        sio_free(pool);
+}
+
+static void conn_unlink(up_conn *c)
+{
+    upstream_pool *pool = c->pool;
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else if (pool->all == c)
+        pool->all = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
+    c->all_next = c->all_prev = NULL;
+}
+
+/* Closes c (idempotent). Its request, if any, must have been detached or finished first. */
+static void conn_close(up_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (c->peer && c->req == NULL)
+        peer_remove_idle(c->peer, c);
+    conn_unlink(c);
+    if (c->resolving)
+        return; /* the getaddrinfo callback sees closing and frees */
+    uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+static up_conn *conn_new(upstream_pool *pool, up_peer *peer)
+{
+    up_conn *c = sio_calloc(1, sizeof *c);
+    c->pool = pool;
+    c->peer = peer;
+    c->tcp.data = c;
+    conn_reset_response(c);
+    c->all_next = pool->all;
+    if (pool->all)
+        pool->all->all_prev = c;
+    pool->all = c;
+    pool->handles++;
+    return c;
+}
+
+/* The connection failed: the request is retried once when it went out on a reused connection
+ * that the peer had closed before answering anything, else it fails with err. */
+static void conn_fail(up_conn *c, up_error err)
+{
+    up_req *r = c->req;
+    c->req = NULL;
+    bool answered = c->received > 0;
+    conn_close(c);
+    if (!r)
+        return;
+    r->conn = NULL;
+    if (c->reused && !answered && !r->retried && r->peer) {
+        r->retried = true;
+        SIO_LOGD(SIO_SUB_CLUSTER, "peer %s closed a kept-alive connection: retrying on a new one",
+                 r->peer->hostport);
+        up_conn *n = conn_new(r->pool, r->peer);
+        n->req = r;
+        r->conn = n;
+        conn_send(n);
+        return;
+    }
+    req_finish(r, err, NULL);
+}
+
+/* Closes c and fails its request with err (no retry). */
+static void conn_abort(up_conn *c, up_error err)
+{
+    up_req *r = c->req;
+    c->req = NULL;
+    conn_close(c);
+    if (r) {
+        r->conn = NULL;
+        req_finish(r, err, NULL);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    static char slab[64 * 1024]; /* one loop thread; the data is parsed before the next read */
+    (void)h;
+    (void)suggested;
+    buf->base = slab;
+    buf->len = sizeof slab;
+}
+
+/* Hands the complete answer of c to its request, if it still has one. */
+static void conn_deliver(up_conn *c)
+{
+    up_req *r = c->req;
+    c->req = NULL;
+    if (!r)
+        return;
+    r->conn = NULL;
+    up_response resp = {
+        .status = (int)c->parser.status_code,
+        .content_type = c->ctype.len ? sio_buf_cstr(&c->ctype) : "",
+        .body = c->body.data,
+        .body_len = c->body.len,
+    };
+    req_finish(r, UP_OK, &resp);
+}
+
+/* The answer on c is complete: delivers it and parks c as idle when it may be kept alive. */
+static void conn_done(up_conn *c, bool reusable)
+{
+    bool keep = reusable && http_should_keep_alive(&c->parser) && !c->closing;
+    conn_deliver(c);
+    if (!keep || !c->peer || c->peer->n_idle >= UP_IDLE_MAX) {
+        conn_close(c);
+        return;
+    }
+    conn_reset_response(c);
+    sio_buf_free(&c->body); /* do not keep a large body's memory while idle */
+    c->idle_since = uv_now(c->pool->loop);
+    c->next_idle = c->peer->idle;
+    c->peer->idle = c;
+    c->peer->n_idle++;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    up_conn *c = s->data;
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        if (!c->req) {
+            conn_close(c); /* the peer closed an idle connection */
+            return;
+        }
+        SIO_LOGD(SIO_SUB_CLUSTER, "peer %s: %s", c->peer ? c->peer->hostport : "?",
+                 nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+        conn_fail(c, UP_IO);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (!c->req) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "peer %s sent data on an idle connection: closed",
+                 c->peer ? c->peer->hostport : "?");
+        conn_close(c);
+        return;
+    }
+    c->received += (size_t)nread;
+    size_t used = http_parser_execute(&c->parser, &parser_settings, buf->base, (size_t)nread);
+    if (c->complete) {
+        /* Bytes after the answer mean the peer is out of step: the connection is dropped. */
+        bool extra = used < (size_t)nread;
+        if (extra)
+            SIO_LOGW(SIO_SUB_CLUSTER, "peer %s sent bytes after its answer: connection dropped",
+                     c->peer ? c->peer->hostport : "?");
+        conn_done(c, !extra);
+        return;
+    }
+    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || c->received > UP_MAX_RESPONSE) {
+        SIO_LOGW(
+            SIO_SUB_CLUSTER, "peer %s: invalid response: %s", c->peer ? c->peer->hostport : "?",
+            c->received > UP_MAX_RESPONSE ? "too large"
+                                          : http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+        conn_abort(c, UP_PROTOCOL);
+    }
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    up_conn *c = w->data;
+    sio_buf_reset(&c->wbuf);
+    if (status < 0 && !c->closing) {
+        SIO_LOGD(SIO_SUB_CLUSTER, "peer %s: write failed: %s", c->peer ? c->peer->hostport : "?",
+                 uv_strerror(status));
+        conn_fail(c, UP_IO);
+    }
+}
+
+/* Writes the request of c on its connected socket. */
+static void conn_write(up_conn *c)
+{
+    up_req *r = c->req;
+    sio_buf_reset(&c->wbuf);
+    sio_buf_append(&c->wbuf, r->bytes.data, r->bytes.len);
+    uv_buf_t b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
+    c->write.data = c;
+    int rc = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+    if (rc < 0)
+        conn_fail(c, UP_IO);
+}
+
+static void on_connected(uv_connect_t *cr, int status)
+{
+    up_conn *c = cr->data;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "peer %s: connect failed: %s", c->peer ? c->peer->hostport : "?",
+                 uv_strerror(status));
+        conn_abort(c, UP_CONNECT);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (c->req)
+        conn_write(c);
+}
+
+static void conn_connect(up_conn *c, const struct sockaddr *sa)
+{
+    c->connect.data = c;
+    int rc = uv_tcp_connect(&c->connect, &c->tcp, sa, on_connected);
+    if (rc < 0) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "peer %s: connect failed: %s", c->peer ? c->peer->hostport : "?",
+                 uv_strerror(rc));
+        conn_abort(c, UP_CONNECT);
+    }
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai)
+{
+    up_conn *c = g->data;
+    c->resolving = false;
+    uv_tcp_init(c->pool->loop, &c->tcp);
+    c->tcp.data = c;
+    if (c->closing) {
+        uv_freeaddrinfo(ai);
+        uv_close((uv_handle_t *)&c->tcp, conn_closed);
+        return;
+    }
+    if (status < 0 || !ai) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "peer %s: cannot resolve: %s", c->peer ? c->peer->hostport : "?",
+                 uv_strerror(status));
+        uv_freeaddrinfo(ai);
+        conn_abort(c, UP_CONNECT);
+        return;
+    }
+    conn_connect(c, ai->ai_addr);
+    uv_freeaddrinfo(ai);
+}
+
+/* Opens c's connection (numeric addresses at once, names through getaddrinfo) and sends. */
+static void conn_send(up_conn *c)
+{
+    if (c->reused) {
+        conn_write(c);
+        return;
+    }
+    up_peer *p = c->peer;
+    struct sockaddr_storage ss;
+    int port = atoi(p->port);
+    if (uv_ip4_addr(p->host, port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(p->host, port, (struct sockaddr_in6 *)&ss) == 0) {
+        uv_tcp_init(c->pool->loop, &c->tcp);
+        c->tcp.data = c;
+        conn_connect(c, (struct sockaddr *)&ss);
+        return;
+    }
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    c->gai.data = c;
+    c->resolving = true;
+    int rc = uv_getaddrinfo(c->pool->loop, &c->gai, on_resolved, p->host, p->port, &hints);
+    if (rc < 0) {
+        c->resolving = false;
+        on_resolved(&c->gai, rc, NULL);
+    }
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static void req_timer_closed(uv_handle_t *h)
+{
+    up_req *r = h->data;
+    sio_buf_free(&r->bytes);
+    sio_free(r);
+}
+
+/* Completes r once: runs its callback (unless cancelled) and releases it. */
+static void req_finish(up_req *r, up_error err, const up_response *resp)
+{
+    if (r->finished)
+        return;
+    r->finished = true;
+    uv_timer_stop(&r->timer);
+    up_done_fn cb = r->cb;
+    r->cb = NULL;
+    if (cb)
+        cb(r->ud, err, resp);
+    uv_close((uv_handle_t *)&r->timer, req_timer_closed);
+}
+
+static void on_req_timeout(uv_timer_t *t)
+{
+    up_req *r = t->data;
+    up_conn *c = r->conn;
+    r->conn = NULL;
+    if (c) {
+        c->req = NULL;
+        conn_close(c);
+    }
+    SIO_LOGW(SIO_SUB_CLUSTER, "peer %s: no answer in time", r->peer ? r->peer->hostport : "?");
+    req_finish(r, UP_TIMEOUT, NULL);
+}
+
+upstream_pool *upstream_pool_new(uv_loop_t *loop)
+{
+    upstream_pool *pool = sio_calloc(1, sizeof *pool);
+    pool->loop = loop;
+    return pool;
+}
+
+up_req *upstream_request(upstream_pool *pool, const char *hostport, sio_buf *req,
+                         uint32_t timeout_ms, up_done_fn cb, void *ud)
+{
+    up_req *r = sio_calloc(1, sizeof *r);
+    r->pool = pool;
+    r->cb = cb;
+    r->ud = ud;
+    r->bytes = *req;
+    *req = (sio_buf)SIO_BUF_INIT;
+    r->peer = peer_get(pool, hostport);
+    uv_timer_init(pool->loop, &r->timer);
+    r->timer.data = r;
+    uv_timer_start(&r->timer, on_req_timeout, timeout_ms, 0);
+    up_conn *c = peer_take_idle(r->peer, uv_now(pool->loop));
+    if (c) {
+        c->reused = true;
+    } else {
+        c = conn_new(pool, r->peer);
+    }
+    c->req = r;
+    r->conn = c;
+    conn_send(c);
+    return r;
+}
+
+void upstream_cancel(up_req *r)
+{
+    if (!r || r->finished)
+        return;
+    r->cb = NULL;
+    up_conn *c = r->conn;
+    r->conn = NULL;
+    if (c) {
+        c->req = NULL;
+        conn_close(c);
+    }
+    req_finish(r, UP_IO, NULL);
+}
+
+void upstream_pool_free(upstream_pool *pool)
+{
+    if (!pool)
+        return;
+    while (pool->all) {
+        up_conn *c = pool->all;
+        up_req *r = c->req;
+        c->req = NULL;
+        c->peer = NULL;
+        conn_close(c); /* unlinks c from pool->all */
+        if (r) {
+            r->cb = NULL;
+            r->conn = NULL;
+            req_finish(r, UP_IO, NULL);
+        }
+    }
+    up_peer *p, *tmp;
+    HASH_ITER(hh, pool->peers, p, tmp)
+    {
+        HASH_DEL(pool->peers, p);
+        sio_free(p->hostport);
+        sio_free(p->host);
+        sio_free(p->port);
+        sio_free(p);
+    }
+    pool->freed = true;
+    if (pool->handles == 0)
+        sio_free(pool);
+}
