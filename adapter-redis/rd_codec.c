@@ -336,6 +336,26 @@ void rd_channel_response(sio_buf *out, const char *key, const char *nsp, const c
     }
 }
 
+void rd_channel_control(sio_buf *out, const char *key, const char *node_id)
+{
+    sio_buf_puts(out, key);
+    sio_buf_puts(out, "#siobroker#");
+    if (node_id) {
+        sio_buf_puts(out, node_id);
+        sio_buf_putc(out, '#');
+    }
+}
+
+void rd_channel_control_reply(sio_buf *out, const char *key, const char *token)
+{
+    sio_buf_puts(out, key);
+    sio_buf_puts(out, "#siobroker-reply#");
+    if (token) {
+        sio_buf_puts(out, token);
+        sio_buf_putc(out, '#');
+    }
+}
+
 int rd_channel_room(const char *channel, size_t len, const char *key, const char *nsp,
                     char **room_out)
 {

@@ -107,6 +107,15 @@ void rd_channel_request(sio_buf *out, const char *key, const char *nsp);
  * not NULL. */
 void rd_channel_response(sio_buf *out, const char *key, const char *nsp, const char *uid);
 
+/* Appends siobroker's own control channel (rd_control.h) to out: "K#siobroker#", which every
+ * siobroker node subscribes to, or "K#siobroker#NODE#", the channel of one node, when node_id is
+ * not NULL. No namespace starts without '/', so the adapters' pattern "K#NSP#*" never matches. */
+void rd_channel_control(sio_buf *out, const char *key, const char *node_id);
+
+/* Appends a control reply channel to out: "K#siobroker-reply#", followed by "TOKEN#" when token is
+ * not NULL. Nodes publish replies only on channels that start with "K#siobroker-reply#". */
+void rd_channel_control_reply(sio_buf *out, const char *key, const char *token);
+
 /* Takes the room out of a channel name received through the pattern "K#NSP#*", as 8.x does (the
  * text between "K#NSP#" and the final '#'). Returns 0 and sets *room_out to a heap copy the caller
  * frees with sio_free, or to NULL for the namespace channel "K#NSP#" (and for "K#NSP##"); returns

@@ -3,6 +3,7 @@
  * client close that keeps session teardown out of the Socket.IO call stack. */
 #include "sio_glue.h"
 
+#include "node_internal.h"
 #include "sio_alloc.h"
 #include "sio_log.h"
 
@@ -203,4 +204,12 @@ sio_server *sio_node_attach_socketio(sio_node *n, const char *path, const sio_se
         return NULL;
     }
     return g->srv;
+}
+
+sio_client *sio_glue_client(const sio_server *srv, const sio_conn *c)
+{
+    if (!c || !c->ep || c->ep->ops.on_open != on_open)
+        return NULL;
+    const glue_client *gc = c->data;
+    return gc && gc->g->srv == srv ? gc->client : NULL;
 }

@@ -10,4 +10,8 @@
  * the path is taken. Register namespaces on it with sio_server_of. */
 sio_server *sio_node_attach_socketio(sio_node *n, const char *path, const sio_server_config *cfg);
 
+/* The Socket.IO client of session c when c is a session of srv's endpoint, else NULL (another
+ * endpoint's session, or one that is closing). Borrowed. */
+sio_client *sio_glue_client(const sio_server *srv, const sio_conn *c);
+
 #endif

@@ -633,6 +633,17 @@ START_TEST(channels)
     channel_is(rd_channel_response, "socket.io", "/", NULL, "socket.io-response#/#");
     channel_is(rd_channel_response, "socket.io", "/", "dXKmqp", "socket.io-response#/#dXKmqp#");
     channel_is(rd_channel_response, "k", "/chat", NULL, "k-response#/chat#");
+    /* siobroker's control channels (rd_control.h): never matched by an adapter's "K#NSP#*". */
+    sio_buf cb = SIO_BUF_INIT;
+    rd_channel_control(&cb, "socket.io", NULL);
+    rd_channel_control(&cb, "socket.io", "alpha");
+    rd_channel_control_reply(&cb, "k", NULL);
+    rd_channel_control_reply(&cb, "k", "Tok");
+    sio_buf_putc(&cb, 0);
+    ck_assert_str_eq(
+        (const char *)cb.data,
+        "socket.io#siobroker#socket.io#siobroker#alpha#k#siobroker-reply#k#siobroker-reply#Tok#");
+    sio_buf_free(&cb);
     sio_buf b = SIO_BUF_INIT;
     rd_channel_request(&b, "socket.io", "/");
     sio_buf_putc(&b, 0);

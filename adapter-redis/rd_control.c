@@ -1,0 +1,127 @@
+/* rd_control: a node's side of siobroker's control channel (protocol in rd_control.h): decode a
+ * request, let the handler answer it, publish the reply on the requester's channel. */
+#include "rd_control.h"
+
+#include "rd_codec.h"
+#include "sio_alloc.h"
+#include "sio_buf.h"
+#include "sio_log.h"
+
+#include <string.h>
+
+/** Longest request id accepted (the requester's choice, echoed back). */
+#define RD_CONTROL_MAX_ID 64
+
+struct rd_control {
+    rd_link *link;      /**< borrowed */
+    char *node_id;      /**< owned */
+    char *reply_prefix; /**< owned: "K#siobroker-reply#" */
+    char *ch_all;       /**< owned: "K#siobroker#" */
+    char *ch_node;      /**< owned: "K#siobroker#NODE#" */
+    rd_control_fn fn;
+    void *ud;
+};
+
+static int append_json(const char *buffer, size_t size, void *data)
+{
+    sio_buf_append(data, buffer, size);
+    return 0;
+}
+
+/* Publishes reply (borrowed) as JSON on channel. */
+static void publish_reply(rd_control *c, const char *channel, const json_t *reply)
+{
+    sio_buf text = SIO_BUF_INIT;
+    json_dump_callback(reply, append_json, &text, JSON_COMPACT);
+    if (rd_link_publish(c->link, channel, strlen(channel), text.data, text.len) != 0)
+        SIO_LOGD(SIO_SUB_CLUSTER, "control reply not sent: redis unavailable");
+    sio_buf_free(&text);
+}
+
+/* Reads the three fields every request has. Returns 0, or -1 with *why set. */
+static int request_head(rd_control *c, const json_t *req, const char **id, const char **type,
+                        const char **reply, const char **why)
+{
+    *id = rd_request_str(req, "id");
+    *type = rd_request_str(req, "type");
+    *reply = rd_request_str(req, "reply");
+    if (!*id || !*type || !*reply) {
+        *why = "id, type and reply must be strings";
+        return -1;
+    }
+    size_t idlen = strlen(*id);
+    if (idlen == 0 || idlen > RD_CONTROL_MAX_ID) {
+        *why = "id must have 1 to 64 characters";
+        return -1;
+    }
+    size_t plen = strlen(c->reply_prefix);
+    if (strncmp(*reply, c->reply_prefix, plen) != 0 || strlen(*reply) == plen) {
+        *why = "reply is not a siobroker reply channel";
+        return -1;
+    }
+    return 0;
+}
+
+static void on_request(void *ud, const char *channel, size_t channel_len, const uint8_t *payload,
+                       size_t len)
+{
+    (void)channel, (void)channel_len;
+    rd_control *c = ud;
+    json_error_t jerr;
+    json_t *req = len && payload[0] == '{'
+                      ? json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr)
+                      : NULL;
+    const char *id, *type, *reply, *why = "not a JSON object";
+    if (!json_is_object(req) || request_head(c, req, &id, &type, &reply, &why) != 0) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "control request dropped: %s", why);
+        json_decref(req);
+        return;
+    }
+    const char *err = NULL;
+    json_t *result = c->fn ? c->fn(c->ud, type, req, &err) : NULL;
+    json_t *out = json_object();
+    json_object_set_new(out, "id", json_string(id));
+    json_object_set_new(out, "node", json_string(c->node_id));
+    json_object_set_new(out, "ok", json_boolean(result != NULL));
+    if (result) {
+        json_object_update(out, result);
+        json_decref(result);
+    } else {
+        json_object_set_new(out, "error", json_string(err ? err : "unknown request type"));
+    }
+    SIO_LOGD(SIO_SUB_CLUSTER, "control request %s (%s) answered on %s", id, type, reply);
+    publish_reply(c, reply, out);
+    json_decref(out);
+    json_decref(req);
+}
+
+rd_control *rd_control_new(rd_link *link, const rd_control_config *cfg, rd_control_fn fn, void *ud)
+{
+    rd_control *c = sio_calloc(1, sizeof *c);
+    const char *key = cfg->key ? cfg->key : "socket.io";
+    c->link = link;
+    c->node_id = sio_strdup(cfg->node_id);
+    c->fn = fn;
+    c->ud = ud;
+    sio_buf b = SIO_BUF_INIT;
+    rd_channel_control_reply(&b, key, NULL);
+    c->reply_prefix = sio_buf_steal_str(&b);
+    rd_channel_control(&b, key, NULL);
+    c->ch_all = sio_buf_steal_str(&b);
+    rd_channel_control(&b, key, c->node_id);
+    c->ch_node = sio_buf_steal_str(&b);
+    rd_link_subscribe(link, c->ch_all, false, on_request, c);
+    rd_link_subscribe(link, c->ch_node, false, on_request, c);
+    return c;
+}
+
+void rd_control_free(rd_control *c)
+{
+    if (!c)
+        return;
+    sio_free(c->node_id);
+    sio_free(c->reply_prefix);
+    sio_free(c->ch_all);
+    sio_free(c->ch_node);
+    sio_free(c);
+}
