@@ -101,7 +101,8 @@ json_t *sio_nsp_local_fetch(sio_nsp *nsp, const sio_bcast_opts *o)
         json_t *rooms = json_array();
         sio_socket_rooms(v[i], add_room_name, rooms);
         json_array_append_new(out, json_pack("{s:s,s:O,s:o,s:O}", "id", v[i]->id, "handshake",
-                                             v[i]->handshake, "rooms", rooms, "data", v[i]->data));
+                                             sio_socket_handshake(v[i]), "rooms", rooms, "data",
+                                             sio_socket_data_json(v[i])));
     }
     unref_all(v, n);
     return out;

@@ -59,6 +59,18 @@ typedef struct sio_pending_ack {
     sio_bcast_ack *bc; /**< broadcast ack (holds a reference), or NULL */
 } sio_pending_ack;
 
+/** A session's handshake details as compact JSON text (without auth), shared, refcounted, by the
+ * client and its sockets; the json_t forms are built only when a getter asks for them. */
+typedef struct sio_hs_text {
+    int refs;
+    char text[];
+} sio_hs_text;
+
+/* Takes one more reference to t (NULL allowed); returns t. */
+sio_hs_text *hs_text_ref(sio_hs_text *t);
+/* Drops one reference to t (NULL allowed); frees it with the last. */
+void hs_text_unref(sio_hs_text *t);
+
 struct sio_socket {
     char id[SIO_SOCKET_ID_LEN + 1];
     UT_hash_handle hh; /**< in nsp->sockets */
@@ -66,8 +78,10 @@ struct sio_socket {
     sio_nsp *nsp;
     sio_client *client;      /**< NULL once the client is gone */
     sio_socket *client_next; /**< in client->sockets */
-    json_t *handshake;       /**< owned */
-    json_t *data;            /**< owned */
+    json_t *handshake;       /**< built on the first sio_socket_handshake(); owned; NULL before */
+    sio_hs_text *hs_text;    /**< the session's handshake text; one reference */
+    json_t *auth;            /**< the CONNECT auth object; owned; NULL = none ({}) */
+    json_t *data;            /**< created on the first sio_socket_data_json(); owned */
     void *user;
     sio_room **rooms; /**< joined rooms (not the id room) */
     size_t n_rooms, cap_rooms;
@@ -84,7 +98,8 @@ struct sio_client {
     sio_server *srv;
     void *conn;
     sio_decoder *dec;
-    json_t *hs; /**< handshake without auth; owned */
+    sio_hs_text *hs_text; /**< handshake without auth, as text; one reference */
+    json_t *hs;           /**< built on the first sio_client_handshake(); owned; NULL before */
     sio_socket *sockets;
     void *connect_timer;
     int dispatching;          /**< depth of calls into handlers */

@@ -158,6 +158,7 @@ static void client_free(sio_client *c)
         c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
     sio_decoder_free(c->dec);
     json_decref(c->hs);
+    hs_text_unref(c->hs_text);
     sio_free(c);
 }
 
@@ -178,20 +179,29 @@ sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
     c->srv = srv;
     c->conn = conn;
     c->dec = sio_decoder_new(&srv->cfg.limits);
-    c->hs = json_object();
-    json_object_set_new(c->hs, "headers", hs->headers ? hs->headers : json_object());
+    /* Kept as text: jansson objects of every header cost about 2 KiB per idle session, and
+     * few programs ever read them. */
+    json_t *hso = json_object();
+    json_object_set_new(hso, "headers", hs->headers ? hs->headers : json_object());
     time_t secs = (time_t)(hs->issued_ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     char when[96];
     strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
-    json_object_set_new(c->hs, "time", json_string(when));
-    json_object_set_new(c->hs, "address", json_string(hs->address ? hs->address : ""));
-    json_object_set_new(c->hs, "xdomain", json_boolean(hs->xdomain));
-    json_object_set_new(c->hs, "secure", json_boolean(hs->secure));
-    json_object_set_new(c->hs, "issued", json_integer((json_int_t)hs->issued_ms));
-    json_object_set_new(c->hs, "url", json_string(hs->url ? hs->url : ""));
-    json_object_set_new(c->hs, "query", hs->query ? hs->query : json_object());
+    json_object_set_new(hso, "time", json_string(when));
+    json_object_set_new(hso, "address", json_string(hs->address ? hs->address : ""));
+    json_object_set_new(hso, "xdomain", json_boolean(hs->xdomain));
+    json_object_set_new(hso, "secure", json_boolean(hs->secure));
+    json_object_set_new(hso, "issued", json_integer((json_int_t)hs->issued_ms));
+    json_object_set_new(hso, "url", json_string(hs->url ? hs->url : ""));
+    json_object_set_new(hso, "query", hs->query ? hs->query : json_object());
+    char *text = json_dumps(hso, JSON_COMPACT);
+    json_decref(hso);
+    size_t tl = text ? strlen(text) : 2;
+    c->hs_text = sio_malloc(sizeof *c->hs_text + tl + 1);
+    c->hs_text->refs = 1;
+    memcpy(c->hs_text->text, text ? text : "{}", tl + 1);
+    sio_free(text); /* jansson allocates through sio_malloc */
     hs->headers = hs->query = NULL;
     if (srv->cfg.connect_timeout_ms)
         c->connect_timer =

@@ -22,8 +22,28 @@ sio_socket *socket_new(sio_nsp *nsp, sio_client *c)
     sio_rand_id(s->id, 15);
     s->nsp = nsp;
     s->client = c;
-    s->data = json_object();
+    s->hs_text = hs_text_ref(c->hs_text);
     return s;
+}
+
+sio_hs_text *hs_text_ref(sio_hs_text *t)
+{
+    if (t)
+        t->refs++;
+    return t;
+}
+
+void hs_text_unref(sio_hs_text *t)
+{
+    if (t && --t->refs == 0)
+        sio_free(t);
+}
+
+/* Parses a handshake text into a new object (an empty one if it does not parse). Caller owns. */
+static json_t *hs_parse(const sio_hs_text *t)
+{
+    json_t *o = t ? json_loads(t->text, 0, NULL) : NULL;
+    return json_is_object(o) ? o : (json_decref(o), json_object());
 }
 
 void socket_ref(sio_socket *s)
@@ -40,6 +60,8 @@ void socket_unref(sio_socket *s)
     sio_free(s->held);
     sio_free(s->rooms);
     json_decref(s->handshake);
+    json_decref(s->auth);
+    hs_text_unref(s->hs_text);
     json_decref(s->data);
     sio_free(s);
 }
@@ -77,13 +99,17 @@ void socket_connect(sio_socket *s, const json_t *auth)
 {
     sio_nsp *nsp = s->nsp;
     sio_client *c = s->client;
-    s->handshake = json_copy(c->hs);
-    json_object_set_new(s->handshake, "auth", auth ? json_deep_copy(auth) : json_object());
+    /* The socket's handshake object is built only if asked for (sio_socket_handshake). */
+    s->auth = auth ? json_deep_copy(auth) : NULL;
     sio_reject rej = {false, NULL, NULL};
     bool ok = true;
     s->connecting = true;
-    if (nsp->h.connect)
-        ok = nsp->h.connect(s, json_object_get(s->handshake, "auth"), &rej, nsp->ud);
+    if (nsp->h.connect) {
+        static json_t *empty; /* the {} handlers see for a CONNECT without auth; never freed */
+        if (!s->auth && !empty)
+            empty = json_object();
+        ok = nsp->h.connect(s, s->auth ? s->auth : empty, &rej, nsp->ud);
+    }
     s->connecting = false;
     if (!ok || c->close_reason) {
         rooms_leave_all(s);
@@ -307,16 +333,26 @@ void sio_client_each_socket(const sio_client *c, void (*fn)(sio_socket *s, void 
 
 const json_t *sio_client_handshake(const sio_client *c)
 {
-    return c->hs;
+    sio_client *m = (sio_client *)c; /* the cache is not part of the client's value */
+    if (!m->hs)
+        m->hs = hs_parse(c->hs_text);
+    return m->hs;
 }
 
 const json_t *sio_socket_handshake(const sio_socket *s)
 {
-    return s->handshake;
+    sio_socket *m = (sio_socket *)s; /* the cache is not part of the socket's value */
+    if (!m->handshake) {
+        m->handshake = hs_parse(s->hs_text);
+        json_object_set_new(m->handshake, "auth", s->auth ? json_incref(s->auth) : json_object());
+    }
+    return m->handshake;
 }
 
 json_t *sio_socket_data_json(sio_socket *s)
 {
+    if (!s->data)
+        s->data = json_object();
     return s->data;
 }
 
