@@ -24,7 +24,7 @@ size_t cli_table_rows(const cli_table *t);
 
 /* Appends the table to out: the header line, then one line per row; every column but the last is
  * padded to its widest cell (UTF-8 characters counted once) and columns are separated by two
- * spaces; no trailing spaces. */
+ * spaces; the last column is not padded. */
 void cli_table_render(const cli_table *t, sio_buf *out);
 
 /* Writes the rendered table to f. */
