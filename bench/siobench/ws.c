@@ -188,7 +188,10 @@ void sb_ws_close(sb_client *c)
     if (c->wsi && !c->closing) {
         c->closing = true;
         lws_callback_on_writable(c->wsi);
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1); /* not yet established */
+        /* Not yet established: no WRITEABLE comes, so a timeout (an O(n) sorted insert in lws:
+         * only for these few). */
+        if (c->state <= SB_OPENING)
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, 1);
     }
 }
 
