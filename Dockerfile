@@ -29,11 +29,12 @@ RUN npm ci --no-audit --no-fund
 
 COPY . .
 
-# Only the daemon and the files it serves (web/): no tests, fixtures or examples.
+# Only the daemon, the files it serves (web/) and siocli: no tests, fixtures or examples.
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release --no-warn-unused-cli \
- && cmake --build build --target siobroker siobroker_web -j"$(nproc)" \
+ && cmake --build build --target siobroker siobroker_web siocli -j"$(nproc)" \
  && DESTDIR=/stage cmake --install build --prefix /usr/local \
- && /stage/usr/local/bin/siobroker --version
+ && /stage/usr/local/bin/siobroker --version \
+ && /stage/usr/local/bin/siocli --version
 
 # ---- runtime: the shared libraries only, a non-root user --------------------------------------
 FROM debian:bookworm-slim
@@ -49,14 +50,11 @@ RUN apt-get update \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin siobroker
 
-# /usr/local/bin/siobroker, /usr/local/share/siobroker/socket.io.min.js(.map) and
-# /usr/local/share/siobroker/www (the chat page); siobroker finds the browser client at
-# <dir of executable>/../share/siobroker by itself.
+# /usr/local/bin/siobroker, /usr/local/bin/siocli (with its man page in /usr/local/share/man),
+# /usr/local/share/siobroker/socket.io.min.js(.map) and /usr/local/share/siobroker/www (the chat
+# page); siobroker finds the browser client at <dir of executable>/../share/siobroker by itself.
+# siocli needs only Redis: `docker run --rm --entrypoint siocli siobroker --redis URL nodes`.
 COPY --from=builder /stage/usr/local/ /usr/local/
-
-# siocli (the command-line client, tools/siocli) is not in the tree yet: when it lands, build its
-# target in the builder stage next to siobroker; `cmake --install` then puts it in /usr/local/bin
-# and the COPY above brings it into this image. No line here names it until it exists.
 
 ENV SIO_LISTEN=0.0.0.0:8080 \
     SIO_STATIC_DIR=/usr/local/share/siobroker/www \
