@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { itest } from '../lib/harness.mjs';
-import { until } from '../redis/cluster.mjs';
+import { until, kill9, expectCleanExit } from '../redis/cluster.mjs';
 import { siocli, siocliJson, table, startCluster } from './cli.mjs';
 
 itest('nodes, sessions and session SID show the siobroker nodes and their sessions', { timeout: 60000 }, async (h) => {
@@ -76,6 +76,28 @@ itest('nodes, sessions and session SID show the siobroker nodes and their sessio
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /no session no-such-sid in the cluster/);
   assert.equal(n1.connected, true);
+
+  // A node killed without a goodbye: silent at once (no answer to the ping), dead once its record
+  // expired (6 s TTL) while K:nodes still lists it.
+  await kill9(c.beta);
+  const silent = await siocliJson(redis, ['nodes']);
+  assert.deepEqual(silent.nodes.map((n) => [n.id, n.status, n.answers]), [['alpha', 'ok', true], ['beta', 'silent', false]]);
+  const dead = await until(
+    async () => {
+      const d = await siocliJson(redis, ['nodes']);
+      return d.nodes.find((n) => n.id === 'beta' && n.status === 'dead') ? d : null;
+    },
+    10000,
+    'beta to be reported dead',
+  );
+  assert.deepEqual(dead.nodes.find((n) => n.id === 'beta'), {
+    id: 'beta', status: 'dead', address: null, version: null, started: null, uptime_ms: null,
+    sessions: null, sockets: null, heartbeat: null, heartbeat_age_ms: null, answers: false,
+  });
+  const dt = await siocli(redis, ['nodes']);
+  assert.deepEqual(table(dt.stdout)[2], ['beta', '-', '-', '-', '-', '-', '-', 'dead']);
+  // The control channel's teardown is part of a clean shutdown.
+  await expectCleanExit(assert, c.alpha);
 });
 
 itest('rooms, room and sockets list what the clients of both kinds of server have', { timeout: 60000 }, async (h) => {
