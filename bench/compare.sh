@@ -111,7 +111,7 @@ start_server() { # KIND PORT LOG [REDIS_URL]: starts one server pinned to $SCPU,
       local extra=()
       [ -n "$redis" ] && extra+=(--redis "$redis")
       if [ -n "$redis" ] && "$BIN/siobroker" --help 2>&1 | grep -q -- --cluster-secret; then
-        extra+=(--cluster-secret bench-secret)
+        extra+=(--cluster-secret bench-cluster-secret-0123456789)
       fi
       taskset -c "$SCPU" "$BIN/siobroker" --listen "127.0.0.1:$port" --namespace /:rooms \
         --log-level warn "${extra[@]}" >"$log" 2>&1 &
