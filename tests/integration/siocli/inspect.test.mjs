@@ -168,3 +168,23 @@ itest('rooms, room and sockets list what the clients of both kinds of server hav
   const chat = await siocli(redis, ['--nsp', '/chat', 'rooms']);
   assert.equal(chat.code, 1, chat.stdout + chat.stderr);
 });
+
+itest('a Node server answering on per-requester response channels is heard too', { timeout: 60000 }, async (h) => {
+  const { startRedis, startDaemon, startNodePeer, client, join } = await import('../redis/cluster.mjs');
+  const { WS } = await import('./cli.mjs');
+  const redis = await startRedis(h);
+  const [alpha, peer] = await Promise.all([
+    startDaemon(h, redis, { name: 'alpha', args: ['--node-id', 'alpha'] }),
+    startNodePeer(h, redis, { name: 'peer-specific', specificResponseChannel: true }),
+  ]);
+  const [a, n] = await Promise.all([client(h, alpha, 'a', WS), client(h, peer, 'n', WS)]);
+  await Promise.all([join(a, 'lobby'), join(n, 'lobby')]);
+  const rooms = await siocliJson(redis, ['rooms']);
+  assert.deepEqual(rooms.rooms, [{ members: 2, name: 'lobby' }]);
+  const socks = await siocliJson(redis, ['sockets', '--room', 'lobby']);
+  assert.deepEqual(socks.sockets.map((s) => s.id), [a.id, n.id].sort());
+  for (const s of [a, n]) s.on('hey', (cb) => cb(s.label));
+  const acks = await siocliJson(redis, ['emit', 'hey', '--to', 'lobby', '--ack', '3000']);
+  assert.deepEqual([acks.servers, acks.servers_answered, acks.clients, acks.missing], [2, 2, 2, 0]);
+  assert.deepEqual(acks.acks.sort(), ['a', 'n']);
+});
