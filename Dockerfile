@@ -15,7 +15,7 @@ FROM debian:bookworm-slim AS builder
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential cmake pkg-config ca-certificates \
-        libwebsockets-dev libuv1-dev libhiredis-dev libmsgpack-dev libjansson-dev libssl-dev \
+        libwebsockets-dev libuv1-dev libhiredis-dev libmsgpack-dev libjansson-dev libssl-dev libhttp-parser-dev \
         uthash-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
 
@@ -43,7 +43,7 @@ FROM debian:bookworm-slim
 # for the HEALTHCHECK below.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libwebsockets17 libwebsockets-evlib-uv libuv1 libhiredis0.14 libmsgpackc2 libjansson4 \
+        libwebsockets17 libwebsockets-evlib-uv libuv1 libhiredis0.14 libmsgpackc2 libjansson4 libhttp-parser2.9 \
         libssl3 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 siobroker \

@@ -466,6 +466,15 @@ static int set_advertise(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int set_poll_batch(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (sio_parse_uint(v, 0, 1000000, &n, err, errlen))
+        return -1;
+    ((sio_config *)p)->node.eio.poll_max_packets = (uint32_t)n;
+    return 0;
+}
+
 static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
 {
     sio_config *c = p;
@@ -499,6 +508,9 @@ static const sio_option k_options[] = {
      "time allowed for the pong after a ping", set_ping_timeout},
     {"--max-payload", "SIO_ENGINEIO_MAX_PAYLOAD_BYTES", "BYTES", "1000000",
      "max bytes of a polling body or WebSocket message", set_max_payload},
+    {"--poll-batch", "SIO_ENGINEIO_POLL_BATCH", "N", "16",
+     "packets in one polling answer (python-engineio refuses more than 16; 0: no limit)",
+     set_poll_batch},
     {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
      "allowed origins: comma-separated list, or * for any; none by default", set_cors},
     {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},

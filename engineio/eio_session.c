@@ -43,6 +43,7 @@ void eio_config_defaults(eio_config *cfg)
     cfg->max_payload = 1000000;
     cfg->max_queue_bytes = 16u * 1024 * 1024;
     cfg->upgrade_timeout_ms = 10000;
+    cfg->poll_max_packets = 16;
 }
 
 static void q_push(eio_session *s, eio_msg *m)
@@ -376,6 +377,8 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out)
         size_t need = eio_polling_len(&p) + (n ? 1 : 0);
         if (n && used + need > s->cfg.max_payload)
             break;
+        if (s->cfg.poll_max_packets && n >= s->cfg.poll_max_packets)
+            break; /* the rest goes to the next GET, which the client sends at once */
         if (n)
             sio_buf_putc(out, EIO_RECORD_SEP);
         eio_encode_polling(out, &p);

@@ -21,6 +21,8 @@ typedef struct eio_config {
     size_t max_payload;          /**< max bytes of a polling body, in and out (default 1000000) */
     size_t max_queue_bytes;      /**< outbound bytes a session may hold before it is closed */
     uint32_t upgrade_timeout_ms; /**< time a probe WebSocket has to complete the upgrade (10000) */
+    uint32_t poll_max_packets;   /**< packets in one polling answer (default 16: python-engineio
+                                      clients refuse a payload of more; 0 = no limit) */
 } eio_config;
 
 /* Fills cfg with the defaults above. */

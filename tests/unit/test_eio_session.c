@@ -602,6 +602,35 @@ static int append_packet(const eio_packet *p, void *ud)
     return 0;
 }
 
+/* A polling answer carries at most poll_max_packets packets (python-engineio clients refuse a
+ * payload of more than 16); the rest follows in the next answers, in order. */
+START_TEST(batching_packet_count_bounded)
+{
+    eio_config cfg = cfg_default();
+    ck_assert_uint_eq(cfg.poll_max_packets, 16);
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(s, &cfg);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(eio_session_send_message(s, "m", 1, false), 0);
+    sio_buf b = SIO_BUF_INIT;
+    const size_t per_body[] = {16, 16, 8};
+    for (int k = 0; k < 3; k++)
+        ck_assert_uint_eq(get_ready(s, T0 + 1 + (uint64_t)k, &b), per_body[k]);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    /* 0: no limit. */
+    cfg.poll_max_packets = 0;
+    eio_session *u = session_new(&cfg, EIO_TR_POLLING, &r);
+    take_open_polling(u, &cfg);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(eio_session_send_message(u, "m", 1, false), 0);
+    ck_assert_uint_eq(get_ready(u, T0 + 1, &b), 40);
+    sio_buf_free(&b);
+    eio_session_free(s);
+    eio_session_free(u);
+}
+END_TEST
+
 START_TEST(batching_bounded_ordered_complete)
 {
     eio_config cfg = cfg_default();
@@ -1315,6 +1344,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, post_close_answers_held_get_with_noop);
     tcase_add_test(tc, poll_abort_closes);
     tcase_add_test(tc, poll_release_keeps_session);
+    tcase_add_test(tc, batching_packet_count_bounded);
     tcase_add_test(tc, server_close_answers_held_get);
     tcase_add_test(tc, graceful_close_drains_queue_polling);
     tcase_add_test(tc, graceful_close_drains_queue_websocket);

@@ -43,6 +43,7 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     const { nodes } = await startCluster(h, 3);
     const [A, B, C] = nodes;
     const s = await new Session(h, nodes).open(A);
+    await waitOutput(A, `sid=${s.sid} open transport=polling`);
     assert.equal(ownerOf(nodes, s.sid), 'A');
 
     const post = await s.at(B).post('40');

@@ -53,10 +53,9 @@ export async function startHaproxy(h, nodes) {
   });
   const sp = new ServerProcess('haproxy', args, proc);
   h.servers.push(sp);
-  await sp.waitListening(port, 5000);
-  // Servers start UP; make sure a full round of the rotation answers.
+  // Servers start UP; wait until a full round of the rotation answers.
   for (let ok = 0, tries = 0; ok < 6; tries++) {
-    if (tries > 100) throw new Error(`haproxy on ${port} does not answer /readyz\n${sp.diagnostics()}`);
+    if (!sp.running || tries > 200) throw new Error(`haproxy on ${port} does not answer /readyz\n${sp.diagnostics()}`);
     const res = await httpRequest(port, { path: '/readyz' }).catch(() => ({ status: 0 }));
     ok = res.status === 200 ? ok + 1 : 0;
     if (res.status !== 200) await sleep(50);
