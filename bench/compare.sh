@@ -114,7 +114,7 @@ start_server() { # KIND PORT LOG [REDIS_URL]: starts one server pinned to $SCPU,
         extra+=(--cluster-secret bench-cluster-secret-0123456789)
       fi
       taskset -c "$SCPU" "$BIN/siobroker" --listen "127.0.0.1:$port" --namespace /:rooms \
-        --log-level warn "${extra[@]}" >"$log" 2>&1 &
+        --log-level "$([ -n "$redis" ] && echo info || echo warn)" "${extra[@]}" >"$log" 2>&1 &
       ;;
     node)
       local extra=()

@@ -26,6 +26,7 @@ typedef struct run_plan {
     const sb_url *url;
     const sb_url *pub_url; /**< non-NULL: a fanout publisher connects there */
     unsigned clients;
+    unsigned window; /**< echo: outstanding acks per client */
 } run_plan;
 
 static struct {
@@ -317,9 +318,9 @@ static void measure_done(sb_bench *b)
 
 static void echo_emit(sb_client *c)
 {
-    sb_bench *b = c->b;
     uint32_t id = c->next_ack++;
-    R.echo_t[(size_t)c->idx * b->args.window + id % b->args.window] = sb_now_us();
+    unsigned w = plan()->window;
+    R.echo_t[(size_t)c->idx * w + id % w] = sb_now_us();
     R.inflight++;
     emit(c, "echo", id, id);
 }
@@ -342,13 +343,13 @@ static void start_echo(sb_bench *b)
 {
     R.ph = PH_MEASURE;
     R.inflight = 0;
-    R.echo_t = sio_calloc((size_t)b->n_clients * b->args.window, sizeof *R.echo_t);
+    R.echo_t = sio_calloc((size_t)b->n_clients * plan()->window, sizeof *R.echo_t);
     b->t_phase = sb_now_us();
     b->echo_end = b->t_phase + (uint64_t)(b->args.duration * 1e6);
     uv_timer_start(&b->deadline, on_echo_end, (uint64_t)(b->args.duration * 1000), 0);
     for (unsigned i = 0; i < b->n_clients; i++)
         if (b->clients[i].state == SB_READY)
-            for (unsigned k = 0; k < b->args.window; k++)
+            for (unsigned k = 0; k < plan()->window; k++)
                 echo_emit(&b->clients[i]);
 }
 
@@ -379,7 +380,7 @@ void sb_on_ack(sb_client *c, uint32_t ack_id, const char *args, size_t len)
     if (R.ph == PH_MEASURE) {
         b->res->acks++;
         sb_stats_add(&b->res->lat,
-                     now - R.echo_t[(size_t)c->idx * b->args.window + ack_id % b->args.window]);
+                     now - R.echo_t[(size_t)c->idx * plan()->window + ack_id % plan()->window]);
         echo_emit(c);
     } else if (R.ph == PH_DRAIN && R.inflight == 0) {
         teardown(b);
@@ -539,6 +540,7 @@ static void add_plan(const char *name, sb_scenario kind, sb_transport t, const s
     p->url = url;
     p->pub_url = pub;
     p->clients = clients;
+    p->window = 0; /* sb_args' window unless set */
 }
 
 int sb_run(sb_bench *b)
@@ -578,12 +580,18 @@ int sb_run(sb_bench *b)
         add_plan("fanout cross-node", SB_SC_FANOUT, a->transport, &a->url, &a->pub_url, a->clients);
         add_plan("fanout single-node", SB_SC_FANOUT, a->transport, &a->url, &a->url, a->clients);
         if (a->has_lb_url) {
+            /* One request at a time per client: the round trip itself, not a pipeline. */
             add_plan("polling echo direct", SB_SC_ECHO, SB_POLLING, &a->url, NULL, a->poll_clients);
+            R.plans[R.n_plans - 1].window = 1;
             add_plan("polling echo balancer", SB_SC_ECHO, SB_POLLING, &a->lb_url, NULL,
                      a->poll_clients);
+            R.plans[R.n_plans - 1].window = 1;
         }
         break;
     }
+    for (unsigned i = 0; i < R.n_plans; i++)
+        if (!R.plans[i].window)
+            R.plans[i].window = a->window;
     run_next(b);
     return 0;
 }
