@@ -205,10 +205,10 @@ static void on_upstream(void *ud, up_error err, const up_response *resp)
     pss *p = f->p;
     fwd_detach(f);
     if (wsi) {
-        http_respond(wsi, p, resp->status, static_ctype(resp->content_type), resp->body,
-                     resp->body_len);
         /* The owner closed the session on an oversized body; the client's unread rest goes. */
         p->close_after = f->too_big || resp->status == 413;
+        http_respond_now(wsi, p, resp->status, static_ctype(resp->content_type), resp->body,
+                         resp->body_len);
     }
     fwd_free(f);
 }

@@ -130,6 +130,16 @@ static int http_write(struct lws *wsi, pss *p)
     return 0;
 }
 
+void http_respond_now(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
+                      size_t len)
+{
+    http_respond(wsi, p, status, ctype, body, len);
+    if (lws_send_pipe_choked(wsi))
+        return; /* WRITEABLE will send it */
+    if (http_write(wsi, p) < 0)
+        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
 int http_query_foreach(struct lws *wsi, int (*fn)(const char *arg, size_t len, void *ud), void *ud)
 {
     char small[512];

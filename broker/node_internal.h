@@ -177,6 +177,10 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 /* Prepares a complete response on p (body copied) and asks for WRITEABLE to send it. */
 void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
                   size_t len);
+/* As http_respond, but writes at once when the socket can take it (saving a loop iteration). Only
+ * from outside lws callbacks (our own libuv callbacks). */
+void http_respond_now(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
+                      size_t len);
 /* Prepares engine.io's JSON error response for err (status 400, or 403 for Forbidden). */
 void http_respond_error(struct lws *wsi, pss *p, eio_error err);
 /* The endpoint mounted at path (with or without its trailing slash), or NULL. Borrowed. */
