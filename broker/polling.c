@@ -5,6 +5,8 @@
 
 #include "sio_alloc.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -62,8 +64,37 @@ void polling_watch(sio_node *n, struct lws *wsi, pss *p)
     p->watch = w;
 }
 
+/* True when the socket of a held GET shows its peer went away (EOF, reset) or sent bytes, before
+ * our watch has had its turn in the loop. */
+static bool held_get_gone(const get_watch *w)
+{
+    char b;
+    ssize_t r = recv(w->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
 {
+    /* A new GET while one is held: if the held one's connection is already gone (its client, or
+     * the node that forwarded it, died and the request was retried through the balancer), that
+     * connection is dealt with first, exactly as its watch would have a moment later. Only a GET
+     * whose connection is alive makes this one an overlapping GET. */
+    struct lws *held = c->get_wsi;
+    pss *hp = held ? lws_wsi_user(held) : NULL;
+    if (hp && hp->watch && held_get_gone(hp->watch)) {
+        SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s the held GET's connection is gone: new GET takes over",
+                 eio_session_sid(c->eio));
+        char sid[64];
+        snprintf(sid, sizeof sid, "%s", eio_session_sid(c->eio));
+        polling_unwatch(hp);
+        polling_closed(hp); /* a direct client's abort closes (and may free) the session */
+        lws_set_timeout(held, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        c = conn_find(n, sid);
+        if (!c) {
+            http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
+            return;
+        }
+    }
     switch (eio_session_poll_get(c->eio, uv_now(n->loop))) {
     case EIO_POLL_HOLD:
         p->kind = PSS_POLL_GET;

@@ -109,6 +109,27 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     assert.match(res.body, /^40\{"sid"/);
   });
 
+  itest('a forwarding node that dies (kill -9) with a GET in flight does not end the session', async (h) => {
+    const { nodes } = await startCluster(h, 3);
+    const [A, B, C] = nodes;
+    const s = await new Session(h, nodes).open(A);
+    assert.equal((await s.at(A).post('40')).status, 200);
+    assert.match((await s.at(A).getNow()).body, /^40/);
+    const held = s.at(B).get();
+    await waitOutput(B, `sid=${s.sid} GET forwarded`);
+    await kill9(B);
+    await assert.rejects(withTimeout(held.done, 3000, 'the GET through the dead node'));
+    // The client's retry through another node is held by the owner, not refused as overlapping,
+    // even if it arrives before the owner has processed the dead connection.
+    const retry = s.at(C).get();
+    await sleep(100);
+    assert.equal((await s.at(C).post('421["join","r"]')).status, 200);
+    const res = await withTimeout(retry.done, 3000, 'the retried GET');
+    assert.equal(res.status, 200);
+    assert.equal(res.body, '431[{"ok":true}]');
+    assert.ok(!A.stderr.includes(`sid=${s.sid} closed`), 'the session lives on');
+  });
+
   itest('successive POSTs through different nodes keep their order', { timeout: 30000 }, async (h) => {
     const { nodes } = await startCluster(h, 3);
     const [A, B, C] = nodes;
