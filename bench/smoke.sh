@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # smoke: siobench against a real siobroker on a free 127.0.0.1 port, one run per scenario kind
-# (connect, idle, fanout, echo, polling) with a few dozen clients. Functional only: every client
+# (connect, idle, fanout, echo, polling) with a few dozen clients; the WebSocket runs use the raw
+# client (--ws-impl raw, the default), and fanout / echo run once more with libwebsockets' client. Functional only: every client
 # connects, no delivery is lost or duplicated, every echo is acked. No timing assertion.
 #
 # Usage: smoke.sh BIN_DIR   (ctest bench.siobench_smoke)
@@ -43,6 +44,7 @@ run() { # NAME ARGS...: runs siobench --json, then checks its document
     "$py" - "$work/$name.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
+assert doc["ws_impl"] in ("raw", "lws"), doc
 for r in doc["runs"]:
     print(json.dumps({k: r.get(k) for k in ("name", "clients", "connected", "failed", "expected",
                                             "delivered", "lost", "dup", "acks")}))
@@ -59,11 +61,14 @@ for r in doc["runs"]:
 PY
 }
 
-run connect connect --clients 40
+run connect connect --clients 40 --ws-impl raw
 run idle idle --clients 30 --settle 0.2 --server-pid "$server_pid"
-run fanout fanout --clients 40 --events 25 --size 64 --window 4
+run fanout fanout --clients 40 --events 25 --size 64 --window 4 --ws-impl raw
 run fanout2 fanout --clients 30 --events 10 --rate 200 --sources 2
-run echo echo --clients 30 --duration 0.5
+run fanout3 fanout --clients 20 --events 10 --size 70000 --window 2 --ws-impl raw
+run echo echo --clients 30 --duration 0.5 --ws-impl raw
+run lfanout fanout --clients 30 --events 10 --size 64 --window 4 --ws-impl lws
+run lecho echo --clients 20 --duration 0.5 --ws-impl lws
 run polling polling --clients 30 --events 15
 run pecho echo --transport polling --clients 20 --duration 0.5
 kill -0 "$server_pid" # the server survived

@@ -32,6 +32,8 @@ static const char help[] =
     "  --pub-url URL      server the fanout publisher uses (default --url)\n"
     "  --lb-url URL       cluster: a round-robin balancer in front of the nodes\n"
     "  --transport T      websocket (default) or polling\n"
+    "  --ws-impl I        WebSocket clients: raw (default: lws RAW sockets, siobench's own\n"
+    "                     framing) or lws (libwebsockets' WebSocket client)\n"
     "  --nsp NSP          namespace (default /)\n"
     "  --room NAME        room of the fanout (default bench)\n"
     "  --clients N        clients (default 100)\n"
@@ -182,6 +184,13 @@ int sb_args_parse(sb_args *a, int argc, char **argv)
                 a->transport = SB_WEBSOCKET;
             else if (strcmp(v, "polling") == 0)
                 a->transport = SB_POLLING;
+            else
+                r = -1;
+        } else if (strcmp(o, "--ws-impl") == 0) {
+            if (strcmp(v, "raw") == 0)
+                a->ws_impl = SB_WS_RAW;
+            else if (strcmp(v, "lws") == 0)
+                a->ws_impl = SB_WS_LWS;
             else
                 r = -1;
         } else if (strcmp(o, "--nsp") == 0)

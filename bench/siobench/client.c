@@ -26,7 +26,11 @@ int sb_client_start(sb_client *c)
     c->state = SB_OPENING;
     c->t0 = sb_now_us();
     c->next_ack = 1;
-    int r = c->transport == SB_WEBSOCKET ? sb_ws_open(c) : sb_poll_open(c);
+    int r;
+    if (c->transport == SB_POLLING)
+        r = sb_poll_open(c);
+    else
+        r = c->b->args.ws_impl == SB_WS_RAW ? sb_raw_open(c) : sb_ws_open(c);
     if (r != 0 && c->state != SB_CLOSED)
         sb_on_closed(c, "cannot start the transport");
     return r;
@@ -36,7 +40,9 @@ void sb_client_send(sb_client *c, const char *text, size_t len)
 {
     if (c->state == SB_CLOSED)
         return;
-    if (c->transport == SB_WEBSOCKET)
+    if (c->transport == SB_WEBSOCKET && c->b->args.ws_impl == SB_WS_RAW)
+        sb_raw_send(c, text, len);
+    else if (c->transport == SB_WEBSOCKET)
         sb_ws_send(c, text, len);
     else
         sb_poll_send(c, text, len);
@@ -44,7 +50,9 @@ void sb_client_send(sb_client *c, const char *text, size_t len)
 
 void sb_client_close(sb_client *c)
 {
-    if (c->transport == SB_WEBSOCKET)
+    if (c->transport == SB_WEBSOCKET && c->b->args.ws_impl == SB_WS_RAW)
+        sb_raw_close(c);
+    else if (c->transport == SB_WEBSOCKET)
         sb_ws_close(c);
     else
         sb_poll_close(c);

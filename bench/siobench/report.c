@@ -51,9 +51,11 @@ static void cell(char *out, size_t cap, bool show, const char *fmt, double v)
 
 static void table(const sb_bench *b)
 {
-    printf("siobench %s against %s (%s): %u clients, %u events of %u bytes, window %u, rate %g\n",
-           sb_scenario_name(b->args.scenario), b->args.label, b->args.url.host, b->args.clients,
-           b->args.events, b->args.size, b->args.window, b->args.rate);
+    printf("siobench %s against %s (%s, ws-impl %s): %u clients, %u events of %u bytes, window %u, "
+           "rate %g\n",
+           sb_scenario_name(b->args.scenario), b->args.label, b->args.url.host,
+           b->args.ws_impl == SB_WS_RAW ? "raw" : "lws", b->args.clients, b->args.events,
+           b->args.size, b->args.window, b->args.rate);
     printf("%-22s %7s %7s %5s %9s %11s %8s %8s %8s %8s %7s %5s %10s %8s %8s %9s\n", "run",
            "clients", "ready", "fail", "conn/s", "deliv/s", "p50 ms", "p90 ms", "p99 ms", "max ms",
            "lost", "dup", "acks/s", "rtt p50", "rtt p99", "B/client");
@@ -96,11 +98,13 @@ static void json(const sb_bench *b)
 {
     const sb_args *a = &b->args;
     printf("{\"scenario\":\"%s\",\"label\":\"%s\",\"url\":\"http://%s:%d%s\",\"transport\":\"%s\","
-           "\"clients\":%u,\"events\":%u,\"size\":%u,\"rate\":%g,\"window\":%u,\"warmup\":%u,"
+           "\"ws_impl\":\"%s\",\"clients\":%u,\"events\":%u,\"size\":%u,\"rate\":%g,\"window\":%u,"
+           "\"warmup\":%u,"
            "\"nproc\":%ld,\"runs\":[",
            sb_scenario_name(a->scenario), a->label, a->url.host, a->url.port, a->url.path,
-           a->transport == SB_POLLING ? "polling" : "websocket", a->clients, a->events, a->size,
-           a->rate, a->window, a->warmup, sysconf(_SC_NPROCESSORS_ONLN));
+           a->transport == SB_POLLING ? "polling" : "websocket",
+           a->ws_impl == SB_WS_RAW ? "raw" : "lws", a->clients, a->events, a->size, a->rate,
+           a->window, a->warmup, sysconf(_SC_NPROCESSORS_ONLN));
     for (unsigned i = 0; i < b->n_results; i++) {
         const sb_result *r = &b->results[i];
         printf("%s{\"name\":\"%s\",\"kind\":\"%s\",\"transport\":\"%s\",\"valid\":%s,"

@@ -416,6 +416,7 @@ static void free_run(sb_bench *b)
     for (unsigned i = 0; i < b->n_clients; i++) {
         sio_buf_free(&b->clients[i].out);
         sio_buf_free(&b->clients[i].rx);
+        sb_wsr_parser_free(&b->clients[i].wsr);
         sio_free(b->clients[i].sid);
     }
     sio_free(b->clients);

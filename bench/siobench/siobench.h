@@ -3,6 +3,7 @@
 #define SIOBENCH_H
 
 #include "sb_stats.h"
+#include "wsraw.h"
 #include "sio_buf.h"
 
 #include <stdbool.h>
@@ -14,6 +15,10 @@ struct lws;
 struct lws_context;
 
 typedef enum sb_transport { SB_WEBSOCKET, SB_POLLING } sb_transport;
+
+/** How WebSocket clients are implemented: lws RAW sockets with siobench's own framing (wsraw.c,
+ * rawclient.c), or libwebsockets' WebSocket client (ws.c). */
+typedef enum sb_ws_impl { SB_WS_RAW, SB_WS_LWS } sb_ws_impl;
 
 typedef enum sb_scenario {
     SB_SC_CONNECT,
@@ -35,6 +40,7 @@ typedef struct sb_url {
 typedef struct sb_args {
     sb_scenario scenario;
     sb_transport transport; /**< transport of the receiving clients */
+    sb_ws_impl ws_impl;     /**< WebSocket client implementation (--ws-impl, default raw) */
     sb_url url;             /**< where the clients connect */
     sb_url pub_url;         /**< where the publisher connects (fanout; default: url) */
     sb_url lb_url;          /**< cluster: the round-robin balancer (polling round trips) */
@@ -90,6 +96,7 @@ typedef struct sb_client {
     bool publisher;        /**< the fanout publisher */
     bool closing;          /**< WebSocket: close at the next WRITEABLE callback */
     bool live;             /**< a wsi or an HTTP connection of this client still exists */
+    bool upgraded;         /**< raw WebSocket: the 101 was checked, bytes are frames now */
     struct lws *wsi;       /**< WebSocket transport */
     struct sb_hconn *get;  /**< polling: the long-poll connection */
     struct sb_hconn *post; /**< polling: the POST connection */
@@ -100,6 +107,8 @@ typedef struct sb_client {
     uint32_t inflight;     /**< emits waiting for their ack */
     sio_buf out;           /**< WebSocket: frames waiting for WRITEABLE; polling: POST body */
     sio_buf rx;            /**< WebSocket: a message arriving in fragments */
+    sb_wsr_parser wsr;     /**< raw WebSocket: frames split across reads; response head */
+    char wskey[SB_WSR_KEY_LEN + 1]; /**< raw WebSocket: the Sec-WebSocket-Key sent */
 } sb_client;
 
 /** What a run measured (one line of the report). */
@@ -188,6 +197,17 @@ void sb_ws_send(sb_client *c, const char *text, size_t len);
 
 /* Closes c's WebSocket asynchronously. */
 void sb_ws_close(sb_client *c);
+
+/* Opens c's raw WebSocket: an lws RAW client connection, then siobench's own Upgrade request
+ * (rawclient.c). Returns 0 or -1. */
+int sb_raw_open(sb_client *c);
+
+/* Sends one masked text frame on c's raw WebSocket (direct write unless choked, else queued
+ * and coalesced into one write at WRITEABLE). */
+void sb_raw_send(sb_client *c, const char *text, size_t len);
+
+/* Closes c's raw WebSocket asynchronously (a close frame, then the TCP connection). */
+void sb_raw_close(sb_client *c);
 
 /* Destroys the lws context (twice, as lws 4.1.6 needs; see STYLE.md). */
 void sb_ws_destroy(sb_bench *b);

@@ -1,8 +1,10 @@
-/* ws: the WebSocket transport of siobench's clients, a libwebsockets client on the bench's libuv
- * loop (one context, no listener). Sends are written directly when the socket is not choked. */
+/* ws: the lws client context of siobench (one, on the bench's libuv loop, no listener, serving
+ * both WebSocket implementations), and the --ws-impl lws transport: libwebsockets' own WebSocket
+ * client. Sends are written directly when the socket is not choked. */
 #include <uv.h>
 #include <libwebsockets.h>
 
+#include "rawclient.h"
 #include "siobench.h"
 
 #include "sio_alloc.h"
@@ -113,6 +115,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 
 static const struct lws_protocols protocols[] = {
     {"siobench", callback, 0, 4096, 0, NULL, 0},
+    {"siobench-raw", sb_raw_callback, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -131,6 +134,9 @@ int sb_ws_init(sb_bench *b)
     info.uid = -1;
     info.timeout_secs = (unsigned)(b->args.timeout + 1);
     info.connect_timeout_secs = (unsigned)(b->args.timeout + 1);
+    if (b->args.ws_impl == SB_WS_RAW) /* raw clients parse whole reads: read up to 64 KiB */
+        info.pt_serv_buf_size = 65536;
+    sb_raw_init();
     b->lws = lws_create_context(&info);
     return b->lws ? 0 : -1;
 }
