@@ -57,6 +57,13 @@ bool http_origin_allowed(sio_node *n, struct lws *wsi, const char *origin)
     return false;
 }
 
+void pss_strings_free(pss *p)
+{
+    sio_free(p->origin);
+    sio_free(p->sid);
+    p->origin = p->sid = NULL;
+}
+
 /* Prepares a complete response on p and asks for WRITEABLE. body is copied. */
 void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
                   size_t len)
@@ -92,7 +99,7 @@ static int http_write(struct lws *wsi, pss *p)
     unsigned char *start = hbuf + LWS_PRE, *ptr = start, *end = hbuf + sizeof hbuf - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)p->status, p->ctype, p->body.len, &ptr, end))
         return -1;
-    if (p->origin[0] && n->cfg.cors != SIO_CORS_NONE) {
+    if (p->origin && n->cfg.cors != SIO_CORS_NONE) {
         if (add_header(wsi, "access-control-allow-origin:", p->origin, &ptr, end) ||
             add_header(wsi, "access-control-allow-credentials:", "true", &ptr, end) ||
             add_header(wsi, "vary:", "Origin", &ptr, end))
@@ -109,17 +116,19 @@ static int http_write(struct lws *wsi, pss *p)
     }
     if (p->close_after && add_header(wsi, "connection:", "close", &ptr, end))
         return -1;
-    if (lws_finalize_write_http_header(wsi, start, &ptr, end))
+    if (lws_finalize_http_header(wsi, &ptr, end))
         return -1;
-    /* A HEAD response carries the headers of the GET response but no body. */
-    if (p->body.len && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0) {
-        unsigned char *buf = sio_malloc(LWS_PRE + p->body.len);
-        memcpy(buf + LWS_PRE, p->body.data, p->body.len);
-        int w = lws_write(wsi, buf + LWS_PRE, p->body.len, LWS_WRITE_HTTP_FINAL);
-        sio_free(buf);
-        if (w < 0)
-            return -1;
-    }
+    /* Headers and body leave in one write (one syscall, one TCP segment for a small answer). A
+     * HEAD response carries the headers of the GET response but no body. */
+    size_t hlen = (size_t)(ptr - start);
+    size_t blen = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0 ? 0 : p->body.len;
+    sio_buf *b = &n->wbuf;
+    b->len = LWS_PRE;
+    sio_buf_append(b, start, hlen);
+    if (blen)
+        sio_buf_append(b, p->body.data, blen);
+    if (lws_write(wsi, b->data + LWS_PRE, hlen + blen, LWS_WRITE_HTTP_HEADERS) < 0)
+        return -1;
     SIO_LOGD(SIO_SUB_HTTP, "response %d %zu bytes", p->status, p->body.len);
     p->kind = PSS_IDLE;
     sio_buf_free(&p->body);
@@ -199,8 +208,7 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
     p->conn = NULL;
     p->close_after = false;
     p->from_peer = false;
-    p->origin[0] = '\0';
-    p->sid[0] = '\0';
+    pss_strings_free(p);
     const char *method = http_method(wsi);
     SIO_LOGD(SIO_SUB_HTTP, "%s %s", method, path);
 
@@ -230,11 +238,18 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
     if (has_body)
         p->close_after = true; /* until the body is read and used */
 
-    if (lws_hdr_copy(wsi, p->origin, sizeof p->origin, WSI_TOKEN_ORIGIN) < 0)
-        p->origin[0] = '\0';
-    if (!http_origin_allowed(n, wsi, p->origin)) {
+    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (olen > 0) {
+        p->origin = sio_malloc((size_t)olen + 1);
+        if (lws_hdr_copy(wsi, p->origin, olen + 1, WSI_TOKEN_ORIGIN) <= 0) {
+            sio_free(p->origin);
+            p->origin = NULL;
+        }
+    }
+    if (!http_origin_allowed(n, wsi, p->origin ? p->origin : "")) {
         SIO_LOGW(SIO_SUB_HTTP, "origin %s refused", p->origin);
-        p->origin[0] = '\0'; /* a refused origin gets no CORS headers */
+        sio_free(p->origin); /* a refused origin gets no CORS headers */
+        p->origin = NULL;
         http_respond_error(wsi, p, EIO_ERR_FORBIDDEN);
         return 0;
     }
@@ -258,7 +273,8 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
     p->from_peer = forwarded;
     if (forwarded && !forward_auth_ok(n, wsi, method, path)) {
         static const char body[] = "{\"code\":4,\"message\":\"Unauthorized cluster request\"}";
-        p->origin[0] = '\0';
+        sio_free(p->origin);
+        p->origin = NULL;
         http_respond(wsi, p, 401, "application/json", body, sizeof body - 1);
         return 0;
     }
@@ -295,7 +311,7 @@ static int http_request(sio_node *n, struct lws *wsi, pss *p, const char *path)
         return 0;
     }
     p->kind = PSS_POLL_POST;
-    snprintf(p->sid, sizeof p->sid, "%s", r.sid);
+    p->sid = sio_strdup(r.sid);
     return 0;
 }
 
@@ -363,6 +379,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     case LWS_CALLBACK_CLOSED_HTTP:
         polling_closed(p);
         sio_buf_free(&p->body);
+        pss_strings_free(p);
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(n, wsi, p);
     case LWS_CALLBACK_ESTABLISHED: return ws_established(n, wsi, p);
@@ -376,6 +393,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                 relay_closed(n, p);
             sio_buf_free(&p->body);
             sio_buf_free(&p->rx);
+            pss_strings_free(p);
         }
         return 0;
     default: return lws_callback_http_dummy(wsi, reason, user, in, len);

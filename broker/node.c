@@ -24,7 +24,7 @@ void sio_node_config_defaults(sio_node_config *cfg)
     cfg->port = 8080;
     eio_config_defaults(&cfg->eio);
     cfg->cors = SIO_CORS_NONE;
-    cfg->ws_rx_buffer = 1024;
+    cfg->ws_rx_buffer = 512; /* larger messages span reads (PERFORMANCE.md: 4.7 KB/idle client) */
 }
 
 static void lws_log_emit(int level, const char *line)

@@ -85,8 +85,9 @@ typedef struct pss {
     get_watch *watch;  /**< disconnect watch while a GET is held (or forwarded) */
     fwd *fwd;          /**< forwarding state (PSS_FWD_BODY, PSS_FORWARD), owned */
     relay *relay;      /**< relay state (PSS_RELAY); shared with the upstream connection */
-    char origin[256];  /**< Origin to echo in CORS headers ("" = none) */
-    char sid[64];      /**< sid of a WebSocket between filter and established */
+    char *origin;      /**< owned: Origin to echo in CORS headers, or NULL */
+    char *sid;         /**< owned: sid of a POST being read, or of a WebSocket between filter
+                            and established; NULL otherwise */
     bool new_ws;       /**< a WebSocket handshake without sid */
     bool from_peer;    /**< the request was forwarded by another node (signed) */
     bool close_after;  /**< close the connection after the response */
@@ -171,6 +172,8 @@ void node_run_deferred(sio_node *n);
 void conn_close_all(sio_node *n, const char *reason, bool now);
 
 /* http.c */
+/* Frees the origin and sid strings of p (and clears them). */
+void pss_strings_free(pss *p);
 /* The lws protocol callback of the node (HTTP and WebSocket events). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                   size_t len);

@@ -119,7 +119,7 @@ void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
 void polling_post_done(sio_node *n, struct lws *wsi, pss *p)
 {
     p->close_after = false; /* the body has been read: the connection may be kept */
-    sio_conn *c = conn_find(n, p->sid);
+    sio_conn *c = p->sid ? conn_find(n, p->sid) : NULL;
     if (!c) {
         http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
         return;

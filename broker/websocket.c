@@ -4,6 +4,7 @@
 #include "node_internal.h"
 
 #include "eio_packet.h"
+#include "sio_alloc.h"
 #include "sio_log.h"
 
 #include <string.h>
@@ -91,6 +92,9 @@ int ws_filter(sio_node *n, struct lws *wsi, pss *p)
 {
     if (!p)
         return -1;
+    /* The connection may have carried HTTP requests before its upgrade. */
+    sio_buf_free(&p->body);
+    pss_strings_free(p);
     memset(p, 0, sizeof *p);
     char path[512];
     if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
@@ -129,7 +133,7 @@ int ws_filter(sio_node *n, struct lws *wsi, pss *p)
                  r.sid);
         return -1;
     }
-    snprintf(p->sid, sizeof p->sid, "%s", r.sid);
+    p->sid = sio_strdup(r.sid);
     return 0;
 }
 
@@ -145,13 +149,15 @@ int ws_established(sio_node *n, struct lws *wsi, pss *p)
         conn_mark_dirty(c);
         return 0;
     }
-    sio_conn *c = conn_find(n, p->sid);
+    sio_conn *c = p->sid ? conn_find(n, p->sid) : NULL;
     if (!c || eio_session_upgrade_begin(c->eio, uv_now(n->loop)) != 0)
         return -1;
     conn_attach(c, &c->probe_wsi, wsi);
     p->kind = PSS_PROBE;
     p->conn = c;
     SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s upgrade probe attached", p->sid);
+    sio_free(p->sid); /* the session is linked: the sid is no longer needed */
+    p->sid = NULL;
     return 0;
 }
 

@@ -195,22 +195,19 @@ class Siobroker:
 
 
 def start_siobroker(redis_url, *extra_args):
-    """Start ``$SIO_BIN_DIR/siobroker --listen 127.0.0.1:<free> --redis <url> --insecure-cluster``.
+    """Start ``$SIO_BIN_DIR/siobroker --listen 127.0.0.1:<free> --redis <url>`` with a cluster secret.
 
     Waits (bounded) for its "listening on" line and returns a :class:`Siobroker`; the caller stops
-    it with ``.stop()``. ``--insecure-cluster`` is passed when ``--help`` lists it.
+    it with ``.stop()``. The secret goes through the environment (SIO_CLUSTER_SECRET), as in
+    production.
     """
     path = os.path.join(BIN_DIR, "siobroker")
-    help_text = subprocess.run([path, "--help"], stdin=subprocess.DEVNULL, capture_output=True,
-                               timeout=WAIT)
-    help_text = (help_text.stdout + help_text.stderr).decode("utf-8", "replace")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIO_")}
+    env["SIO_CLUSTER_SECRET"] = "python-tests-cluster-secret-0123"
     last = ""
     for _ in range(3):
         port = free_port()
         args = [path, "--listen", "127.0.0.1:%d" % port, "--redis", redis_url]
-        if "--insecure-cluster" in help_text:
-            args.append("--insecure-cluster")
         args += ["--log-level", "debug"] + list(extra_args)
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, env=env)
