@@ -239,7 +239,8 @@ bool sio_conn_writable(const sio_conn *c)
 {
     if (eio_session_transport(c->eio) == EIO_TR_POLLING)
         return c->get_wsi != NULL;
-    return c->ws_wsi && !lws_send_pipe_choked(c->ws_wsi);
+    /* Not lws_send_pipe_choked(): that poll()s the socket, once per socket per volatile emit. */
+    return c->ws_wsi && !lws_partial_buffered(c->ws_wsi);
 }
 
 static bool header_token_wanted(enum lws_token_indexes t, const char *name)

@@ -193,9 +193,16 @@ static void on_upstream(void *ud, up_error err, const up_response *resp)
 {
     fwd *f = ud;
     f->up = NULL;
-    if (err != UP_OK) {
-        if (err == UP_CONNECT && f->n->route_forget)
+    if (err == UP_CONNECT) {
+        /* Nothing listens at the owner's address: the node is dead (or restarted, without its
+         * sessions), so the session is gone: "Session ID unknown", and the client reconnects. */
+        if (f->n->route_forget)
             f->n->route_forget(f->n->route_ud, f->sid);
+        SIO_LOGW(SIO_SUB_CLUSTER, "sid=%s: its owner cannot be reached: session lost", f->sid);
+        fwd_fail(f, 400, EIO_ERR_UNKNOWN_SID, upstream_error_message(err));
+        return;
+    }
+    if (err != UP_OK) {
         fwd_fail(f, err == UP_TIMEOUT ? 504 : 502, EIO_ERR_NONE, upstream_error_message(err));
         return;
     }

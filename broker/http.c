@@ -132,6 +132,9 @@ static int http_write(struct lws *wsi, pss *p)
     SIO_LOGD(SIO_SUB_HTTP, "response %d %zu bytes", p->status, p->body.len);
     p->kind = PSS_IDLE;
     sio_buf_free(&p->body);
+    /* The transaction is over: nothing of it stays with the connection (which may be upgraded to
+     * a WebSocket next, and lws does not report the end of an HTTP pss then). */
+    pss_strings_free(p);
     if (p->close_after)
         return -1;
     if (lws_http_transaction_completed(wsi))

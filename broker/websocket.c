@@ -53,7 +53,10 @@ void ws_flush(sio_conn *c)
     struct lws *wsi = c->ws_wsi;
     if (!wsi || !eio_session_queued(c->eio))
         return;
-    if (lws_send_pipe_choked(wsi)) {
+    /* Only lws's own partial buffer means "wait": lws_send_pipe_choked() would poll() the socket
+     * before every flush (one syscall per socket per iteration); a write that meets a full socket
+     * is kept by lws, which asks for POLLOUT itself. */
+    if (lws_partial_buffered(wsi)) {
         lws_callback_on_writable(wsi);
         return;
     }
