@@ -50,6 +50,7 @@ typedef enum pss_kind {
     PSS_IDLE = 0,  /**< between HTTP transactions */
     PSS_RESPOND,   /**< a complete response is prepared and waits for WRITEABLE */
     PSS_POLL_GET,  /**< a held polling GET */
+    PSS_POLL_WAIT, /**< a GET waiting for a GET held through another node to end (get_wait) */
     PSS_POLL_POST, /**< reading a polling POST body */
     PSS_DISCARD,   /**< reading a body we will not use (error already decided) */
     PSS_WS,        /**< the WebSocket transport of a session */
@@ -73,6 +74,17 @@ typedef struct get_watch {
     struct lws *wsi; /**< the held GET's connection; NULL once detached */
 } get_watch;
 
+/** A GET that arrived while the session's GET is held through another node, whose connection still
+ * looks alive: it waits a short grace (polling.c) before the one-GET rule is applied. Freed in the
+ * timer's close callback. */
+typedef struct get_wait {
+    uv_timer_t timer;
+    sio_node *n;
+    struct lws *wsi;   /**< the waiting GET; NULL once detached */
+    char *sid;         /**< owned */
+    uint64_t deadline; /**< loop time at which the rule is applied */
+} get_wait;
+
 /** Per-connection storage (lws allocates and zeroes it). */
 typedef struct pss {
     pss_kind kind;
@@ -83,6 +95,7 @@ typedef struct pss {
     sio_buf body;      /**< POST body in, response body out */
     sio_buf rx;        /**< WebSocket message being assembled */
     get_watch *watch;  /**< disconnect watch while a GET is held (or forwarded) */
+    get_wait *wait;    /**< grace timer of a PSS_POLL_WAIT GET, owned */
     fwd *fwd;          /**< forwarding state (PSS_FWD_BODY, PSS_FORWARD), owned */
     relay *relay;      /**< relay state (PSS_RELAY); shared with the upstream connection */
     char *origin;      /**< owned: Origin to echo in CORS headers, or NULL */

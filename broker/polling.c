@@ -64,6 +64,33 @@ void polling_watch(sio_node *n, struct lws *wsi, pss *p)
     p->watch = w;
 }
 
+/* How long a GET may wait for a GET held through another node to end before the one-GET rule
+ * closes the session. A balancer that retries a request whose node died (HAProxy's retry-on
+ * empty-response) can deliver the retry before this node has read the close of the dead node's
+ * connection; that close comes within milliseconds. */
+#define FORWARDED_GET_GRACE_MS 250
+#define FORWARDED_GET_TICK_MS 10
+
+static void serve_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c, bool may_wait);
+
+static void wait_closed(uv_handle_t *h)
+{
+    get_wait *w = container_of((uv_timer_t *)h, get_wait, timer);
+    sio_free(w->sid);
+    sio_free(w);
+}
+
+static void polling_unwait(pss *p)
+{
+    get_wait *w = p->wait;
+    if (!w)
+        return;
+    p->wait = NULL;
+    w->wsi = NULL;
+    uv_timer_stop(&w->timer);
+    uv_close((uv_handle_t *)&w->timer, wait_closed);
+}
+
 /* True when the socket of a held GET shows its peer went away (EOF, reset) or sent bytes, before
  * our watch has had its turn in the loop. */
 static bool held_get_gone(const get_watch *w)
@@ -73,12 +100,68 @@ static bool held_get_gone(const get_watch *w)
     return r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
+/* The GET held through another node, if any, whose connection still looks alive. Borrowed. */
+static struct lws *held_by_peer(sio_conn *c)
+{
+    pss *hp = c->get_wsi ? lws_wsi_user(c->get_wsi) : NULL;
+    if (!hp || !hp->from_peer || (hp->watch && held_get_gone(hp->watch)))
+        return NULL;
+    return c->get_wsi;
+}
+
+static void on_wait_tick(uv_timer_t *t)
+{
+    get_wait *w = container_of(t, get_wait, timer);
+    sio_node *n = w->n;
+    struct lws *wsi = w->wsi;
+    if (!wsi)
+        return;
+    sio_conn *c = conn_find(n, w->sid);
+    bool expired = uv_now(n->loop) >= w->deadline;
+    if (c && !expired && held_by_peer(c))
+        return; /* the timer repeats */
+    pss *p = lws_wsi_user(wsi);
+    polling_unwait(p);
+    p->kind = PSS_IDLE;
+    if (!c) {
+        http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
+        return;
+    }
+    if (expired)
+        SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s the GET held through another node is still open",
+                 eio_session_sid(c->eio));
+    serve_get(n, wsi, p, c, false);
+}
+
+/* Parks the GET on wsi until the session's GET held through another node ends, or the grace ends. */
+static void wait_for_held(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
+{
+    SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s GET while one is held through another node: waiting up to %d ms",
+             eio_session_sid(c->eio), FORWARDED_GET_GRACE_MS);
+    get_wait *w = sio_calloc(1, sizeof *w);
+    w->n = n;
+    w->wsi = wsi;
+    w->sid = sio_strdup(eio_session_sid(c->eio));
+    w->deadline = uv_now(n->loop) + FORWARDED_GET_GRACE_MS;
+    uv_timer_init(n->loop, &w->timer);
+    uv_timer_start(&w->timer, on_wait_tick, FORWARDED_GET_TICK_MS, FORWARDED_GET_TICK_MS);
+    p->wait = w;
+    p->kind = PSS_POLL_WAIT;
+    lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+}
+
 void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
+{
+    serve_get(n, wsi, p, c, true);
+}
+
+static void serve_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c, bool may_wait)
 {
     /* A new GET while one is held: if the held one's connection is already gone (its client, or
      * the node that forwarded it, died and the request was retried through the balancer), that
      * connection is dealt with first, exactly as its watch would have a moment later. Only a GET
-     * whose connection is alive makes this one an overlapping GET. */
+     * whose connection is alive makes this one an overlapping GET; when that GET came through
+     * another node, its end may simply not have reached us yet, so the new one waits a moment. */
     struct lws *held = c->get_wsi;
     pss *hp = held ? lws_wsi_user(held) : NULL;
     if (hp && hp->watch && held_get_gone(hp->watch)) {
@@ -94,6 +177,9 @@ void polling_get(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
             http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
             return;
         }
+    } else if (may_wait && held_by_peer(c)) {
+        wait_for_held(n, wsi, p, c);
+        return;
     }
     switch (eio_session_poll_get(c->eio, uv_now(n->loop))) {
     case EIO_POLL_HOLD:
@@ -169,6 +255,7 @@ void polling_closed(pss *p)
     if (!p)
         return;
     polling_unwatch(p);
+    polling_unwait(p);
     if (p->fwd) {
         forward_closed(p);
         return;

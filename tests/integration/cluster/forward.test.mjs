@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { RawPolling, decodePayload, httpRequest, itest, openWs, runBinary, sleep, withTimeout, wsUrl } from '../lib/harness.mjs';
+import { RawPolling, decodePayload, httpRequest, itest, openWs, runBinary, sleep, startRequest, withTimeout, wsUrl } from '../lib/harness.mjs';
 import { connect } from '../lib/sio.mjs';
 import { WS, kill9, until } from '../redis/cluster.mjs';
 import { CLUSTER_SECRET, forwardHeaders, ownerOf, startCluster, startDaemon, startRedis, waitOutput } from './lib.mjs';
@@ -127,6 +127,28 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     const res = await withTimeout(retry.done, 3000, 'the retried GET');
     assert.equal(res.status, 200);
     assert.equal(res.body, '431[{"ok":true}]');
+    assert.ok(!A.stderr.includes(`sid=${s.sid} closed`), 'the session lives on');
+  });
+
+  itest('a GET retried before the owner has seen the forwarding connection close is held, not refused', async (h) => {
+    // HAProxy retries a GET whose node died (retry-on empty-response); the retry can reach the
+    // owner before the owner has read the close of the dead node's connection. Played here by a
+    // signed GET standing for the forwarding node, closed 50 ms after the retry arrived.
+    const { nodes } = await startCluster(h, 2);
+    const [A] = nodes;
+    const s = await new Session(h, nodes).open(A);
+    const q = `EIO=4&transport=polling&sid=${s.sid}`;
+    const viaPeer = startRequest(A.port, { path: `${P}?${q}`, headers: forwardHeaders('GET', P, q) });
+    await sleep(200);
+    const retry = s.at(A).get();
+    await waitOutput(A, `sid=${s.sid} GET while one is held through another node: waiting`);
+    await sleep(50);
+    viaPeer.abort();
+    await waitOutput(A, `sid=${s.sid} forwarded GET released by its node`);
+    assert.equal((await s.at(A).post('40')).status, 200);
+    const res = await withTimeout(retry.done, 3000, 'the retried GET');
+    assert.equal(res.status, 200);
+    assert.match(res.body, /^40\{"sid"/);
     assert.ok(!A.stderr.includes(`sid=${s.sid} closed`), 'the session lives on');
   });
 
