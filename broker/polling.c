@@ -136,7 +136,8 @@ static void on_wait_tick(uv_timer_t *t)
 /* Parks the GET on wsi until the session's GET held through another node ends, or the grace ends. */
 static void wait_for_held(sio_node *n, struct lws *wsi, pss *p, sio_conn *c)
 {
-    SIO_LOGD(SIO_SUB_ENGINEIO, "sid=%s GET while one is held through another node: waiting up to %d ms",
+    SIO_LOGD(SIO_SUB_ENGINEIO,
+             "sid=%s GET while one is held through another node: waiting up to %d ms",
              eio_session_sid(c->eio), FORWARDED_GET_GRACE_MS);
     get_wait *w = sio_calloc(1, sizeof *w);
     w->n = n;
