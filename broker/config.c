@@ -475,6 +475,15 @@ static int set_poll_batch(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int set_ws_rx_buffer(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (sio_parse_uint(v, 256, 1024 * 1024, &n, err, errlen))
+        return -1;
+    ((sio_config *)p)->node.ws_rx_buffer = (size_t)n;
+    return 0;
+}
+
 static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
 {
     sio_config *c = p;
@@ -511,6 +520,9 @@ static const sio_option k_options[] = {
     {"--poll-batch", "SIO_ENGINEIO_POLL_BATCH", "N", "16",
      "packets in one polling answer (python-engineio refuses more than 16; 0: no limit)",
      set_poll_batch},
+    {"--ws-rx-buffer", "SIO_WS_RX_BUFFER", "BYTES", "2048",
+     "WebSocket receive buffer per connection: also the most read from one socket per loop turn",
+     set_ws_rx_buffer},
     {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
      "allowed origins: comma-separated list, or * for any; none by default", set_cors},
     {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},

@@ -24,10 +24,13 @@ void sio_node_config_defaults(sio_node_config *cfg)
     cfg->port = 8080;
     eio_config_defaults(&cfg->eio);
     cfg->cors = SIO_CORS_NONE;
-    /* Larger messages span reads. 512 saves 512 B per idle client but halves burst throughput:
-     * lws reads at most this much per iteration, and fewer events per iteration means fewer
-     * frames coalesced into each socket's one write (bench: 20 events to 10k, 410k/s -> 206k/s). */
-    cfg->ws_rx_buffer = 1024;
+    /* lws allocates this per WebSocket and reads at most this much from one socket per loop
+     * turn. A publisher's burst is fanned out read by read, so the events per read are the frames
+     * coalesced into each receiver's send(), and the publisher, answered per read, keeps sending
+     * in groups of that size. 10k clients, 100-byte events (bench/README.md): 1024 B gave 446k
+     * deliveries/s and 4.5 KB RSS per idle client; 2048 B 775k/s and 5.5 KB; 4096 B 1.27M/s and
+     * 7.8 KB (over the 6 KiB budget). Larger messages span reads. --ws-rx-buffer changes it. */
+    cfg->ws_rx_buffer = 2048;
 }
 
 static void lws_log_emit(int level, const char *line)
@@ -167,6 +170,14 @@ sio_node *sio_node_new(uv_loop_t *loop, const sio_node_config *cfg, char *err, s
     n->protocols[1].name = "siobroker-relay";
     n->protocols[1].callback = relay_client_callback;
     n->protocols[1].rx_buffer_size = cfg->ws_rx_buffer;
+    /* lws splits every write into send()s of tx_packet_size, or of rx_buffer_size when that is 0
+     * (1 KiB here), and sends the rest at the next POLLOUT: a coalesced burst of 20 frames cost
+     * two send()s and a WRITEABLE round, and a polling answer of a few KiB several. One flush is
+     * at most WS_FLUSH_BUDGET (plus the frame headers of its last message), and a polling answer
+     * is bounded by maxPayload-sized batches: let each go in one send(). Nothing is allocated
+     * per connection for it. */
+    n->protocols[0].tx_packet_size = WS_FLUSH_BUDGET + 64 * 1024;
+    n->protocols[1].tx_packet_size = WS_FLUSH_BUDGET + 64 * 1024;
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);

@@ -45,6 +45,9 @@ struct sio_conn {
     void *data;         /**< endpoint's slot */
 };
 
+/** Upper bound of bytes handed to one WebSocket write; the rest waits for WRITEABLE. */
+#define WS_FLUSH_BUDGET (256u * 1024)
+
 /** What an lws connection is doing. */
 typedef enum pss_kind {
     PSS_IDLE = 0,  /**< between HTTP transactions */

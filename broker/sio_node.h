@@ -26,7 +26,7 @@ typedef struct sio_node_config {
     sio_cors_mode cors;              /**< CORS mode */
     const char *const *cors_origins; /**< allowed origins when cors == SIO_CORS_LIST */
     size_t n_cors_origins;           /**< number of entries in cors_origins */
-    size_t ws_rx_buffer;             /**< lws receive buffer per WebSocket (default 1024) */
+    size_t ws_rx_buffer;             /**< lws receive buffer per WebSocket (default 2048) */
     const char *static_dir;          /**< serve files from this directory at / (NULL = none) */
     const char *client_js;           /**< file served at <endpoint path>socket.io.min.js */
 } sio_node_config;

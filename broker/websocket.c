@@ -9,9 +9,6 @@
 
 #include <string.h>
 
-/** Upper bound of bytes handed to one write; the rest waits for WRITEABLE. */
-#define WS_FLUSH_BUDGET (256u * 1024)
-
 /* Writes the RFC 6455 server frame header (FIN, opcode, unmasked length) for m into its headroom
  * once; all sessions share it. */
 static void frame_header(eio_msg *m)
