@@ -6,6 +6,7 @@
 #include "sio_log.h"
 
 #include <string.h>
+#include <sys/ioctl.h>
 
 void conn_maybe_free(sio_conn *c)
 {
@@ -176,7 +177,9 @@ void conn_detach(sio_conn *c, struct lws **slot)
 }
 
 /* An active idle handle makes uv_run poll without blocking, so output queued from a timer or a
- * Redis callback is flushed in this iteration's check phase rather than after the next I/O. */
+ * Redis callback is flushed in this iteration's check phase rather than after the next I/O.
+ * Sessions are flushed in the order they got output: a publisher's acks, queued while its events
+ * are handled, leave before the fan-out of those events, so its next burst overlaps the flush. */
 static void conn_idle_noop(uv_idle_t *h)
 {
     (void)h;
@@ -186,11 +189,16 @@ void conn_mark_dirty(sio_conn *c)
 {
     if (c->dirty)
         return;
+    sio_node *n = c->node;
     c->dirty = true;
-    c->dirty_next = c->node->dirty;
-    if (!c->node->dirty)
-        uv_idle_start(&c->node->flush_idle, conn_idle_noop);
-    c->node->dirty = c;
+    c->dirty_next = NULL;
+    if (n->dirty) {
+        n->dirty_tail->dirty_next = c;
+    } else {
+        uv_idle_start(&n->flush_idle, conn_idle_noop);
+        n->dirty = c;
+    }
+    n->dirty_tail = c;
 }
 
 void conn_flush_dirty(sio_node *n)
@@ -198,7 +206,7 @@ void conn_flush_dirty(sio_node *n)
     uv_idle_stop(&n->flush_idle);
     while (n->dirty) {
         sio_conn *list = n->dirty;
-        n->dirty = NULL;
+        n->dirty = n->dirty_tail = NULL;
         while (list) {
             sio_conn *c = list;
             list = c->dirty_next;
@@ -209,6 +217,48 @@ void conn_flush_dirty(sio_node *n)
             conn_maybe_free(c);
         }
     }
+}
+
+void sio_conn_note_fanout(sio_conn *c, uint64_t n_sessions)
+{
+    sio_node *n = c->node;
+    if (n_sessions < BURST_MIN_FANOUT || !c->ws_wsi)
+        return;
+    int fd = lws_get_socket_fd(c->ws_wsi);
+    for (unsigned i = 0; i < n->n_burst; i++)
+        if (n->burst_fd[i] == fd)
+            return;
+    if (fd >= 0 && n->n_burst < BURST_MAX_SOURCES)
+        n->burst_fd[n->n_burst++] = fd;
+}
+
+/* Whether a burst source of this turn has unread input (FIONREAD: the sources are few). The fds
+ * are only numbers: one closed since is an error here (EBADF), one reused at worst costs a turn. */
+static bool burst_input_pending(sio_node *n)
+{
+    bool pending = false;
+    for (unsigned i = 0; i < n->n_burst && !pending; i++) {
+        int avail = 0;
+        pending = ioctl(n->burst_fd[i], FIONREAD, &avail) == 0 && avail > 0;
+    }
+    n->n_burst = 0;
+    return pending;
+}
+
+void conn_flush_or_defer(sio_node *n)
+{
+    if (n->dirty && burst_input_pending(n)) {
+        uint64_t now = uv_hrtime();
+        if (n->burst_turns == 0)
+            n->burst_since = now;
+        if (n->burst_turns < BURST_MAX_TURNS && now - n->burst_since < BURST_MAX_WAIT_NS) {
+            n->burst_turns++; /* flush_idle stays started: the next poll does not block */
+            return;
+        }
+    }
+    n->n_burst = 0;
+    n->burst_turns = 0;
+    conn_flush_dirty(n);
 }
 
 void conn_close_all(sio_node *n, const char *reason, bool now)

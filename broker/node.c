@@ -114,11 +114,21 @@ void node_run_deferred(sio_node *n)
     }
 }
 
+/* The end of a loop turn, before output is written: deferred calls, then the endpoints' own
+ * end-of-turn work (the Socket.IO glue queues its batched broadcasts). */
+static void node_turn_end(sio_node *n)
+{
+    node_run_deferred(n);
+    for (endpoint *ep = n->endpoints; ep; ep = ep->next)
+        if (ep->ops.on_turn_end)
+            ep->ops.on_turn_end(ep->ud);
+}
+
 static void on_flush_check(uv_check_t *h)
 {
     sio_node *n = container_of(h, sio_node, flush_check);
-    node_run_deferred(n);
-    conn_flush_dirty(n);
+    node_turn_end(n);
+    conn_flush_or_defer(n);
 }
 
 /* Tries to bind host:port to explain a failure of lws_create_vhost in one line. */
@@ -325,6 +335,7 @@ static void finish_shutdown(sio_node *n)
 {
     /* Sessions still draining (a polling client that did not come back for its close packet)
      * are closed now. */
+    node_turn_end(n);
     conn_close_all(n, EIO_REASON_SHUTDOWN, true);
     node_run_deferred(n);
     while (n->on_shutdown) {
@@ -356,7 +367,7 @@ static void finish_shutdown(sio_node *n)
 static void on_shutdown_timer(uv_timer_t *t)
 {
     sio_node *n = container_of(t, sio_node, shutdown_timer);
-    node_run_deferred(n);
+    node_turn_end(n);
     conn_flush_dirty(n);
     if (n->n_conns_alive == 0 || uv_now(n->loop) - n->shutdown_started >= SHUTDOWN_DRAIN_MS)
         finish_shutdown(n);
@@ -368,6 +379,7 @@ void sio_node_shutdown(sio_node *n)
         return;
     n->shutting_down = true;
     n->shutdown_started = uv_now(n->loop);
+    node_turn_end(n); /* what was broadcast before the signal is queued before the close */
     conn_close_all(n, EIO_REASON_SHUTDOWN, false);
     uv_timer_start(&n->shutdown_timer, on_shutdown_timer, 10, 10);
 }

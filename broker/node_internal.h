@@ -48,6 +48,17 @@ struct sio_conn {
 /** Upper bound of bytes handed to one WebSocket write; the rest waits for WRITEABLE. */
 #define WS_FLUSH_BUDGET (256u * 1024)
 
+/* Burst coalescing (conn_flush_or_defer): a WebSocket whose one message fanned out to at least
+ * BURST_MIN_FANOUT sessions (sio_conn_note_fanout) is a burst source for the rest of the loop
+ * turn. If a
+ * source still has unread bytes when the turn ends, the flush waits for the next turn, so that
+ * the source's following messages join the same write to each receiver; at most BURST_MAX_TURNS
+ * turns in a row and BURST_MAX_WAIT_NS after the first. */
+#define BURST_MIN_FANOUT 64u
+#define BURST_MAX_SOURCES 8u
+#define BURST_MAX_TURNS 16u
+#define BURST_MAX_WAIT_NS (10u * 1000 * 1000)
+
 /** What an lws connection is doing. */
 typedef enum pss_kind {
     PSS_IDLE = 0,  /**< between HTTP transactions */
@@ -130,7 +141,8 @@ struct sio_node {
     endpoint *endpoints;
     sio_conn *conns;      /**< uthash by sid */
     size_t n_conns_alive; /**< allocated conns (open or draining) */
-    sio_conn *dirty;      /**< conns with WebSocket output to flush */
+    sio_conn *dirty;      /**< conns with WebSocket output to flush, in the order they got it */
+    sio_conn *dirty_tail; /**< last of them */
     deferred *defer_head; /**< calls to run at the end of the iteration (sio_node_defer) */
     deferred *defer_tail;
     deferred *on_shutdown;                       /**< sio_node_on_shutdown hooks */
@@ -150,7 +162,11 @@ struct sio_node {
     bool destroyed; /**< lws_context_destroy called */
     int port;
     char listen_addr[80];
-    sio_buf wbuf; /**< scratch for coalesced writes (LWS_PRE headroom) */
+    sio_buf wbuf;                    /**< scratch for coalesced writes (LWS_PRE headroom) */
+    int burst_fd[BURST_MAX_SOURCES]; /**< sockets of this turn's burst sources */
+    unsigned n_burst;                /**< entries in burst_fd */
+    unsigned burst_turns;            /**< turns the flush has waited in a row */
+    uint64_t burst_since;            /**< uv_hrtime of the first of them */
     /* cluster (sio_node_set_cluster); route is NULL when the node is alone */
     sio_route_fn route;
     void (*route_forget)(void *ud, const char *sid);
@@ -182,6 +198,9 @@ void conn_maybe_free(sio_conn *c);
 void conn_mark_dirty(sio_conn *c);
 /* Flushes every dirty session with one write each. */
 void conn_flush_dirty(sio_node *n);
+/* End of a loop turn: flushes the dirty sessions, unless a burst source still has input to read
+ * and the wait is within its bounds (see BURST_MIN_FANOUT). */
+void conn_flush_or_defer(sio_node *n);
 /* Runs the calls queued by sio_node_defer, in order (including those they queue). */
 void node_run_deferred(sio_node *n);
 /* Closes every session: gracefully (queues drain first), or at once with now. */

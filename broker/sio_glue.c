@@ -146,8 +146,11 @@ static void on_message(sio_conn *c, const uint8_t *data, size_t len, bool binary
 {
     (void)ud;
     glue_client *gc = sio_conn_data(c);
-    if (gc && gc->client)
-        sio_client_message(gc->client, data, len, binary);
+    if (!gc || !gc->client)
+        return;
+    uint64_t before = sio_server_deliveries(gc->g->srv);
+    sio_client_message(gc->client, data, len, binary);
+    sio_conn_note_fanout(c, sio_server_deliveries(gc->g->srv) - before);
 }
 
 static void finish_close(void *arg)
@@ -187,16 +190,26 @@ static void on_destroy(void *ud)
     sio_free(g);
 }
 
+static void on_turn_end(void *ud)
+{
+    glue *g = ud;
+    sio_server_end_turn(g->srv);
+}
+
 sio_server *sio_node_attach_socketio(sio_node *n, const char *path, const sio_server_config *cfg)
 {
     glue *g = sio_calloc(1, sizeof *g);
     g->node = n;
-    g->srv = sio_server_new(cfg, &k_host_ops, g);
+    /* Broadcasts are batched per loop turn: on_turn_end queues them before the node writes. */
+    sio_server_config c = *cfg;
+    c.batch_broadcasts = true;
+    g->srv = sio_server_new(&c, &k_host_ops, g);
     static const sio_endpoint_ops ops = {
         .on_open = on_open,
         .on_message = on_message,
         .on_close = on_close,
         .on_destroy = on_destroy,
+        .on_turn_end = on_turn_end,
     };
     if (sio_node_add_endpoint(n, path, &ops, g) != 0) {
         sio_server_free(g->srv);

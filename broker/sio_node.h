@@ -41,6 +41,8 @@ typedef struct sio_endpoint_ops {
     void (*on_close)(sio_conn *c, const char *reason, void *ud);
     /** The node is being freed (every session is closed): release ud. */
     void (*on_destroy)(void *ud);
+    /** End of a loop turn, before the node writes what the sessions have queued (optional). */
+    void (*on_turn_end)(void *ud);
 } sio_endpoint_ops;
 
 /* Fills cfg with defaults. */
@@ -76,6 +78,11 @@ int sio_conn_send(sio_conn *c, eio_msg *m);
 
 /* Queues a message packet. Returns as sio_conn_send. */
 int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary);
+
+/* Tells the node that the message just received on c made a broadcast reaching n_sessions
+ * sessions: while c's WebSocket has more input to read, the node may wait a turn or a few
+ * before writing, so that a publisher's burst leaves in one write per receiver. */
+void sio_conn_note_fanout(sio_conn *c, uint64_t n_sessions);
 
 /* Closes the session with reason (e.g. EIO_REASON_FORCED_CLOSE); on_close runs. */
 void sio_conn_close(sio_conn *c, const char *reason);

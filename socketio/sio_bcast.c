@@ -18,6 +18,11 @@ static void unref_all(sio_socket **v, size_t n)
 
 int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
 {
+    if (nsp->srv->cfg.batch_broadcasts && !(o && (o->flags & SIO_BC_VOLATILE))) {
+        int reached = batch_emit(nsp, packet, o);
+        nsp->srv->deliveries += (uint64_t)reached;
+        return reached;
+    }
     size_t n, queued = 0;
     sio_socket **v = rooms_select(nsp, o, &n);
     if (n) {
@@ -29,15 +34,18 @@ int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
         sio_encoded_clear(&e);
     }
     unref_all(v, n);
+    nsp->srv->deliveries += queued;
     return (int)queued;
 }
 
 int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
                            sio_bcast_ack *ack)
 {
+    batch_deliver(nsp->srv);
     size_t n;
     sio_socket **v = rooms_select(nsp, o, &n);
     sio_bcast_ack_expect(ack, n);
+    nsp->srv->deliveries += n;
     if (n) {
         int64_t id = nsp->next_ack_id++;
         sio_encoded e;

@@ -102,6 +102,7 @@ struct sio_client {
     json_t *hs;           /**< built on the first sio_client_handshake(); owned; NULL before */
     sio_socket *sockets;
     void *connect_timer;
+    uint64_t batch_stamp;     /**< == srv->batch.stamp while an open batch targets this client */
     int dispatching;          /**< depth of calls into handlers */
     const char *close_reason; /**< closed while dispatching: free when unwound */
 };
@@ -127,6 +128,20 @@ struct sio_bcast_ack {
     bool done;
 };
 
+/** Broadcasts batched in the current host turn (sio_batch.c). nsp == NULL: none open. */
+typedef struct sio_batch {
+    sio_nsp *nsp;
+    unsigned flags;
+    char **rooms, **except; /**< owned copies of the selection's rooms */
+    size_t n_rooms, n_except;
+    sio_socket **v; /**< the selection, referenced */
+    size_t n;
+    size_t live;       /**< selected sockets whose client is not closing (what emits report) */
+    sio_encoded *msgs; /**< the packets, in order, owned */
+    size_t n_msgs, cap_msgs;
+    uint64_t stamp; /**< the targeted clients' batch_stamp */
+} sio_batch;
+
 struct sio_server {
     sio_server_config cfg;
     sio_host_ops ops;
@@ -135,6 +150,8 @@ struct sio_server {
     sio_adapter_factory adapter_factory;
     void *adapter_ud;
     uint64_t epoch;
+    uint64_t deliveries; /**< sockets reached by local broadcasts, ever (sio_server_deliveries) */
+    sio_batch batch;
 };
 
 /* sio_socket.c */
@@ -155,6 +172,17 @@ void rooms_leave_all(sio_socket *s);
 /* Marks (s->mark = stamp) and collects every local socket selected by o, each once. Returns a new
  * array of referenced sockets (the caller unrefs each and frees the array) and its length. */
 sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n);
+
+/* sio_batch.c */
+/* Adds a non-volatile local broadcast to the open batch (delivering that one first if its
+ * selection differs). Returns the count of sockets it will reach, as sio_nsp_local_emit. */
+int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o);
+/* Delivers and closes the open batch, if any. */
+void batch_deliver(sio_server *srv);
+/* Before anything else is sent to c (or c is closed): delivers the open batch if it targets c. */
+void batch_before_send(sio_client *c);
+/* Before the sockets or rooms of nsp change: delivers the open batch if it is for nsp. */
+void batch_nsp_changed(sio_nsp *nsp);
 
 /* sio_bcast.c */
 void bcast_ack_ref(sio_bcast_ack *b);

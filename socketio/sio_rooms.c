@@ -18,6 +18,7 @@ void rooms_join(sio_socket *s, const char *room)
     if (strcmp(room, s->id) == 0 || sio_socket_in_room(s, room))
         return;
     sio_nsp *nsp = s->nsp;
+    batch_nsp_changed(nsp);
     sio_room *r = room_find(nsp, room);
     if (!r) {
         r = sio_calloc(1, sizeof *r);
@@ -55,6 +56,7 @@ void rooms_leave(sio_socket *s, const char *room)
 {
     for (size_t i = 0; i < s->n_rooms; i++) {
         if (strcmp(s->rooms[i]->name, room) == 0) {
+            batch_nsp_changed(s->nsp);
             sio_room *r = s->rooms[i];
             memmove(&s->rooms[i], &s->rooms[i + 1], (s->n_rooms - i - 1) * sizeof *s->rooms);
             s->n_rooms--;
@@ -66,6 +68,8 @@ void rooms_leave(sio_socket *s, const char *room)
 
 void rooms_leave_all(sio_socket *s)
 {
+    if (s->n_rooms)
+        batch_nsp_changed(s->nsp);
     while (s->n_rooms) {
         sio_room *r = s->rooms[--s->n_rooms];
         room_drop_member(s->nsp, r, s);

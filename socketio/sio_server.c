@@ -16,6 +16,7 @@ void sio_server_config_defaults(sio_server_config *cfg)
 {
     cfg->connect_timeout_ms = 45000;
     sio_limits_defaults(&cfg->limits);
+    cfg->batch_broadcasts = false;
 }
 
 sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host)
@@ -33,6 +34,7 @@ void sio_server_free(sio_server *srv)
 {
     if (!srv)
         return;
+    batch_deliver(srv); /* releases what it holds: every client is closed by now */
     sio_nsp *nsp, *tmp;
     HASH_ITER(hh, srv->nsps, nsp, tmp)
     {
@@ -255,6 +257,7 @@ static void send_connect_error(sio_client *c, const char *nsp, const char *messa
     sio_encoded e;
     sio_encode(SIO_CONNECT_ERROR, nsp, -1, body, &e);
     json_decref(body);
+    batch_before_send(c);
     c->srv->ops.send(c->conn, e.text, false, c->srv->host);
     sio_encoded_clear(&e);
 }
@@ -323,6 +326,7 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
     if (st == SIO_DEC_ERROR) {
         SIO_LOGW(SIO_SUB_SOCKETIO, "invalid packet (%s): closing the session",
                  err ? err : "parse error");
+        batch_before_send(c);
         c->srv->ops.close(c->conn, "parse error", c->srv->host);
         return;
     }
@@ -359,6 +363,7 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
     }
     default:
         SIO_LOGW(SIO_SUB_SOCKETIO, "unexpected packet type %d from a client: closing", (int)p.type);
+        batch_before_send(c);
         c->srv->ops.close(c->conn, "parse error", c->srv->host);
         break;
     }

@@ -45,6 +45,9 @@ typedef struct sio_host_ops {
 typedef struct sio_server_config {
     uint32_t connect_timeout_ms; /**< close sessions with no namespace after this (45000) */
     sio_limits limits;           /**< decoder limits */
+    /** Batch local broadcasts within a host turn (false): a host that sets it calls
+     * sio_server_end_turn at the end of every turn, before it writes queued output. */
+    bool batch_broadcasts;
 } sio_server_config;
 
 /* Fills cfg with the defaults. */
@@ -57,6 +60,16 @@ sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops
 /* Frees the server, its namespaces and adapters. The host must first close every client and fire
  * (or cancel) the timers it still holds for the server (ack timeouts). Accepts NULL. */
 void sio_server_free(sio_server *srv);
+
+/* End of a host turn (an event loop iteration), before the host writes what sessions have
+ * queued: with batch_broadcasts, queues the broadcasts batched during the turn. Consecutive local
+ * broadcasts to the same selection are batched and then queued socket by socket, so that a burst
+ * visits each target session once; the order each client receives is the order of the calls. */
+void sio_server_end_turn(sio_server *srv);
+
+/* Sockets reached (or to be reached, when batched) by this server's local broadcasts so far; the
+ * difference across a call tells the host how far that call fanned out. */
+uint64_t sio_server_deliveries(const sio_server *srv);
 
 /* ---- host side: sessions ---- */
 

@@ -71,6 +71,7 @@ int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
     sio_client *c = s->client;
     if (!c || c->close_reason)
         return -1;
+    batch_before_send(c);
     sio_server *srv = c->srv;
     if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
         return -1;
@@ -139,6 +140,7 @@ void socket_connect(sio_socket *s, const json_t *auth)
     sio_free(rej.message);
     json_decref(rej.data);
 
+    batch_nsp_changed(nsp);
     HASH_ADD_STR(nsp->sockets, id, s);
     socket_ref(s);
     nsp->n_sockets++;
@@ -204,6 +206,7 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     sio_client *c = s->client;
     if (!s->connected)
         return;
+    batch_nsp_changed(nsp);
     s->connected = false;
     socket_ref(s);
     if (notify_client && c && !c->close_reason) {
@@ -428,8 +431,10 @@ void sio_socket_disconnect(sio_socket *s, bool close)
          * Engine.IO session is closed ("forced close"). */
         while (c->sockets)
             socket_closed(c->sockets, SIO_REASON_SERVER_NSP_DISCONNECT, true);
-        if (!c->close_reason) /* not when the session is already being torn down */
+        if (!c->close_reason) { /* not when the session is already being torn down */
+            batch_before_send(c);
             c->srv->ops.close(c->conn, "forced close", c->srv->host);
+        }
         return;
     }
     socket_closed(s, SIO_REASON_SERVER_NSP_DISCONNECT, true);

@@ -87,6 +87,38 @@ for (const mode of MODES) {
       assert.equal(a.rec.count('after-leave'), 0);
     });
 
+    itest('a burst of emits to 70 members arrives complete and in order, a direct emit in between', { timeout: 60000 }, async (h) => {
+      // Past the node's burst threshold (a message reaching 64+ sessions): the server batches the
+      // burst and may wait for the publisher's next reads before writing; nothing may change for
+      // the clients but the number of writes.
+      const srv = await startSio(h, { pingInterval: 5000, pingTimeout: 5000 });
+      const members = await clients(h, srv, mode, Array.from({ length: 70 }, (_, i) => `m${i}`));
+      const [pub] = await clients(h, srv, mode, ['P']);
+      await Promise.all(members.map((m) => ask(m, 5000, 'join', 'burst')));
+      const N = 300;
+      const acks = [];
+      for (let i = 0; i < N; i++) {
+        if (i === 150) acks.push(ask(pub, 10000, 'emit-to', { rooms: [members[0].id], event: 'direct', args: [i] }));
+        acks.push(ask(pub, 10000, 'emit-to', { rooms: ['burst'], event: 'seq', args: [i] }));
+      }
+      const counts = await Promise.all(acks);
+      assert.deepEqual(counts.filter((c) => c.count !== 70).length, 1, 'every burst emit reached 70 sockets');
+      await flush(pub, members, 10000);
+      const want = Array.from({ length: N }, (_, i) => i);
+      for (const m of members) {
+        const got = m.rec.log.filter((e) => e.event === 'seq' || e.event === 'direct');
+        const seq = got.filter((e) => e.event === 'seq').map((e) => e.args[0]);
+        assert.deepEqual(seq, want, `${m.rec.socket.auth.name}: lost, duplicated or reordered events`);
+        if (m === members[0]) {
+          const at = got.findIndex((e) => e.event === 'direct');
+          assert.equal(at, 150, 'the direct emit sits between seq 149 and seq 150');
+        } else {
+          assert.equal(m.rec.count('direct'), 0);
+        }
+      }
+      assert.equal(pub.rec.count('seq'), 0, 'the publisher is not a member');
+    });
+
     itest('a socket in several target rooms receives the emit once', async (h) => {
       const srv = await startSio(h);
       const [a, b] = await clients(h, srv, mode, ['A', 'B']);
