@@ -215,6 +215,37 @@ describe('unknown, forged and dead owners', () => {
     assert.equal((await s.at(B).getNow()).status, 400);
   });
 
+  itest('an owner that does not answer in time gets 504, one that fails mid-request 502, each logged', { timeout: 30000 }, async (h) => {
+    const { nodes } = await startCluster(h, 2, { args: ['--cluster-timeout', '800'] });
+    const [A, B] = nodes;
+    const s = await new Session(h, nodes).open(A);
+    assert.equal((await s.at(B).post('40')).status, 200, 'B reaches the owner and keeps a connection to it');
+    // A stopped process: its kernel still accepts connections and reads requests, nothing answers.
+    process.kill(A.pid, 'SIGSTOP');
+    let res;
+    const t0 = Date.now();
+    try {
+      res = await httpRequest(B.port, { method: 'POST', path: `${P}?EIO=4&transport=polling&sid=${s.sid}`, body: '42["x"]', headers: { 'content-type': 'text/plain' } }, 5000);
+    } finally {
+      process.kill(A.pid, 'SIGCONT');
+    }
+    const took = Date.now() - t0;
+    assert.equal(res.status, 504, res.body);
+    assert.deepEqual(JSON.parse(res.body), { code: 0, message: 'the peer did not answer in time' });
+    assert.ok(took >= 700 && took < 3000, `answered after the 800 ms bound (${took} ms)`);
+    await waitOutput(B, `sid=${s.sid} POST not forwarded: the peer did not answer in time (504)`);
+    // A forwarded GET held by the owner when the owner dies: the connection fails mid-request.
+    assert.match((await s.at(A).getNow()).body, /^40/, 'the CONNECT reply is collected first');
+    const held = s.at(B).get();
+    await waitOutput(B, `sid=${s.sid} GET forwarded`);
+    await sleep(100);
+    await kill9(A);
+    const cut = await withTimeout(held.done, 3000, 'the GET whose owner died');
+    assert.equal(cut.status, 502, cut.body);
+    assert.deepEqual(JSON.parse(cut.body), { code: 0, message: 'connection to the peer failed' });
+    await waitOutput(B, `sid=${s.sid} GET not forwarded: connection to the peer failed (502)`);
+  });
+
   itest('Redis goes away: local sessions keep working, known owners are still reached', { timeout: 30000 }, async (h) => {
     const { redis, nodes } = await startCluster(h, 2);
     const [A, B] = nodes;
