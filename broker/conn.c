@@ -245,20 +245,23 @@ static bool burst_input_pending(sio_node *n)
     return pending;
 }
 
-void conn_flush_or_defer(sio_node *n)
+bool conn_burst_wait(sio_node *n)
 {
-    if (n->dirty && burst_input_pending(n)) {
+    if (n->n_burst && burst_input_pending(n)) {
         uint64_t now = uv_hrtime();
         if (n->burst_turns == 0)
             n->burst_since = now;
         if (n->burst_turns < BURST_MAX_TURNS && now - n->burst_since < BURST_MAX_WAIT_NS) {
-            n->burst_turns++; /* flush_idle stays started: the next poll does not block */
-            return;
+            n->burst_turns++;
+            /* Output may all sit in batches not yet queued: make sure the next poll does not
+             * block (it returns at once anyway, the source being readable). */
+            uv_idle_start(&n->flush_idle, conn_idle_noop);
+            return true;
         }
     }
     n->n_burst = 0;
     n->burst_turns = 0;
-    conn_flush_dirty(n);
+    return false;
 }
 
 void conn_close_all(sio_node *n, const char *reason, bool now)
@@ -278,6 +281,11 @@ void conn_close_all(sio_node *n, const char *reason, bool now)
 int sio_conn_send(sio_conn *c, eio_msg *m)
 {
     return eio_session_send(c->eio, m);
+}
+
+int sio_conn_send_many(sio_conn *c, eio_msg *const *m, size_t n)
+{
+    return eio_session_send_many(c->eio, m, n);
 }
 
 int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary)

@@ -114,21 +114,34 @@ void node_run_deferred(sio_node *n)
     }
 }
 
-/* The end of a loop turn, before output is written: deferred calls, then the endpoints' own
- * end-of-turn work (the Socket.IO glue queues its batched broadcasts). */
-static void node_turn_end(sio_node *n)
+/* The endpoints' end-of-turn work, before output is written (the Socket.IO glue queues its
+ * batched broadcasts). */
+static void endpoints_turn_end(sio_node *n)
 {
-    node_run_deferred(n);
     for (endpoint *ep = n->endpoints; ep; ep = ep->next)
         if (ep->ops.on_turn_end)
             ep->ops.on_turn_end(ep->ud);
 }
 
+/* Deferred calls, then the endpoints' end-of-turn work. */
+static void node_turn_end(sio_node *n)
+{
+    node_run_deferred(n);
+    endpoints_turn_end(n);
+}
+
+/* End of a loop turn: deferred calls; then, unless a publisher's burst is still being read
+ * (conn_burst_wait: batches and queues then wait for the next turn, so that the whole burst is
+ * queued in one pass and written in one write per session), the endpoints' batches are queued
+ * and every dirty session is flushed. */
 static void on_flush_check(uv_check_t *h)
 {
     sio_node *n = container_of(h, sio_node, flush_check);
-    node_turn_end(n);
-    conn_flush_or_defer(n);
+    node_run_deferred(n);
+    if (conn_burst_wait(n))
+        return;
+    endpoints_turn_end(n);
+    conn_flush_dirty(n);
 }
 
 /* Tries to bind host:port to explain a failure of lws_create_vhost in one line. */

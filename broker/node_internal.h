@@ -198,9 +198,10 @@ void conn_maybe_free(sio_conn *c);
 void conn_mark_dirty(sio_conn *c);
 /* Flushes every dirty session with one write each. */
 void conn_flush_dirty(sio_node *n);
-/* End of a loop turn: flushes the dirty sessions, unless a burst source still has input to read
- * and the wait is within its bounds (see BURST_MIN_FANOUT). */
-void conn_flush_or_defer(sio_node *n);
+/* End of a loop turn: whether to leave this turn's output (the endpoints' batches and the dirty
+ * sessions) for the next turn, because a burst source still has input to read and the wait is
+ * within its bounds (see BURST_MIN_FANOUT). */
+bool conn_burst_wait(sio_node *n);
 /* Runs the calls queued by sio_node_defer, in order (including those they queue). */
 void node_run_deferred(sio_node *n);
 /* Closes every session: gracefully (queues drain first), or at once with now. */

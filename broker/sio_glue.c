@@ -49,6 +49,14 @@ static int host_send(void *conn, eio_msg *m, bool volatile_, void *host)
     return sio_conn_send(gc->conn, m);
 }
 
+static void host_send_many(void *conn, eio_msg *const *m, size_t n, void *host)
+{
+    (void)host;
+    glue_client *gc = conn;
+    if (gc->conn)
+        sio_conn_send_many(gc->conn, m, n);
+}
+
 static void host_close(void *conn, const char *reason, void *host)
 {
     (void)host;
@@ -112,8 +120,8 @@ static void host_timer_cancel(void *host, void *timer)
     uv_close((uv_handle_t *)&t->t, timer_free);
 }
 
-static const sio_host_ops k_host_ops = {host_send, host_close, host_now, host_timer_start,
-                                        host_timer_cancel};
+static const sio_host_ops k_host_ops = {host_send,        host_close,        host_now,
+                                        host_timer_start, host_timer_cancel, host_send_many};
 
 /* ---- endpoint ---- */
 

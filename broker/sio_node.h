@@ -76,6 +76,9 @@ void sio_node_free(sio_node *n);
 /* Queues m on the session (a new reference is taken). Returns 0 or -1 when closed / over limit. */
 int sio_conn_send(sio_conn *c, eio_msg *m);
 
+/* Queues the n messages of m in order (eio_session_send_many). Returns as sio_conn_send. */
+int sio_conn_send_many(sio_conn *c, eio_msg *const *m, size_t n);
+
 /* Queues a message packet. Returns as sio_conn_send. */
 int sio_conn_send_message(sio_conn *c, const void *data, size_t len, bool binary);
 

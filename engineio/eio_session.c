@@ -30,7 +30,7 @@ struct eio_session {
     uint64_t next_ping;        /* when the next ping is due (no ping outstanding) */
     uint64_t pong_deadline;    /* 0, or when the outstanding ping times out */
     uint64_t upgrade_deadline; /* when an upgrade in progress is abandoned */
-    /* Outbound queue: a ring of message references. */
+    /* Outbound queue: a ring of message references; q_cap is 0 or a power of two. */
     eio_msg **q;
     size_t q_head, q_len, q_cap;
     size_t q_bytes;
@@ -46,19 +46,27 @@ void eio_config_defaults(eio_config *cfg)
     cfg->poll_max_packets = 16;
 }
 
+/* Makes room for `more` references beyond those queued (one allocation for a whole burst). */
+static void q_reserve(eio_session *s, size_t more)
+{
+    if (s->q_len + more <= s->q_cap)
+        return;
+    size_t ncap = s->q_cap ? s->q_cap : 8;
+    while (ncap < s->q_len + more)
+        ncap *= 2;
+    eio_msg **nq = sio_malloc(ncap * sizeof *nq);
+    for (size_t i = 0; i < s->q_len; i++)
+        nq[i] = s->q[(s->q_head + i) & (s->q_cap - 1)];
+    sio_free(s->q);
+    s->q = nq;
+    s->q_cap = ncap;
+    s->q_head = 0;
+}
+
 static void q_push(eio_session *s, eio_msg *m)
 {
-    if (s->q_len == s->q_cap) {
-        size_t ncap = s->q_cap ? s->q_cap * 2 : 8;
-        eio_msg **nq = sio_malloc(ncap * sizeof *nq);
-        for (size_t i = 0; i < s->q_len; i++)
-            nq[i] = s->q[(s->q_head + i) % s->q_cap];
-        sio_free(s->q);
-        s->q = nq;
-        s->q_cap = ncap;
-        s->q_head = 0;
-    }
-    s->q[(s->q_head + s->q_len) % s->q_cap] = m;
+    q_reserve(s, 1);
+    s->q[(s->q_head + s->q_len) & (s->q_cap - 1)] = m;
     s->q_len++;
     s->q_bytes += m->len;
 }
@@ -73,7 +81,7 @@ eio_msg *eio_session_pop(eio_session *s)
     if (!s->q_len)
         return NULL;
     eio_msg *m = s->q[s->q_head];
-    s->q_head = (s->q_head + 1) % s->q_cap;
+    s->q_head = (s->q_head + 1) & (s->q_cap - 1);
     s->q_len--;
     s->q_bytes -= m->len;
     return m;
@@ -235,6 +243,24 @@ int eio_session_send(eio_session *s, eio_msg *m)
     bool was_empty = s->q_len == 0;
     q_push(s, eio_msg_ref(m));
     if (was_empty)
+        notify_writable(s);
+    return 0;
+}
+
+int eio_session_send_many(eio_session *s, eio_msg *const *m, size_t n)
+{
+    if (s->state == EIO_ST_CLOSED || s->closing)
+        return -1;
+    bool was_empty = s->q_len == 0;
+    q_reserve(s, n);
+    for (size_t i = 0; i < n; i++) {
+        if (s->q_bytes + m[i]->len > s->cfg.max_queue_bytes) {
+            eio_session_close(s, EIO_REASON_TRANSPORT_ERROR);
+            return -1;
+        }
+        q_push(s, eio_msg_ref(m[i]));
+    }
+    if (was_empty && n)
         notify_writable(s);
     return 0;
 }

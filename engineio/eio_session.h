@@ -82,6 +82,11 @@ const char *eio_session_close_reason(const eio_session *s);
  * "transport error"). */
 int eio_session_send(eio_session *s, eio_msg *m);
 
+/* Queues the n messages of m in order (a new reference to each), as n calls of eio_session_send
+ * but with one check of the session and one allocation at most. Returns 0, or -1 as
+ * eio_session_send (when the limit is met partway, the messages before it stay queued). */
+int eio_session_send_many(eio_session *s, eio_msg *const *m, size_t n);
+
 /* Convenience: queues a message packet built from data. Same returns as eio_session_send. */
 int eio_session_send_message(eio_session *s, const void *data, size_t len, bool binary);
 

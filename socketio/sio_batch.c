@@ -53,12 +53,32 @@ void batch_deliver(sio_server *srv)
         return;
     /* Closed before delivering: the sends below must not find it open. */
     memset(&srv->batch, 0, sizeof srv->batch);
+    /* Every message of the burst in order (packets and their attachments), for one call per
+     * session. */
+    size_t n_flat = 0;
+    for (size_t k = 0; k < b.n_msgs; k++)
+        n_flat += 1 + b.msgs[k].n_attachments;
+    eio_msg **flat = sio_malloc(n_flat * sizeof *flat);
+    n_flat = 0;
+    for (size_t k = 0; k < b.n_msgs; k++) {
+        flat[n_flat++] = b.msgs[k].text;
+        for (size_t a = 0; a < b.msgs[k].n_attachments; a++)
+            flat[n_flat++] = b.msgs[k].attachments[a];
+    }
     for (size_t i = 0; i < b.n; i++) {
         sio_socket *s = b.v[i];
-        for (size_t k = 0; k < b.n_msgs; k++)
-            socket_send(s, &b.msgs[k], false);
+        sio_client *c = s->client;
+        if (c && !c->close_reason) {
+            if (srv->ops.send_many) {
+                srv->ops.send_many(c->conn, flat, n_flat, srv->host);
+            } else {
+                for (size_t k = 0; k < b.n_msgs; k++)
+                    socket_send(s, &b.msgs[k], false);
+            }
+        }
         socket_unref(s);
     }
+    sio_free(flat);
     for (size_t k = 0; k < b.n_msgs; k++)
         sio_encoded_clear(&b.msgs[k]);
     sio_free(b.msgs);

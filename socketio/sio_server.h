@@ -39,6 +39,9 @@ typedef struct sio_host_ops {
     void *(*timer_start)(void *host, uint64_t delay_ms, void (*cb)(void *arg), void *arg);
     /** Cancels a timer that has not fired; its callback will not run. */
     void (*timer_cancel)(void *host, void *timer);
+    /** Optional: queues the n messages of m in order, as n non-volatile sends would (a batch of
+     * broadcasts uses it, one call per session). NULL: send is called for each. */
+    void (*send_many)(void *conn, eio_msg *const *m, size_t n, void *host);
 } sio_host_ops;
 
 /** Server settings. */

@@ -276,6 +276,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     hc->in.len += (size_t)nread;
+    sb_read_arrived(hc->c->b);
     parse(hc);
 }
 

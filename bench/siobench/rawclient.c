@@ -178,6 +178,7 @@ int sb_raw_callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c = client_of(wsi, user);
         if (!c || c->wsi != wsi || c->closing)
             return -1;
+        sb_read_arrived(c->b);
         return on_rx(c, in, len);
     case LWS_CALLBACK_RAW_WRITEABLE:
         c = client_of(wsi, user);

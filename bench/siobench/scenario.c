@@ -46,6 +46,11 @@ uint64_t sb_now_us(void)
     return uv_hrtime() / 1000;
 }
 
+void sb_read_arrived(sb_bench *b)
+{
+    b->t_read = sb_now_us();
+}
+
 static const run_plan *plan(void)
 {
     return &R.plans[R.cur];
@@ -284,7 +289,7 @@ void sb_on_event(sb_client *c, const char *name, size_t name_len, const char *ar
     }
     if (name_len != 5 || memcmp(name, "bench", 5) != 0 || R.ph != PH_MEASURE)
         return;
-    uint64_t now = sb_now_us();
+    uint64_t now = b->t_read;
     const char *end = args + len;
     uint64_t seq = field(args, end, "\"s\":");
     uint64_t t = field(args, end, "\"t\":");

@@ -149,6 +149,7 @@ typedef struct sb_bench {
     unsigned dropped; /**< ready clients that closed during the measured phase */
     uint64_t t_phase; /**< µs: start of the current phase */
     uint64_t t_last;  /**< µs: last delivery / last ready */
+    uint64_t t_read;  /**< µs: when the read being handled arrived (sb_read_arrived) */
     sb_phase_cb on_phase_done;
     bool phase_done;
     bool timed_out;
@@ -168,6 +169,9 @@ typedef struct sb_bench {
 
 /* Monotonic time in microseconds. */
 uint64_t sb_now_us(void);
+/* A transport received data: the events it holds arrived now (one clock read per read, not per
+ * event: a read carries up to dozens of events). */
+void sb_read_arrived(sb_bench *b);
 
 /* --- client.c: the Engine.IO / Socket.IO client over either transport --- */
 

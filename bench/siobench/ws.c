@@ -85,6 +85,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c = client_of(wsi, user);
         if (!c || c->wsi != wsi || c->closing)
             return -1;
+        sb_read_arrived(c->b);
         return on_receive(c, wsi, in, len);
     case LWS_CALLBACK_CLIENT_WRITEABLE:
         c = client_of(wsi, user);

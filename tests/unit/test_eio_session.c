@@ -1306,6 +1306,70 @@ START_TEST(queue_limit_on_polling)
 }
 END_TEST
 
+START_TEST(send_many_queues_in_order)
+{
+    /* A burst of 40 messages (past the ring's first capacities, wrapping once) in one call: the
+     * same frames, in order, one writable notification, the caller keeps its references. */
+    eio_config cfg = cfg_default();
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    eio_msg *m[40];
+    char text[8];
+    for (int i = 0; i < 40; i++) {
+        int n = snprintf(text, sizeof text, "m%d", i);
+        m[i] = eio_msg_new(EIO_MESSAGE, false, text, (size_t)n);
+    }
+    /* Leave the ring's head mid-array first, so the burst wraps around its end. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(eio_session_send(s, m[0]), 0);
+    for (int i = 0; i < 5; i++)
+        eio_msg_unref(eio_session_pop(s));
+    int w0 = r.writables;
+    ck_assert_int_eq(eio_session_send_many(s, m, 3), 0);
+    ck_assert_int_eq(r.writables, w0 + 1);
+    ck_assert_int_eq(eio_session_send_many(s, m + 3, 37), 0);
+    ck_assert_int_eq(r.writables, w0 + 1); /* not empty before: no new notification */
+    ck_assert_uint_eq(eio_session_queued(s), 40);
+    for (int i = 0; i < 40; i++) {
+        eio_msg *got = eio_session_pop(s);
+        ck_assert_ptr_eq(got, m[i]);
+        ck_assert_uint_eq(m[i]->refs, 2);
+        eio_msg_unref(got);
+    }
+    ck_assert_ptr_null(eio_session_pop(s));
+    ck_assert_int_eq(eio_session_send_many(s, m, 0), 0);
+    ck_assert_uint_eq(eio_session_queued(s), 0);
+    eio_session_free(s);
+    for (int i = 0; i < 40; i++) {
+        ck_assert_uint_eq(m[i]->refs, 1);
+        eio_msg_unref(m[i]);
+    }
+}
+END_TEST
+
+START_TEST(send_many_limit_and_closed)
+{
+    /* The limit met partway: what fits stays queued, the session closes, -1. */
+    eio_config cfg = cfg_default();
+    cfg.max_queue_bytes = 100;
+    rec r;
+    eio_session *s = session_new(&cfg, EIO_TR_WEBSOCKET, &r);
+    take_open_ws(s, &cfg);
+    eio_msg *m = eio_msg_new(EIO_MESSAGE, false, "123456789", 9); /* 10 wire bytes */
+    eio_msg *v[12];
+    for (int i = 0; i < 12; i++)
+        v[i] = m;
+    ck_assert_int_eq(eio_session_send_many(s, v, 12), -1);
+    assert_closed(s, &r, EIO_REASON_TRANSPORT_ERROR);
+    ck_assert_uint_le(eio_session_queued_bytes(s), 100);
+    ck_assert_int_eq(eio_session_send_many(s, v, 1), -1); /* closed: nothing queued */
+    eio_session_free(s);
+    ck_assert_uint_eq(m->refs, 1);
+    eio_msg_unref(m);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("eio_session");
@@ -1371,6 +1435,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, send_after_close_fails);
     tcase_add_test(tc, queue_limit_closes);
     tcase_add_test(tc, queue_limit_on_polling);
+    tcase_add_test(tc, send_many_queues_in_order);
+    tcase_add_test(tc, send_many_limit_and_closed);
     suite_add_tcase(s, tc);
     return s;
 }

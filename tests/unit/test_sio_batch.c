@@ -87,8 +87,22 @@ static void host_timer_cancel(void *host, void *timer)
     ((ftimer *)timer)->armed = false;
 }
 
-static const sio_host_ops k_ops = {host_send, host_close, host_now, host_timer_start,
-                                   host_timer_cancel};
+/* send_many records each message as send does, and counts its calls. */
+static int n_send_many;
+
+static void host_send_many(void *conn, eio_msg *const *m, size_t n, void *host)
+{
+    n_send_many++;
+    for (size_t i = 0; i < n; i++)
+        host_send(conn, m[i], false, host);
+}
+
+/* Each test runs twice (a loop test): _i = 0 with send only, _i = 1 with send_many too. */
+static const sio_host_ops k_ops_variants[2] = {
+    {host_send, host_close, host_now, host_timer_start, host_timer_cancel, NULL},
+    {host_send, host_close, host_now, host_timer_start, host_timer_cancel, host_send_many},
+};
+static const sio_host_ops *k_ops_cur = &k_ops_variants[0];
 
 static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
 {
@@ -112,6 +126,12 @@ static void on_pub(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
         sio_ack_send(ack, json_pack("[s]", "ok"));
 }
 
+static void setup_ops(int variant)
+{
+    k_ops_cur = &k_ops_variants[variant];
+    n_send_many = 0;
+}
+
 static void setup(void)
 {
     memset(&H, 0, sizeof H);
@@ -120,7 +140,7 @@ static void setup(void)
     sio_server_config_defaults(&cfg);
     ck_assert(!cfg.batch_broadcasts);
     cfg.batch_broadcasts = true;
-    H.srv = sio_server_new(&cfg, &k_ops, &H);
+    H.srv = sio_server_new(&cfg, k_ops_cur, &H);
     const sio_nsp_handlers h = {.connect = on_connect};
     H.root = sio_server_of(H.srv, "/", &h, NULL);
     H.chat = sio_server_of(H.srv, "/chat", &h, NULL);
@@ -223,6 +243,7 @@ static void teardown_all(void)
 
 START_TEST(same_room_batched_then_queued_in_order)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b, *c;
     client(&a, NULL, "r", NULL);
@@ -238,6 +259,7 @@ START_TEST(same_room_batched_then_queued_in_order)
     ck_assert_str_eq(out(a), "42[\"e\",1]|42[\"e\",2]|42[\"e\",3]");
     ck_assert_str_eq(out(b), "42[\"e\",1]|42[\"e\",2]|42[\"e\",3]");
     ck_assert_str_eq(out(c), "");
+    ck_assert_int_eq(n_send_many, _i ? 2 : 0); /* one call per session when the host has it */
     /* Each packet was encoded once and is shared by every session. */
     for (size_t i = 0; i < 3; i++)
         ck_assert_ptr_eq(a->out[i], b->out[i]);
@@ -251,6 +273,7 @@ END_TEST
 
 START_TEST(direct_emit_between_broadcasts_keeps_order)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b;
     sio_socket *sa = client(&a, NULL, "r", NULL);
@@ -268,6 +291,7 @@ END_TEST
 
 START_TEST(other_selection_between_keeps_order)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b, *c;
     client(&a, NULL, "r", "q", NULL);
@@ -287,6 +311,7 @@ END_TEST
 
 START_TEST(except_is_part_of_the_selection)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b;
     sio_socket *sa = client(&a, NULL, "r", NULL);
@@ -303,6 +328,7 @@ END_TEST
 
 START_TEST(membership_changes_end_the_batch)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b, *c, *d;
     client(&a, NULL, "r", NULL);
@@ -326,6 +352,7 @@ END_TEST
 
 START_TEST(disconnects_after_a_batched_broadcast)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b, *c;
     client(&a, NULL, "r", NULL);
@@ -345,6 +372,7 @@ END_TEST
 
 START_TEST(closing_a_session_delivers_its_batch_first)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b;
     sio_socket *sa = client(&a, NULL, "r", NULL);
@@ -367,6 +395,7 @@ END_TEST
 
 START_TEST(another_namespace_of_the_session_keeps_order)
 {
+    setup_ops(_i);
     setup();
     fconn *a;
     client(&a, NULL, "r", NULL);
@@ -383,6 +412,7 @@ END_TEST
 
 START_TEST(volatile_and_ack_broadcasts_are_not_batched)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b;
     client(&a, NULL, "r", NULL);
@@ -404,6 +434,7 @@ END_TEST
 
 START_TEST(binary_attachments_stay_with_their_packet)
 {
+    setup_ops(_i);
     setup();
     fconn *a, *b;
     client(&a, NULL, "r", NULL);
@@ -423,6 +454,7 @@ END_TEST
 
 START_TEST(a_publishers_events_batch_and_its_acks_go_at_once)
 {
+    setup_ops(_i);
     setup();
     fconn *pub, *a, *b;
     client(&pub, NULL, "r", NULL);
@@ -443,6 +475,7 @@ END_TEST
 
 START_TEST(freeing_the_server_releases_an_open_batch)
 {
+    setup_ops(_i);
     setup();
     fconn *a;
     client(&a, NULL, "r", NULL);
@@ -459,11 +492,12 @@ END_TEST
 
 START_TEST(without_batching_emits_are_queued_at_once)
 {
+    setup_ops(_i);
     memset(&H, 0, sizeof H);
     n_timers = 0;
     sio_server_config cfg;
     sio_server_config_defaults(&cfg);
-    H.srv = sio_server_new(&cfg, &k_ops, &H);
+    H.srv = sio_server_new(&cfg, k_ops_cur, &H);
     const sio_nsp_handlers h = {.connect = on_connect};
     H.root = sio_server_of(H.srv, "/", &h, NULL);
     fconn *a;
@@ -478,19 +512,19 @@ int main(void)
 {
     Suite *s = suite_create("sio_batch");
     TCase *tc = tcase_create("batch");
-    tcase_add_test(tc, same_room_batched_then_queued_in_order);
-    tcase_add_test(tc, direct_emit_between_broadcasts_keeps_order);
-    tcase_add_test(tc, other_selection_between_keeps_order);
-    tcase_add_test(tc, except_is_part_of_the_selection);
-    tcase_add_test(tc, membership_changes_end_the_batch);
-    tcase_add_test(tc, disconnects_after_a_batched_broadcast);
-    tcase_add_test(tc, closing_a_session_delivers_its_batch_first);
-    tcase_add_test(tc, another_namespace_of_the_session_keeps_order);
-    tcase_add_test(tc, volatile_and_ack_broadcasts_are_not_batched);
-    tcase_add_test(tc, binary_attachments_stay_with_their_packet);
-    tcase_add_test(tc, a_publishers_events_batch_and_its_acks_go_at_once);
-    tcase_add_test(tc, freeing_the_server_releases_an_open_batch);
-    tcase_add_test(tc, without_batching_emits_are_queued_at_once);
+    tcase_add_loop_test(tc, same_room_batched_then_queued_in_order, 0, 2);
+    tcase_add_loop_test(tc, direct_emit_between_broadcasts_keeps_order, 0, 2);
+    tcase_add_loop_test(tc, other_selection_between_keeps_order, 0, 2);
+    tcase_add_loop_test(tc, except_is_part_of_the_selection, 0, 2);
+    tcase_add_loop_test(tc, membership_changes_end_the_batch, 0, 2);
+    tcase_add_loop_test(tc, disconnects_after_a_batched_broadcast, 0, 2);
+    tcase_add_loop_test(tc, closing_a_session_delivers_its_batch_first, 0, 2);
+    tcase_add_loop_test(tc, another_namespace_of_the_session_keeps_order, 0, 2);
+    tcase_add_loop_test(tc, volatile_and_ack_broadcasts_are_not_batched, 0, 2);
+    tcase_add_loop_test(tc, binary_attachments_stay_with_their_packet, 0, 2);
+    tcase_add_loop_test(tc, a_publishers_events_batch_and_its_acks_go_at_once, 0, 2);
+    tcase_add_loop_test(tc, freeing_the_server_releases_an_open_batch, 0, 2);
+    tcase_add_loop_test(tc, without_batching_emits_are_queued_at_once, 0, 2);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
