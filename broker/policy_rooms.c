@@ -103,7 +103,14 @@ static void on_relay(sio_socket *s, const char *event, json_t *args, sio_ack *ac
         sio_bcast_opts o = {.rooms = rooms, .n_rooms = c.n, .except = &self, .n_except = 1};
         delivered = sio_nsp_emit(sio_socket_nsp(s), &o, event, json_incref(args));
     }
-    reply(ack, json_pack("{s:b,s:i}", "ok", 1, "delivered", delivered < 0 ? 0 : delivered));
+    if (!ack)
+        return;
+    json_t *body = json_object(); /* {"ok":true,"delivered":N}, per event: no format parsing */
+    json_object_set_new_nocheck(body, "ok", json_true());
+    json_object_set_new_nocheck(body, "delivered", json_integer(delivered < 0 ? 0 : delivered));
+    json_t *reply_args = json_array();
+    json_array_append_new(reply_args, body);
+    sio_ack_send(ack, reply_args);
 }
 
 int sio_policy_known(const char *name)

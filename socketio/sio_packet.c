@@ -530,6 +530,21 @@ static json_t *swap_binary(const json_t *v, enc_att *a, int depth)
     return copy;
 }
 
+/* Writes v in decimal at buf (at most 20 digits, no NUL). Returns the digit count. (Every ack
+ * reply and binary packet goes through here: no printf on that path.) */
+static size_t put_decimal(char *buf, uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
 /* Writes the packet header (type digit, attachment count, namespace, ack id) into buf, which holds
  * at least header_max(nsp) bytes. Returns its length. */
 static size_t put_header(char *buf, sio_ptype t, size_t n_att, const char *nsp, size_t nsp_len,
@@ -537,15 +552,17 @@ static size_t put_header(char *buf, sio_ptype t, size_t n_att, const char *nsp, 
 {
     size_t n = 0;
     buf[n++] = (char)('0' + t);
-    if (t == SIO_BINARY_EVENT || t == SIO_BINARY_ACK)
-        n += (size_t)sprintf(buf + n, "%zu-", n_att);
+    if (t == SIO_BINARY_EVENT || t == SIO_BINARY_ACK) {
+        n += put_decimal(buf + n, n_att);
+        buf[n++] = '-';
+    }
     if (nsp_len) {
         memcpy(buf + n, nsp, nsp_len);
         n += nsp_len;
         buf[n++] = ',';
     }
     if (id >= 0)
-        n += (size_t)sprintf(buf + n, "%" PRId64, id);
+        n += put_decimal(buf + n, (uint64_t)id);
     return n;
 }
 
