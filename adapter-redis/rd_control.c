@@ -3,14 +3,12 @@
 #include "rd_control.h"
 
 #include "rd_codec.h"
+#include "rd_control_req.h"
 #include "sio_alloc.h"
 #include "sio_buf.h"
 #include "sio_log.h"
 
 #include <string.h>
-
-/** Longest request id accepted (the requester's choice, echoed back). */
-#define RD_CONTROL_MAX_ID 64
 
 struct rd_control {
     rd_link *link;      /**< borrowed */
@@ -38,49 +36,21 @@ static void publish_reply(rd_control *c, const char *channel, const json_t *repl
     sio_buf_free(&text);
 }
 
-/* Reads the three fields every request has. Returns 0, or -1 with *why set. */
-static int request_head(rd_control *c, const json_t *req, const char **id, const char **type,
-                        const char **reply, const char **why)
-{
-    *id = rd_request_str(req, "id");
-    *type = rd_request_str(req, "type");
-    *reply = rd_request_str(req, "reply");
-    if (!*id || !*type || !*reply) {
-        *why = "id, type and reply must be strings";
-        return -1;
-    }
-    size_t idlen = strlen(*id);
-    if (idlen == 0 || idlen > RD_CONTROL_MAX_ID) {
-        *why = "id must have 1 to 64 characters";
-        return -1;
-    }
-    size_t plen = strlen(c->reply_prefix);
-    if (strncmp(*reply, c->reply_prefix, plen) != 0 || strlen(*reply) == plen) {
-        *why = "reply is not a siobroker reply channel";
-        return -1;
-    }
-    return 0;
-}
-
 static void on_request(void *ud, const char *channel, size_t channel_len, const uint8_t *payload,
                        size_t len)
 {
     (void)channel, (void)channel_len;
     rd_control *c = ud;
-    json_error_t jerr;
-    json_t *req = len && payload[0] == '{'
-                      ? json_loadb((const char *)payload, len, JSON_REJECT_DUPLICATES, &jerr)
-                      : NULL;
-    const char *id, *type, *reply, *why = "not a JSON object";
-    if (!json_is_object(req) || request_head(c, req, &id, &type, &reply, &why) != 0) {
+    rd_control_req r;
+    const char *why;
+    if (rd_control_parse(payload, len, c->reply_prefix, &r, &why) != 0) {
         SIO_LOGW(SIO_SUB_CLUSTER, "control request dropped: %s", why);
-        json_decref(req);
         return;
     }
     const char *err = NULL;
-    json_t *result = c->fn ? c->fn(c->ud, type, req, &err) : NULL;
+    json_t *result = c->fn ? c->fn(c->ud, r.type, r.req, &err) : NULL;
     json_t *out = json_object();
-    json_object_set_new(out, "id", json_string(id));
+    json_object_set_new(out, "id", json_string(r.id));
     json_object_set_new(out, "node", json_string(c->node_id));
     json_object_set_new(out, "ok", json_boolean(result != NULL));
     if (result) {
@@ -89,10 +59,10 @@ static void on_request(void *ud, const char *channel, size_t channel_len, const 
     } else {
         json_object_set_new(out, "error", json_string(err ? err : "unknown request type"));
     }
-    SIO_LOGD(SIO_SUB_CLUSTER, "control request %s (%s) answered on %s", id, type, reply);
-    publish_reply(c, reply, out);
+    SIO_LOGD(SIO_SUB_CLUSTER, "control request %s (%s) answered on %s", r.id, r.type, r.reply);
+    publish_reply(c, r.reply, out);
     json_decref(out);
-    json_decref(req);
+    rd_control_req_clear(&r);
 }
 
 rd_control *rd_control_new(rd_link *link, const rd_control_config *cfg, rd_control_fn fn, void *ud)

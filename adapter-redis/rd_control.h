@@ -3,6 +3,7 @@
 #ifndef RD_CONTROL_H
 #define RD_CONTROL_H
 
+#include "rd_control_req.h"
 #include "rd_link.h"
 
 #include <jansson.h>
@@ -18,7 +19,8 @@
  *
  * Request: {"id": ID, "type": TYPE, "reply": CHANNEL, ...the fields of TYPE}
  *   ID is a string of 1..64 characters the requester chooses; CHANNEL starts with
- *   "K#siobroker-reply#". A request without these three strings is dropped with a log line.
+ *   "K#siobroker-reply#". A request without these three strings is dropped with a log line
+ *   (rd_control_parse in rd_control_req.h decodes and checks it, without I/O).
  * Reply:   {"id": ID, "node": NODE, "ok": true, ...the result fields of TYPE}
  *      or  {"id": ID, "node": NODE, "ok": false, "error": MESSAGE}
  *

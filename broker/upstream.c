@@ -1,15 +1,13 @@
-/* upstream: HTTP/1.1 client with a keep-alive pool per peer (libuv TCP, http-parser). One request
- * at a time per connection; idle connections wait in their peer's list and are closed when the
- * peer closes them or after UP_IDLE_MS. */
+/* upstream: HTTP/1.1 client with a keep-alive pool per peer (libuv TCP; answers assembled by
+ * up_parse.c). One request at a time per connection; idle connections wait in their peer's list
+ * and are closed when the peer closes them or after UP_IDLE_MS. */
 #include "upstream.h"
 
 #include "sio_alloc.h"
 #include "sio_log.h"
 
-#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <strings.h>
 #include <string.h>
 #include <uthash.h>
 
@@ -17,8 +15,6 @@
 #define UP_IDLE_MS 20000u
 /** Idle connections kept per peer. */
 #define UP_IDLE_MAX 256u
-/** Largest response accepted (headers + body). */
-#define UP_MAX_RESPONSE (64u * 1024 * 1024)
 
 typedef struct up_conn up_conn;
 
@@ -60,17 +56,9 @@ struct up_conn {
     uv_connect_t connect;
     uv_write_t write;
     uv_getaddrinfo_t gai;
-    http_parser parser;
-    http_parser_settings *settings;
-    sio_buf wbuf;  /**< bytes being written */
-    sio_buf field; /**< header field being parsed */
-    sio_buf value; /**< header value being parsed */
-    sio_buf ctype; /**< content-type of the response */
-    sio_buf body;  /**< response body */
-    size_t received;
+    up_parser resp; /**< the answer being read */
+    sio_buf wbuf;   /**< bytes being written */
     uint64_t idle_since;
-    bool in_value;  /**< the parser is in a header value */
-    bool complete;  /**< the response is complete */
     bool reused;    /**< the request went out on a kept-alive connection */
     bool resolving; /**< getaddrinfo in flight (the handle is not initialised yet) */
     bool closing;
@@ -144,82 +132,6 @@ static void peer_remove_idle(up_peer *p, up_conn *c)
     }
 }
 
-/* ---- parser callbacks ------------------------------------------------------------------------ */
-
-static void header_done(up_conn *c)
-{
-    if (c->field.len == 12 && strncasecmp((const char *)c->field.data, "content-type", 12) == 0) {
-        sio_buf_reset(&c->ctype);
-        sio_buf_append(&c->ctype, c->value.data, c->value.len);
-    }
-    sio_buf_reset(&c->field);
-    sio_buf_reset(&c->value);
-}
-
-static int on_header_field(http_parser *hp, const char *at, size_t len)
-{
-    up_conn *c = hp->data;
-    if (c->in_value) {
-        header_done(c);
-        c->in_value = false;
-    }
-    sio_buf_append(&c->field, at, len);
-    return 0;
-}
-
-static int on_header_value(http_parser *hp, const char *at, size_t len)
-{
-    up_conn *c = hp->data;
-    c->in_value = true;
-    sio_buf_append(&c->value, at, len);
-    return 0;
-}
-
-static int on_headers_complete(http_parser *hp)
-{
-    up_conn *c = hp->data;
-    if (c->in_value)
-        header_done(c);
-    c->in_value = false;
-    return 0;
-}
-
-static int on_body(http_parser *hp, const char *at, size_t len)
-{
-    up_conn *c = hp->data;
-    sio_buf_append(&c->body, at, len);
-    return 0;
-}
-
-static int on_message_complete(http_parser *hp)
-{
-    up_conn *c = hp->data;
-    c->complete = true;
-    http_parser_pause(hp, 1); /* nothing may follow an answer we did not ask for */
-    return 0;
-}
-
-static http_parser_settings parser_settings = {
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
-
-static void conn_reset_response(up_conn *c)
-{
-    http_parser_init(&c->parser, HTTP_RESPONSE);
-    c->parser.data = c;
-    sio_buf_reset(&c->field);
-    sio_buf_reset(&c->value);
-    sio_buf_reset(&c->ctype);
-    sio_buf_reset(&c->body);
-    c->received = 0;
-    c->in_value = false;
-    c->complete = false;
-}
-
 /* ---- connections ----------------------------------------------------------------------------- */
 
 static void conn_closed(uv_handle_t *h)
@@ -227,10 +139,7 @@ static void conn_closed(uv_handle_t *h)
     up_conn *c = h->data;
     upstream_pool *pool = c->pool;
     sio_buf_free(&c->wbuf);
-    sio_buf_free(&c->field);
-    sio_buf_free(&c->value);
-    sio_buf_free(&c->ctype);
-    sio_buf_free(&c->body);
+    up_parser_free(&c->resp);
     sio_free(c);
     if (--pool->handles == 0 && pool->freed)
         sio_free(pool);
@@ -268,7 +177,7 @@ static up_conn *conn_new(upstream_pool *pool, up_peer *peer)
     c->pool = pool;
     c->peer = peer;
     c->tcp.data = c;
-    conn_reset_response(c);
+    up_parser_init(&c->resp);
     c->all_next = pool->all;
     if (pool->all)
         pool->all->all_prev = c;
@@ -283,7 +192,7 @@ static void conn_fail(up_conn *c, up_error err)
 {
     up_req *r = c->req;
     c->req = NULL;
-    bool answered = c->received > 0;
+    bool answered = c->resp.received > 0;
     conn_close(c);
     if (!r)
         return;
@@ -330,26 +239,21 @@ static void conn_deliver(up_conn *c)
     if (!r)
         return;
     r->conn = NULL;
-    up_response resp = {
-        .status = (int)c->parser.status_code,
-        .content_type = c->ctype.len ? sio_buf_cstr(&c->ctype) : "",
-        .body = c->body.data,
-        .body_len = c->body.len,
-    };
+    up_response resp;
+    up_parser_response(&c->resp, &resp);
     req_finish(r, UP_OK, &resp);
 }
 
 /* The answer on c is complete: delivers it and parks c as idle when it may be kept alive. */
-static void conn_done(up_conn *c, bool reusable)
+static void conn_done(up_conn *c)
 {
-    bool keep = reusable && http_should_keep_alive(&c->parser) && !c->closing;
+    bool keep = up_parser_reusable(&c->resp) && !c->closing;
     conn_deliver(c);
     if (!keep || !c->peer || c->peer->n_idle >= UP_IDLE_MAX) {
         conn_close(c);
         return;
     }
-    conn_reset_response(c);
-    sio_buf_free(&c->body); /* do not keep a large body's memory while idle */
+    up_parser_reset(&c->resp); /* also frees the body: a large body is not kept while idle */
     c->idle_since = uv_now(c->pool->loop);
     c->next_idle = c->peer->idle;
     c->peer->idle = c;
@@ -379,22 +283,18 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
-    c->received += (size_t)nread;
-    size_t used = http_parser_execute(&c->parser, &parser_settings, buf->base, (size_t)nread);
-    if (c->complete) {
+    up_parse_status st = up_parser_feed(&c->resp, (const uint8_t *)buf->base, (size_t)nread);
+    if (st == UP_PARSE_DONE) {
         /* Bytes after the answer mean the peer is out of step: the connection is dropped. */
-        bool extra = used < (size_t)nread;
-        if (extra)
+        if (c->resp.extra)
             SIO_LOGW(SIO_SUB_CLUSTER, "peer %s sent bytes after its answer: connection dropped",
                      c->peer ? c->peer->hostport : "?");
-        conn_done(c, !extra);
+        conn_done(c);
         return;
     }
-    if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK || c->received > UP_MAX_RESPONSE) {
-        SIO_LOGW(
-            SIO_SUB_CLUSTER, "peer %s: invalid response: %s", c->peer ? c->peer->hostport : "?",
-            c->received > UP_MAX_RESPONSE ? "too large"
-                                          : http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+    if (st == UP_PARSE_ERROR) {
+        SIO_LOGW(SIO_SUB_CLUSTER, "peer %s: invalid response: %s",
+                 c->peer ? c->peer->hostport : "?", up_parser_error(&c->resp));
         conn_abort(c, UP_PROTOCOL);
     }
 }

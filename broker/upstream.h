@@ -5,6 +5,7 @@
 #define UPSTREAM_H
 
 #include "sio_buf.h"
+#include "up_parse.h" /* up_response */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,14 +22,6 @@ typedef enum up_error {
     UP_TIMEOUT,  /**< no complete response within the request's timeout */
     UP_PROTOCOL, /**< the peer's answer is not valid HTTP */
 } up_error;
-
-/** A complete response; every field is borrowed for the duration of the callback. */
-typedef struct up_response {
-    int status;
-    const char *content_type; /**< "" when the peer sent none */
-    const uint8_t *body;
-    size_t body_len;
-} up_response;
 
 /** Runs exactly once per request unless it was cancelled: resp is non-NULL only with UP_OK. */
 typedef void (*up_done_fn)(void *ud, up_error err, const up_response *resp);
