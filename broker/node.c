@@ -25,11 +25,12 @@ void sio_node_config_defaults(sio_node_config *cfg)
     eio_config_defaults(&cfg->eio);
     cfg->cors = SIO_CORS_NONE;
     /* lws allocates this per WebSocket and reads at most this much from one socket per loop
-     * turn. A publisher's burst is fanned out read by read, so the events per read are the frames
-     * coalesced into each receiver's send(), and the publisher, answered per read, keeps sending
-     * in groups of that size. 10k clients, 100-byte events (bench/README.md): 1024 B gave 446k
-     * deliveries/s and 4.5 KB RSS per idle client; 2048 B 775k/s and 5.5 KB; 4096 B 1.27M/s and
-     * 7.8 KB (over the 6 KiB budget). Larger messages span reads. --ws-rx-buffer changes it. */
+     * turn. Before the burst wait (on_flush_check: a burst source's unread input postpones the
+     * turn's flush), a publisher's burst was fanned out read by read, so this size set the frames
+     * per receiver's send(): at 10k clients, 100-byte events, 1024 B gave 446k deliveries/s and
+     * 4.5 KB RSS per idle client, 2048 B 775k/s and 5.5 KB, 4096 B 1.27M/s and 7.8 KB (over the
+     * 6 KiB budget). With the wait, 2048 and 4096 measure the same (about 1.3M/s), and 1024 is
+     * still clearly slower. Larger messages span reads. --ws-rx-buffer changes it. */
     cfg->ws_rx_buffer = 2048;
 }
 
