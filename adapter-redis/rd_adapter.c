@@ -4,10 +4,10 @@
 #include "rd_adapter.h"
 
 #include "rd_codec.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
-#include "sio_log.h"
-#include "sio_rand.h"
+#include "util_alloc.h"
+#include "util_buf.h"
+#include "util_log.h"
+#include "util_rand.h"
 
 #include <string.h>
 
@@ -69,9 +69,9 @@ struct rd_adapter {
 
 /* ---- helpers ---- */
 
-static char *dup_buf(sio_buf *b)
+static char *dup_buf(util_buf *b)
 {
-    return sio_buf_steal_str(b);
+    return util_buf_steal_str(b);
 }
 
 static json_t *opts_json(const sio_bcast_opts *o)
@@ -107,7 +107,7 @@ static void opts_view_init(opts_view *ov, json_t *opts, unsigned flags)
     json_t *rooms = json_object_get(opts, "rooms"), *except = json_object_get(opts, "except");
     size_t nr = json_is_array(rooms) ? json_array_size(rooms) : 0;
     size_t ne = json_is_array(except) ? json_array_size(except) : 0;
-    ov->v = sio_malloc((nr + ne + 1) * sizeof *ov->v);
+    ov->v = util_malloc((nr + ne + 1) * sizeof *ov->v);
     memset(&ov->o, 0, sizeof ov->o);
     ov->o.rooms = ov->v;
     if (nr)
@@ -120,7 +120,7 @@ static void opts_view_init(opts_view *ov, json_t *opts, unsigned flags)
 
 static void opts_view_free(opts_view *ov)
 {
-    sio_free(ov->v);
+    util_free(ov->v);
 }
 
 /* Logs a failure caused by Redis being away, at most once every 5 s per namespace (the link has
@@ -129,17 +129,17 @@ static void warn_unavailable(rd_adapter *a, const char *what)
 {
     uint64_t now = a->cl ? uv_now(a->cl->loop) : 0;
     if (a->last_warn && now - a->last_warn < 5000) {
-        SIO_LOGD(SIO_SUB_ADAPTER, "%s: redis unavailable: %s", sio_nsp_name(a->base.nsp), what);
+        UTIL_LOGD(UTIL_SUB_ADAPTER, "%s: redis unavailable: %s", sio_nsp_name(a->base.nsp), what);
         return;
     }
     a->last_warn = now ? now : 1;
-    SIO_LOGW(SIO_SUB_ADAPTER,
-             "%s: redis unavailable: %s (further such messages at debug level "
-             "for 5 s)",
-             sio_nsp_name(a->base.nsp), what);
+    UTIL_LOGW(UTIL_SUB_ADAPTER,
+              "%s: redis unavailable: %s (further such messages at debug level "
+              "for 5 s)",
+              sio_nsp_name(a->base.nsp), what);
 }
 
-static void publish_raw(rd_adapter *a, const char *channel, sio_buf *b)
+static void publish_raw(rd_adapter *a, const char *channel, util_buf *b)
 {
     if (!a->cl || rd_link_publish(a->cl->link, channel, strlen(channel), b->data, b->len) != 0)
         warn_unavailable(a, "cross-node message not sent");
@@ -148,10 +148,10 @@ static void publish_raw(rd_adapter *a, const char *channel, sio_buf *b)
 /* Publishes a request or response as Node does: JSON, or msgpack when it carries binary. */
 static void publish_json(rd_adapter *a, const char *channel, json_t *msg)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_request_encode(&b, msg);
     publish_raw(a, channel, &b);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 /* ---- pending requests ---- */
@@ -163,7 +163,7 @@ static void pending_unref(rd_pending *p)
     json_decref(p->acc);
     if (p->ack)
         sio_bcast_ack_unref(p->ack);
-    sio_free(p);
+    util_free(p);
 }
 
 static void pending_timer_closed(uv_handle_t *h)
@@ -198,16 +198,16 @@ static void on_pending_timeout(uv_timer_t *t)
     }
     char why[128];
     snprintf(why, sizeof why, "timeout reached while waiting for %s response", p->what);
-    SIO_LOGW(SIO_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)", sio_nsp_name(p->a->base.nsp),
-             why, p->received, p->expected);
+    UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)",
+              sio_nsp_name(p->a->base.nsp), why, p->received, p->expected);
     pending_finish(p, why);
 }
 
 static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t *acc,
                                sio_adapter_result_fn cb, void *ud, uint32_t timeout_ms)
 {
-    rd_pending *p = sio_calloc(1, sizeof *p);
-    sio_rand_id(p->id, 4); /* 6 URL-safe characters, as uid2(6) */
+    rd_pending *p = util_calloc(1, sizeof *p);
+    util_rand_id(p->id, 4); /* 6 URL-safe characters, as uid2(6) */
     p->type = type;
     p->a = a;
     p->refs = 1;
@@ -301,13 +301,13 @@ static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts 
     b.except = (char **)(o ? o->except : NULL);
     b.n_except = o ? o->n_except : 0;
     b.volatile_ = o && (o->flags & SIO_BC_VOLATILE);
-    sio_buf msg = SIO_BUF_INIT, ch = SIO_BUF_INIT;
+    util_buf msg = UTIL_BUF_INIT, ch = UTIL_BUF_INIT;
     rd_broadcast_encode(&msg, &b, false);
     rd_channel_broadcast(&ch, a->cl->key, b.nsp, b.n_rooms == 1 ? b.rooms[0] : NULL);
     if (rd_link_publish(a->cl->link, (const char *)ch.data, ch.len, msg.data, msg.len) != 0)
         warn_unavailable(a, "broadcast delivered on this node only");
-    sio_buf_free(&msg);
-    sio_buf_free(&ch);
+    util_buf_free(&msg);
+    util_buf_free(&ch);
     return n;
 }
 
@@ -347,10 +347,10 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
     b.n_rooms = o ? o->n_rooms : 0;
     b.except = (char **)(o ? o->except : NULL);
     b.n_except = o ? o->n_except : 0;
-    sio_buf msg = SIO_BUF_INIT;
+    util_buf msg = UTIL_BUF_INIT;
     rd_request_encode_broadcast(&msg, p->id, &b, timeout ? timeout : a->cl->timeout_ms);
     publish_raw(a, a->ch_request, &msg);
-    sio_buf_free(&msg);
+    util_buf_free(&msg);
     /* One token until NUMSUB says how many nodes must report their client count. */
     sio_bcast_ack_pending_nodes(ack, 1);
     p->refs++;
@@ -474,8 +474,8 @@ static void on_server_event_reply(json_t *value, const char *err, void *ud)
     if (!err)
         respond(r->a, json_pack("{s:i,s:s,s:O}", "type", RQ_SERVER_SIDE_EMIT, "requestId",
                                 r->request_id, "data", value ? value : json_null()));
-    sio_free(r->request_id);
-    sio_free(r);
+    util_free(r->request_id);
+    util_free(r);
 }
 
 typedef struct relay_ctx {
@@ -488,17 +488,17 @@ static void on_relay_reply(json_t *value, void *ud)
     relay_ctx *r = ud;
     if (!r->a->cl)
         return;
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_request_encode_broadcast_ack(&b, r->request_id, value);
     publish_raw(r->a, r->a->ch_response, &b);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 static void relay_free(void *ud)
 {
     relay_ctx *r = ud;
-    sio_free(r->request_id);
-    sio_free(r);
+    util_free(r->request_id);
+    util_free(r);
 }
 
 static json_t *local_socket_ids(sio_nsp *nsp, json_t *rooms)
@@ -545,7 +545,7 @@ static void handle_request(rd_adapter *a, json_t *req)
         if (json_is_object(opts)) {
             json_t *rooms = json_object_get(req, "rooms");
             size_t n = json_array_size(rooms);
-            const char **names = sio_malloc((n + 1) * sizeof *names);
+            const char **names = util_malloc((n + 1) * sizeof *names);
             strings_of(rooms, names, &n);
             opts_view ov;
             opts_view_init(&ov, opts, 0);
@@ -554,7 +554,7 @@ static void handle_request(rd_adapter *a, json_t *req)
             else
                 sio_nsp_local_leave(nsp, &ov.o, names, n);
             opts_view_free(&ov);
-            sio_free(names);
+            util_free(names);
         } else {
             /* Legacy form {requestId, sid, room}: only the node holding the socket answers. */
             const char *sid = json_string_value(json_object_get(req, "sid"));
@@ -602,9 +602,9 @@ static void handle_request(rd_adapter *a, json_t *req)
         if (!json_is_array(data) || !json_is_string(json_array_get(data, 0)))
             break;
         if (rid) {
-            ss_reply *r = sio_malloc(sizeof *r);
+            ss_reply *r = util_malloc(sizeof *r);
             r->a = a;
-            r->request_id = sio_strdup(rid);
+            r->request_id = util_strdup(rid);
             sio_nsp_local_server_event(nsp, data, on_server_event_reply, r);
         } else {
             sio_nsp_local_server_event(nsp, data, NULL, NULL);
@@ -615,15 +615,15 @@ static void handle_request(rd_adapter *a, json_t *req)
         rd_broadcast b;
         const char *err = NULL;
         if (!rid || rd_request_broadcast(req, &b, &err) != 0) {
-            SIO_LOGW(SIO_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
-                     err ? err : "no requestId");
+            UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
+                      err ? err : "no requestId");
             break;
         }
         json_t *flags = json_object_get(opts, "flags");
         json_int_t ttl = json_integer_value(json_object_get(flags, "timeout"));
-        relay_ctx *r = sio_malloc(sizeof *r);
+        relay_ctx *r = util_malloc(sizeof *r);
         r->a = a;
-        r->request_id = sio_strdup(rid);
+        r->request_id = util_strdup(rid);
         sio_bcast_ack *relay = sio_bcast_ack_relay(nsp, on_relay_reply, relay_free, r,
                                                    ttl > 0 ? (uint32_t)ttl : a->cl->timeout_ms);
         sio_bcast_opts o = {
@@ -642,7 +642,7 @@ static void handle_request(rd_adapter *a, json_t *req)
         break;
     }
     default:
-        SIO_LOGD(SIO_SUB_ADAPTER, "%s: request type %d ignored", sio_nsp_name(nsp), type);
+        UTIL_LOGD(UTIL_SUB_ADAPTER, "%s: request type %d ignored", sio_nsp_name(nsp), type);
         break;
     }
 }
@@ -720,15 +720,15 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
     if (rd_channel_room(channel, channel_len, a->cl->key, sio_nsp_name(nsp), &room) != 0)
         return; /* another namespace sharing the pattern's prefix */
     if (room && !sio_nsp_has_room(nsp, room)) {
-        sio_free(room);
+        util_free(room);
         return; /* nobody here is in that room */
     }
-    sio_free(room);
+    util_free(room);
     rd_broadcast b;
     const char *err = NULL;
     if (rd_broadcast_decode(payload, len, &b, &err) != 0) {
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: broadcast from redis dropped: %s", sio_nsp_name(nsp),
-                 err ? err : "malformed");
+        UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast from redis dropped: %s", sio_nsp_name(nsp),
+                  err ? err : "malformed");
         return;
     }
     if ((!b.uid || strcmp(b.uid, a->uid) != 0) && strcmp(b.nsp, sio_nsp_name(nsp)) == 0) {
@@ -753,8 +753,8 @@ static void on_control_message(rd_adapter *a, const uint8_t *payload, size_t len
     int rc = response ? rd_response_decode(payload, len, &msg, &err)
                       : rd_request_decode(payload, len, &msg, &err);
     if (rc != 0) {
-        SIO_LOGW(SIO_SUB_ADAPTER, "%s: %s from redis dropped: %s", sio_nsp_name(a->base.nsp),
-                 response ? "response" : "request", err ? err : "malformed");
+        UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: %s from redis dropped: %s", sio_nsp_name(a->base.nsp),
+                  response ? "response" : "request", err ? err : "malformed");
         return;
     }
     if (response)
@@ -793,11 +793,11 @@ static void rd_destroy(sio_adapter *base)
             }
         }
     }
-    sio_free(a->ch_bcast);
-    sio_free(a->ch_request);
-    sio_free(a->ch_response);
-    sio_free(a->ch_response_uid);
-    sio_free(a);
+    util_free(a->ch_bcast);
+    util_free(a->ch_request);
+    util_free(a->ch_response);
+    util_free(a->ch_response_uid);
+    util_free(a);
 }
 
 static const sio_adapter_ops k_redis_ops = {
@@ -815,13 +815,13 @@ static const sio_adapter_ops k_redis_ops = {
 sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
 {
     rd_cluster *cl = cluster;
-    rd_adapter *a = sio_calloc(1, sizeof *a);
+    rd_adapter *a = util_calloc(1, sizeof *a);
     a->base.ops = &k_redis_ops;
     a->base.nsp = nsp;
     a->cl = cl;
-    sio_rand_id(a->uid, 4);
+    util_rand_id(a->uid, 4);
     const char *name = sio_nsp_name(nsp);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_broadcast(&b, cl->key, name, NULL);
     a->ch_bcast = dup_buf(&b);
     rd_channel_request(&b, cl->key, name);
@@ -830,16 +830,16 @@ sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
     a->ch_response = dup_buf(&b);
     rd_channel_response(&b, cl->key, name, a->uid);
     a->ch_response_uid = dup_buf(&b);
-    sio_buf_printf(&b, "%s*", a->ch_bcast);
+    util_buf_printf(&b, "%s*", a->ch_bcast);
     char *pattern = dup_buf(&b);
     rd_link_subscribe(cl->link, pattern, true, on_broadcast_message, a);
     rd_link_subscribe(cl->link, a->ch_request, false, on_request_message, a);
     rd_link_subscribe(cl->link, a->ch_response, false, on_response_message, a);
     rd_link_subscribe(cl->link, a->ch_response_uid, false, on_response_message, a);
-    sio_free(pattern);
+    util_free(pattern);
     a->next = cl->adapters;
     cl->adapters = a;
-    SIO_LOGI(SIO_SUB_ADAPTER, "namespace %s joins the cluster (uid %s)", name, a->uid);
+    UTIL_LOGI(UTIL_SUB_ADAPTER, "namespace %s joins the cluster (uid %s)", name, a->uid);
     return &a->base;
 }
 
@@ -858,9 +858,9 @@ static void on_link_state(void *ud, bool ready)
 rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_state_fn on_state,
                            void *ud)
 {
-    rd_cluster *cl = sio_calloc(1, sizeof *cl);
+    rd_cluster *cl = util_calloc(1, sizeof *cl);
     cl->loop = loop;
-    cl->key = sio_strdup(cfg->key ? cfg->key : "socket.io");
+    cl->key = util_strdup(cfg->key ? cfg->key : "socket.io");
     cl->timeout_ms = cfg->requests_timeout_ms ? cfg->requests_timeout_ms : 5000;
     cl->on_state = on_state;
     cl->ud = ud;
@@ -888,6 +888,6 @@ void rd_cluster_free(rd_cluster *cl)
         a->cl = NULL;
     }
     rd_link_free(cl->link);
-    sio_free(cl->key);
-    sio_free(cl);
+    util_free(cl->key);
+    util_free(cl);
 }

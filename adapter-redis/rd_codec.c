@@ -2,7 +2,7 @@
  * and responses (JSON or msgpack), on top of the value layer in rd_msgpack.c. */
 #include "rd_msgpack.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
 #include "sio_packet.h"
 
@@ -63,8 +63,8 @@ bool rd_is_string_array(const json_t *v)
 static void free_list(char **list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sio_free(list[i]);
-    sio_free(list);
+        util_free(list[i]);
+    util_free(list);
 }
 
 /* Fills *list and *n from a rooms/except value: missing, nil and "" are empty (8.x makes a Set of
@@ -80,7 +80,7 @@ static int take_room_list(const json_t *v, char ***list, size_t *n)
     size_t total = json_array_size(v);
     if (total == 0)
         return 0;
-    char **l = sio_calloc(total, sizeof *l);
+    char **l = util_calloc(total, sizeof *l);
     json_t *seen = rd_need(json_object()); /* a set of names, so duplicates cost O(1) */
     size_t k = 0;
     for (size_t i = 0; i < total; i++) {
@@ -90,7 +90,7 @@ static int take_room_list(const json_t *v, char ***list, size_t *n)
         if (json_object_getn(seen, str, len))
             continue;
         rd_need_ok(json_object_setn_new_nocheck(seen, str, len, json_true()));
-        l[k++] = sio_strndup(str, len);
+        l[k++] = util_strndup(str, len);
     }
     json_decref(seen);
     *list = l;
@@ -137,7 +137,8 @@ static int take_packet(const json_t *p, rd_broadcast *out, const char **err)
         return -1;
     }
     out->data = json_incref(d);
-    out->nsp = nsp ? sio_strndup(json_string_value(nsp), json_string_length(nsp)) : sio_strdup("/");
+    out->nsp =
+        nsp ? util_strndup(json_string_value(nsp), json_string_length(nsp)) : util_strdup("/");
     return 0;
 }
 
@@ -186,7 +187,7 @@ int rd_broadcast_decode(const uint8_t *buf, size_t len, rd_broadcast *out, const
     /* Any uid is delivered; only a string can equal a node's own uid. */
     const json_t *uid = json_array_get(root, 0);
     if (is_cstring(uid))
-        out->uid = sio_strndup(json_string_value(uid), json_string_length(uid));
+        out->uid = util_strndup(json_string_value(uid), json_string_length(uid));
     if (take_packet(json_array_get(root, 1), out, &e) != 0 ||
         take_opts(json_array_get(root, 2), out, &e) != 0)
         goto fail;
@@ -225,7 +226,7 @@ static void pack_room_list(msgpack_packer *pk, char *const *list, size_t n)
         return;
     }
     json_t *seen = rd_need(json_object());
-    const char **uniq = sio_calloc(n, sizeof *uniq);
+    const char **uniq = util_calloc(n, sizeof *uniq);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (json_object_get(seen, list[i]))
@@ -236,7 +237,7 @@ static void pack_room_list(msgpack_packer *pk, char *const *list, size_t n)
     msgpack_pack_array(pk, k);
     for (size_t i = 0; i < k; i++)
         rd_pack_cstr(pk, uniq[i]);
-    sio_free(uniq);
+    util_free(uniq);
     json_decref(seen);
 }
 
@@ -280,7 +281,7 @@ static void pack_opts(msgpack_packer *pk, const rd_broadcast *b, bool emitter_or
     }
 }
 
-void rd_broadcast_encode(sio_buf *out, const rd_broadcast *b, bool emitter_key_order)
+void rd_broadcast_encode(util_buf *out, const rd_broadcast *b, bool emitter_key_order)
 {
     msgpack_packer pk;
     rd_packer_init(&pk, out);
@@ -294,9 +295,9 @@ void rd_broadcast_clear(rd_broadcast *b)
 {
     if (!b)
         return;
-    sio_free(b->uid);
+    util_free(b->uid);
     json_decref(b->data);
-    sio_free(b->nsp);
+    util_free(b->nsp);
     free_list(b->rooms, b->n_rooms);
     free_list(b->except, b->n_except);
     memset(b, 0, sizeof *b);
@@ -304,55 +305,55 @@ void rd_broadcast_clear(rd_broadcast *b)
 
 /* ---- channels -------------------------------------------------------------------------------- */
 
-void rd_channel_broadcast(sio_buf *out, const char *key, const char *nsp, const char *room)
+void rd_channel_broadcast(util_buf *out, const char *key, const char *nsp, const char *room)
 {
-    sio_buf_puts(out, key);
-    sio_buf_putc(out, '#');
-    sio_buf_puts(out, nsp);
-    sio_buf_putc(out, '#');
+    util_buf_puts(out, key);
+    util_buf_putc(out, '#');
+    util_buf_puts(out, nsp);
+    util_buf_putc(out, '#');
     if (room) {
-        sio_buf_puts(out, room);
-        sio_buf_putc(out, '#');
+        util_buf_puts(out, room);
+        util_buf_putc(out, '#');
     }
 }
 
-void rd_channel_request(sio_buf *out, const char *key, const char *nsp)
+void rd_channel_request(util_buf *out, const char *key, const char *nsp)
 {
-    sio_buf_puts(out, key);
-    sio_buf_puts(out, "-request#");
-    sio_buf_puts(out, nsp);
-    sio_buf_putc(out, '#');
+    util_buf_puts(out, key);
+    util_buf_puts(out, "-request#");
+    util_buf_puts(out, nsp);
+    util_buf_putc(out, '#');
 }
 
-void rd_channel_response(sio_buf *out, const char *key, const char *nsp, const char *uid)
+void rd_channel_response(util_buf *out, const char *key, const char *nsp, const char *uid)
 {
-    sio_buf_puts(out, key);
-    sio_buf_puts(out, "-response#");
-    sio_buf_puts(out, nsp);
-    sio_buf_putc(out, '#');
+    util_buf_puts(out, key);
+    util_buf_puts(out, "-response#");
+    util_buf_puts(out, nsp);
+    util_buf_putc(out, '#');
     if (uid) {
-        sio_buf_puts(out, uid);
-        sio_buf_putc(out, '#');
+        util_buf_puts(out, uid);
+        util_buf_putc(out, '#');
     }
 }
 
-void rd_channel_control(sio_buf *out, const char *key, const char *node_id)
+void rd_channel_control(util_buf *out, const char *key, const char *node_id)
 {
-    sio_buf_puts(out, key);
-    sio_buf_puts(out, "#siobroker#");
+    util_buf_puts(out, key);
+    util_buf_puts(out, "#siobroker#");
     if (node_id) {
-        sio_buf_puts(out, node_id);
-        sio_buf_putc(out, '#');
+        util_buf_puts(out, node_id);
+        util_buf_putc(out, '#');
     }
 }
 
-void rd_channel_control_reply(sio_buf *out, const char *key, const char *token)
+void rd_channel_control_reply(util_buf *out, const char *key, const char *token)
 {
-    sio_buf_puts(out, key);
-    sio_buf_puts(out, "#siobroker-reply#");
+    util_buf_puts(out, key);
+    util_buf_puts(out, "#siobroker-reply#");
     if (token) {
-        sio_buf_puts(out, token);
-        sio_buf_putc(out, '#');
+        util_buf_puts(out, token);
+        util_buf_putc(out, '#');
     }
 }
 
@@ -373,7 +374,7 @@ int rd_channel_room(const char *channel, size_t len, const char *key, const char
         return 0;
     if (memchr(channel + pl, '\0', rl))
         return -1;
-    *room_out = sio_strndup(channel + pl, rl);
+    *room_out = util_strndup(channel + pl, rl);
     return 0;
 }
 
@@ -623,7 +624,7 @@ int rd_request_broadcast(const json_t *req, rd_broadcast *out, const char **err)
     }
     const json_t *uid = json_object_get(req, "uid");
     if (is_cstring(uid))
-        out->uid = sio_strndup(json_string_value(uid), json_string_length(uid));
+        out->uid = util_strndup(json_string_value(uid), json_string_length(uid));
     if (take_packet(json_object_get(req, "packet"), out, &e) != 0 ||
         take_opts(json_object_get(req, "opts"), out, &e) != 0)
         goto fail;
@@ -667,26 +668,26 @@ static json_t *node_buffers(const json_t *v, int depth)
     return json_incref((json_t *)v);
 }
 
-/* json_dump_callback sink: appends to the sio_buf given as data. */
+/* json_dump_callback sink: appends to the util_buf given as data. */
 static int json_sink(const char *buffer, size_t size, void *data)
 {
-    sio_buf_append(data, buffer, size);
+    util_buf_append(data, buffer, size);
     return 0;
 }
 
-void rd_request_encode_json(sio_buf *out, const json_t *req)
+void rd_request_encode_json(util_buf *out, const json_t *req)
 {
     json_t *v = sio_has_binary(req) ? node_buffers(req, 0) : json_incref((json_t *)req);
     size_t mark = out->len;
     if (json_dump_callback(v, json_sink, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
         /* Only a tree jansson cannot write gets here (a NULL req, a key that is not UTF-8). */
         out->len = mark;
-        sio_buf_puts(out, "null");
+        util_buf_puts(out, "null");
     }
     json_decref(v);
 }
 
-void rd_request_encode(sio_buf *out, const json_t *req)
+void rd_request_encode(util_buf *out, const json_t *req)
 {
     int t = rd_request_type_of(req);
     if (t == RD_REQ_BROADCAST || t == RD_REQ_BROADCAST_ACK || sio_has_binary(req))
@@ -695,7 +696,7 @@ void rd_request_encode(sio_buf *out, const json_t *req)
         rd_request_encode_json(out, req);
 }
 
-void rd_request_encode_broadcast(sio_buf *out, const char *request_id, const rd_broadcast *b,
+void rd_request_encode_broadcast(util_buf *out, const char *request_id, const rd_broadcast *b,
                                  long long timeout_ms)
 {
     msgpack_packer pk;
@@ -715,7 +716,7 @@ void rd_request_encode_broadcast(sio_buf *out, const char *request_id, const rd_
     pack_opts(&pk, b, false, timeout_ms);
 }
 
-void rd_request_encode_broadcast_ack(sio_buf *out, const char *request_id, const json_t *packet)
+void rd_request_encode_broadcast_ack(util_buf *out, const char *request_id, const json_t *packet)
 {
     msgpack_packer pk;
     rd_packer_init(&pk, out);

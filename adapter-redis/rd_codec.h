@@ -2,7 +2,7 @@
 #ifndef RD_CODEC_H
 #define RD_CODEC_H
 
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -51,7 +51,7 @@ int rd_msgpack_to_json(const uint8_t *buf, size_t len, json_t **out, const char 
 /* Appends the msgpack encoding of v to out, byte for byte as notepack.io 3 encodes the same JS
  * value (see the table above). v must be acyclic; containers nested deeper than 2048 are written
  * as nil. v is borrowed. */
-void rd_json_to_msgpack(sio_buf *out, const json_t *v);
+void rd_json_to_msgpack(util_buf *out, const json_t *v);
 
 /*
  * Broadcast messages on K#NSP# and K#NSP#ROOM#: the msgpack array [uid, packet, opts].
@@ -87,7 +87,7 @@ int rd_broadcast_decode(const uint8_t *buf, size_t len, rd_broadcast *out, const
  * 8.x ({rooms, except, flags}). flags holds only what is set: volatile:true, then compress:bool;
  * {} (0x80) when neither. Duplicate rooms/except are written once. A NULL uid is written as nil, a
  * NULL nsp as "/", a NULL data as []. b is borrowed. */
-void rd_broadcast_encode(sio_buf *out, const rd_broadcast *b, bool emitter_key_order);
+void rd_broadcast_encode(util_buf *out, const rd_broadcast *b, bool emitter_key_order);
 
 /* Frees what b owns and zeroes it. Accepts a zeroed struct; may be called twice. */
 void rd_broadcast_clear(rd_broadcast *b);
@@ -98,27 +98,27 @@ void rd_broadcast_clear(rd_broadcast *b);
 
 /* Appends the broadcast channel to out: "K#NSP#", or "K#NSP#ROOM#" when room is not NULL. Callers
  * pass a room exactly when a broadcast targets exactly one room. */
-void rd_channel_broadcast(sio_buf *out, const char *key, const char *nsp, const char *room);
+void rd_channel_broadcast(util_buf *out, const char *key, const char *nsp, const char *room);
 
 /* Appends the request channel "K-request#NSP#" to out. */
-void rd_channel_request(sio_buf *out, const char *key, const char *nsp);
+void rd_channel_request(util_buf *out, const char *key, const char *nsp);
 
 /* Appends the response channel to out: "K-response#NSP#", or "K-response#NSP#UID#" when uid is
  * not NULL. */
-void rd_channel_response(sio_buf *out, const char *key, const char *nsp, const char *uid);
+void rd_channel_response(util_buf *out, const char *key, const char *nsp, const char *uid);
 
 /* Appends siobroker's own control channel (rd_control.h) to out: "K#siobroker#", which every
  * siobroker node subscribes to, or "K#siobroker#NODE#", the channel of one node, when node_id is
  * not NULL. No namespace starts without '/', so the adapters' pattern "K#NSP#*" never matches. */
-void rd_channel_control(sio_buf *out, const char *key, const char *node_id);
+void rd_channel_control(util_buf *out, const char *key, const char *node_id);
 
 /* Appends a control reply channel to out: "K#siobroker-reply#", followed by "TOKEN#" when token is
  * not NULL. Nodes publish replies only on channels that start with "K#siobroker-reply#". */
-void rd_channel_control_reply(sio_buf *out, const char *key, const char *token);
+void rd_channel_control_reply(util_buf *out, const char *key, const char *token);
 
 /* Takes the room out of a channel name received through the pattern "K#NSP#*", as 8.x does (the
  * text between "K#NSP#" and the final '#'). Returns 0 and sets *room_out to a heap copy the caller
- * frees with sio_free, or to NULL for the namespace channel "K#NSP#" (and for "K#NSP##"); returns
+ * frees with util_free, or to NULL for the namespace channel "K#NSP#" (and for "K#NSP##"); returns
  * -1 (and *room_out NULL) when channel[0..len) does not start with "K#NSP#", does not end with '#',
  * or the room holds a NUL byte. */
 int rd_channel_room(const char *channel, size_t len, const char *key, const char *nsp,
@@ -189,21 +189,21 @@ int rd_request_broadcast(const json_t *req, rd_broadcast *out, const char **err)
  * object (binary values become Node's Buffer form {"type":"Buffer","data":[bytes]}, two levels
  * deeper than the binary was). Reals are written with 17 significant digits (jansson), where JS
  * writes the shortest form. req is borrowed. */
-void rd_request_encode_json(sio_buf *out, const json_t *req);
+void rd_request_encode_json(util_buf *out, const json_t *req);
 
 /* Appends req to out as Node would send it: msgpack (rd_json_to_msgpack) for BROADCAST (7) and
  * BROADCAST_ACK (9), and also whenever req holds binary so that it survives; JSON otherwise. */
-void rd_request_encode(sio_buf *out, const json_t *req);
+void rd_request_encode(util_buf *out, const json_t *req);
 
 /* Appends the msgpack BROADCAST request {uid, requestId, type:7, packet:{type:2, data, nsp},
  * opts:{rooms, except, flags}} of 8.x to out. uid is b->uid, left out when NULL; flags holds
  * volatile/compress as in rd_broadcast_encode, then timeout when timeout_ms >= 0. b is borrowed. */
-void rd_request_encode_broadcast(sio_buf *out, const char *request_id, const rd_broadcast *b,
+void rd_request_encode_broadcast(util_buf *out, const char *request_id, const rd_broadcast *b,
                                  long long timeout_ms);
 
 /* Appends the msgpack BROADCAST_ACK response {type:9, requestId, packet} to out; packet (borrowed)
  * is the first argument of the client's ack, and the key is left out when packet is NULL (as
  * notepack leaves out undefined). */
-void rd_request_encode_broadcast_ack(sio_buf *out, const char *request_id, const json_t *packet);
+void rd_request_encode_broadcast_ack(util_buf *out, const char *request_id, const json_t *packet);
 
 #endif

@@ -4,9 +4,9 @@
 
 #include "rd_codec.h"
 #include "rd_control_req.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
-#include "sio_log.h"
+#include "util_alloc.h"
+#include "util_buf.h"
+#include "util_log.h"
 
 #include <string.h>
 
@@ -22,18 +22,18 @@ struct rd_control {
 
 static int append_json(const char *buffer, size_t size, void *data)
 {
-    sio_buf_append(data, buffer, size);
+    util_buf_append(data, buffer, size);
     return 0;
 }
 
 /* Publishes reply (borrowed) as JSON on channel. */
 static void publish_reply(rd_control *c, const char *channel, const json_t *reply)
 {
-    sio_buf text = SIO_BUF_INIT;
+    util_buf text = UTIL_BUF_INIT;
     json_dump_callback(reply, append_json, &text, JSON_COMPACT);
     if (rd_link_publish(c->link, channel, strlen(channel), text.data, text.len) != 0)
-        SIO_LOGD(SIO_SUB_CLUSTER, "control reply not sent: redis unavailable");
-    sio_buf_free(&text);
+        UTIL_LOGD(UTIL_SUB_CLUSTER, "control reply not sent: redis unavailable");
+    util_buf_free(&text);
 }
 
 static void on_request(void *ud, const char *channel, size_t channel_len, const uint8_t *payload,
@@ -44,7 +44,7 @@ static void on_request(void *ud, const char *channel, size_t channel_len, const 
     rd_control_req r;
     const char *why;
     if (rd_control_parse(payload, len, c->reply_prefix, &r, &why) != 0) {
-        SIO_LOGW(SIO_SUB_CLUSTER, "control request dropped: %s", why);
+        UTIL_LOGW(UTIL_SUB_CLUSTER, "control request dropped: %s", why);
         return;
     }
     const char *err = NULL;
@@ -59,7 +59,7 @@ static void on_request(void *ud, const char *channel, size_t channel_len, const 
     } else {
         json_object_set_new(out, "error", json_string(err ? err : "unknown request type"));
     }
-    SIO_LOGD(SIO_SUB_CLUSTER, "control request %s (%s) answered on %s", r.id, r.type, r.reply);
+    UTIL_LOGD(UTIL_SUB_CLUSTER, "control request %s (%s) answered on %s", r.id, r.type, r.reply);
     publish_reply(c, r.reply, out);
     json_decref(out);
     rd_control_req_clear(&r);
@@ -67,19 +67,19 @@ static void on_request(void *ud, const char *channel, size_t channel_len, const 
 
 rd_control *rd_control_new(rd_link *link, const rd_control_config *cfg, rd_control_fn fn, void *ud)
 {
-    rd_control *c = sio_calloc(1, sizeof *c);
+    rd_control *c = util_calloc(1, sizeof *c);
     const char *key = cfg->key ? cfg->key : "socket.io";
     c->link = link;
-    c->node_id = sio_strdup(cfg->node_id);
+    c->node_id = util_strdup(cfg->node_id);
     c->fn = fn;
     c->ud = ud;
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_control_reply(&b, key, NULL);
-    c->reply_prefix = sio_buf_steal_str(&b);
+    c->reply_prefix = util_buf_steal_str(&b);
     rd_channel_control(&b, key, NULL);
-    c->ch_all = sio_buf_steal_str(&b);
+    c->ch_all = util_buf_steal_str(&b);
     rd_channel_control(&b, key, c->node_id);
-    c->ch_node = sio_buf_steal_str(&b);
+    c->ch_node = util_buf_steal_str(&b);
     rd_link_subscribe(link, c->ch_all, false, on_request, c);
     rd_link_subscribe(link, c->ch_node, false, on_request, c);
     return c;
@@ -89,9 +89,9 @@ void rd_control_free(rd_control *c)
 {
     if (!c)
         return;
-    sio_free(c->node_id);
-    sio_free(c->reply_prefix);
-    sio_free(c->ch_all);
-    sio_free(c->ch_node);
-    sio_free(c);
+    util_free(c->node_id);
+    util_free(c->reply_prefix);
+    util_free(c->ch_all);
+    util_free(c->ch_node);
+    util_free(c);
 }

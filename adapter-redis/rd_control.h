@@ -24,7 +24,7 @@
  * Reply:   {"id": ID, "node": NODE, "ok": true, ...the result fields of TYPE}
  *      or  {"id": ID, "node": NODE, "ok": false, "error": MESSAGE}
  *
- * Types (answered by broker/introspect.c, see sio_node.h):
+ * Types (answered by broker/daemon/daemon_introspect.c, see node.h):
  *   "ping"     {}                  -> {"sessions": N, "sockets": N}
  *   "session"  {"sid": SID}        -> {"session": {"sid", "transport", "state", "remote",
  *                                      "issued" (ms epoch), "age_ms", "sockets": [{"nsp", "id",

@@ -3,8 +3,8 @@
  * hiredis' libuv adapter (it defines static functions such as on_close). */
 #include "rd_link.h"
 
-#include "sio_alloc.h"
-#include "sio_log.h"
+#include "util_alloc.h"
+#include "util_log.h"
 
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
@@ -107,7 +107,7 @@ static void set_ready(rd_link *l, bool ready)
         return;
     l->ready = ready;
     if (ready) {
-        SIO_LOGI(SIO_SUB_ADAPTER, "redis %s:%d connected and subscribed", l->host, l->port);
+        UTIL_LOGI(UTIL_SUB_ADAPTER, "redis %s:%d connected and subscribed", l->host, l->port);
         l->was_ready = true;
         l->backoff_ms = RD_BACKOFF_MIN_MS;
     }
@@ -193,12 +193,12 @@ static void link_down(rd_link *l, const char *why)
     drop_ctx(c);
     drop_ctx(s);
     if (had)
-        SIO_LOGW(SIO_SUB_ADAPTER,
-                 "redis %s:%d unavailable (%s): cross-node operations fail until "
-                 "it is back; retrying",
-                 l->host, l->port, why);
+        UTIL_LOGW(UTIL_SUB_ADAPTER,
+                  "redis %s:%d unavailable (%s): cross-node operations fail until "
+                  "it is back; retrying",
+                  l->host, l->port, why);
     else
-        SIO_LOGD(SIO_SUB_ADAPTER, "redis %s:%d still unavailable (%s)", l->host, l->port, why);
+        UTIL_LOGD(UTIL_SUB_ADAPTER, "redis %s:%d still unavailable (%s)", l->host, l->port, why);
     uv_timer_start(&l->retry, on_retry, l->backoff_ms, 0);
     l->backoff_ms = l->backoff_ms * 2 > RD_BACKOFF_MAX_MS ? RD_BACKOFF_MAX_MS : l->backoff_ms * 2;
 }
@@ -243,7 +243,7 @@ static void on_auth(redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = r;
     (void)privdata;
     if (reply && reply->type == REDIS_REPLY_ERROR)
-        SIO_LOGE(SIO_SUB_ADAPTER, "redis refused AUTH/SELECT: %s", reply->str);
+        UTIL_LOGE(UTIL_SUB_ADAPTER, "redis refused AUTH/SELECT: %s", reply->str);
     (void)ac;
 }
 
@@ -253,7 +253,7 @@ static redisAsyncContext *open_ctx(rd_link *l)
     if (!ac)
         return NULL;
     if (ac->err) {
-        SIO_LOGD(SIO_SUB_ADAPTER, "redis connect: %s", ac->errstr);
+        UTIL_LOGD(UTIL_SUB_ADAPTER, "redis connect: %s", ac->errstr);
         redisAsyncFree(ac);
         return NULL;
     }
@@ -284,11 +284,11 @@ static void start_connect(rd_link *l)
 
 rd_link *rd_link_new(uv_loop_t *loop, const rd_link_config *cfg, rd_state_fn on_state, void *ud)
 {
-    rd_link *l = sio_calloc(1, sizeof *l);
+    rd_link *l = util_calloc(1, sizeof *l);
     l->loop = loop;
-    l->host = sio_strdup(cfg->host);
+    l->host = util_strdup(cfg->host);
     l->port = cfg->port;
-    l->password = cfg->password ? sio_strdup(cfg->password) : NULL;
+    l->password = cfg->password ? util_strdup(cfg->password) : NULL;
     l->db = cfg->db;
     l->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 2000;
     l->backoff_ms = RD_BACKOFF_MIN_MS;
@@ -303,7 +303,7 @@ rd_link *rd_link_new(uv_loop_t *loop, const rd_link_config *cfg, rd_state_fn on_
 static void retry_closed(uv_handle_t *h)
 {
     rd_link *l = h->data;
-    sio_free(l);
+    util_free(l);
 }
 
 void rd_link_free(rd_link *l)
@@ -319,11 +319,11 @@ void rd_link_free(rd_link *l)
     while (l->subs) {
         rd_sub *sub = l->subs;
         l->subs = sub->next;
-        sio_free(sub->channel);
-        sio_free(sub);
+        util_free(sub->channel);
+        util_free(sub);
     }
-    sio_free(l->host);
-    sio_free(l->password);
+    util_free(l->host);
+    util_free(l->password);
     uv_close((uv_handle_t *)&l->retry, retry_closed);
 }
 
@@ -334,8 +334,8 @@ bool rd_link_ready(const rd_link *l)
 
 void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message_fn fn, void *ud)
 {
-    rd_sub *s = sio_calloc(1, sizeof *s);
-    s->channel = sio_strdup(channel);
+    rd_sub *s = util_calloc(1, sizeof *s);
+    s->channel = util_strdup(channel);
     s->pattern = pattern;
     s->fn = fn;
     s->ud = ud;
@@ -370,7 +370,7 @@ static void on_command_reply(redisAsyncContext *ac, void *r, void *privdata)
     cmd_req *q = privdata;
     if (q->cb)
         q->cb(q->ud, r);
-    sio_free(q);
+    util_free(q);
 }
 
 void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char **argv,
@@ -381,11 +381,11 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
             cb(ud, NULL);
         return;
     }
-    cmd_req *q = sio_malloc(sizeof *q);
+    cmd_req *q = util_malloc(sizeof *q);
     q->cb = cb;
     q->ud = ud;
     if (redisAsyncCommandArgv(l->cmd, on_command_reply, q, argc, argv, argvlen) != REDIS_OK) {
-        sio_free(q);
+        util_free(q);
         if (cb)
             cb(ud, NULL);
     }
@@ -406,7 +406,7 @@ static void on_numsub(redisAsyncContext *ac, void *r, void *privdata)
         reply->element[1]->type == REDIS_REPLY_INTEGER)
         n = reply->element[1]->integer;
     q->cb(q->ud, n);
-    sio_free(q);
+    util_free(q);
 }
 
 void rd_link_numsub(rd_link *l, const char *channel, rd_count_fn cb, void *ud)
@@ -415,11 +415,11 @@ void rd_link_numsub(rd_link *l, const char *channel, rd_count_fn cb, void *ud)
         cb(ud, -1);
         return;
     }
-    count_req *q = sio_malloc(sizeof *q);
+    count_req *q = util_malloc(sizeof *q);
     q->cb = cb;
     q->ud = ud;
     if (redisAsyncCommand(l->cmd, on_numsub, q, "PUBSUB NUMSUB %s", channel) != REDIS_OK) {
-        sio_free(q);
+        util_free(q);
         cb(ud, -1);
     }
 }

@@ -3,7 +3,7 @@
  * notepack 2 forms, ext types), and the encoder. */
 #include "rd_msgpack.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
 
 #include <math.h>
@@ -17,7 +17,7 @@
 static const char E_TRUNCATED[] = "truncated msgpack";
 static const char E_OOM[] = "out of memory";
 
-/* Aborts when jansson could not allocate v, as sio_alloc does for every other allocation. Returns
+/* Aborts when jansson could not allocate v, as util_alloc does for every other allocation. Returns
  * v (the reference is passed through). */
 json_t *rd_need(json_t *v)
 {
@@ -475,14 +475,14 @@ fail:
 
 /* ---- jansson -> msgpack ---------------------------------------------------------------------- */
 
-/* msgpack_packer sink: appends to the sio_buf given as data. */
+/* msgpack_packer sink: appends to the util_buf given as data. */
 static int sink(void *data, const char *buf, size_t len)
 {
-    sio_buf_append(data, buf, len);
+    util_buf_append(data, buf, len);
     return 0;
 }
 
-void rd_packer_init(msgpack_packer *pk, sio_buf *out)
+void rd_packer_init(msgpack_packer *pk, util_buf *out)
 {
     msgpack_packer_init(pk, out, sink);
 }
@@ -547,7 +547,7 @@ void rd_pack_json(msgpack_packer *pk, const json_t *v, int depth)
     msgpack_pack_nil(pk);
 }
 
-void rd_json_to_msgpack(sio_buf *out, const json_t *v)
+void rd_json_to_msgpack(util_buf *out, const json_t *v)
 {
     msgpack_packer pk;
     rd_packer_init(&pk, out);

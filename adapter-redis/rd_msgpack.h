@@ -12,7 +12,7 @@
  *  tree gets there; sio_binary's walk stops at the same depth). */
 #define RD_ENCODE_MAX_DEPTH 2048
 
-/* Aborts when jansson could not allocate v (out of memory), as sio_alloc does elsewhere. Returns
+/* Aborts when jansson could not allocate v (out of memory), as util_alloc does elsewhere. Returns
  * v, the reference passed through. */
 json_t *rd_need(json_t *v);
 
@@ -20,7 +20,7 @@ json_t *rd_need(json_t *v);
 void rd_need_ok(int rc);
 
 /* Starts a packer appending to out. */
-void rd_packer_init(msgpack_packer *pk, sio_buf *out);
+void rd_packer_init(msgpack_packer *pk, util_buf *out);
 
 /* Packs s[0..n) as a msgpack str (never bin). */
 void rd_pack_strn(msgpack_packer *pk, const char *s, size_t n);

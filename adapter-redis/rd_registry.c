@@ -1,9 +1,9 @@
 /* rd_registry: node record heartbeat and sid -> node entries, over the node's Redis link. */
 #include "rd_registry.h"
 
-#include "sio_alloc.h"
-#include "sio_buf.h"
-#include "sio_log.h"
+#include "util_alloc.h"
+#include "util_buf.h"
+#include "util_log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -71,14 +71,14 @@ static void cmd(rd_registry *r, int argc, const char **argv)
     rd_link_command(r->link, NULL, NULL, argc, argv, lens);
 }
 
-static void sid_key(rd_registry *r, sio_buf *b, const char *sid)
+static void sid_key(rd_registry *r, util_buf *b, const char *sid)
 {
-    sio_buf_reset(b);
-    sio_buf_printf(b, "%s:sid:%s", r->key, sid);
-    sio_buf_putc(b, '\0');
+    util_buf_reset(b);
+    util_buf_printf(b, "%s:sid:%s", r->key, sid);
+    util_buf_putc(b, '\0');
 }
 
-static void write_sid(rd_registry *r, const char *sid, sio_buf *kb)
+static void write_sid(rd_registry *r, const char *sid, util_buf *kb)
 {
     char ttl[24];
     snprintf(ttl, sizeof ttl, "%u", 3 * r->sid_refresh_ms);
@@ -119,35 +119,35 @@ static void on_refresh(uv_timer_t *t)
     rd_registry *r = t->data;
     if (!rd_link_ready(r->link))
         return;
-    sio_buf kb = SIO_BUF_INIT;
+    util_buf kb = UTIL_BUF_INIT;
     local_sid *e, *tmp;
     HASH_ITER(hh, r->sids, e, tmp)
     {
         write_sid(r, e->sid, &kb);
     }
-    sio_buf_free(&kb);
+    util_buf_free(&kb);
 }
 
 rd_registry *rd_registry_new(uv_loop_t *loop, rd_link *link, const rd_registry_config *cfg,
                              rd_stats_fn stats, void *stats_ud)
 {
-    rd_registry *r = sio_calloc(1, sizeof *r);
+    rd_registry *r = util_calloc(1, sizeof *r);
     r->loop = loop;
     r->link = link;
-    r->key = sio_strdup(cfg->key ? cfg->key : "socket.io");
-    r->node_id = sio_strdup(cfg->node_id);
-    r->address = sio_strdup(cfg->address);
-    r->version = sio_strdup(cfg->version ? cfg->version : "");
+    r->key = util_strdup(cfg->key ? cfg->key : "socket.io");
+    r->node_id = util_strdup(cfg->node_id);
+    r->address = util_strdup(cfg->address);
+    r->version = util_strdup(cfg->version ? cfg->version : "");
     r->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 2000;
     r->sid_refresh_ms = cfg->sid_refresh_ms ? cfg->sid_refresh_ms : 5000;
     r->started_ms = wall_ms();
     r->stats = stats;
     r->stats_ud = stats_ud;
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_printf(&b, "%s:node:%s", r->key, r->node_id);
-    r->node_key = sio_buf_steal_str(&b);
-    sio_buf_printf(&b, "%s:nodes", r->key);
-    r->nodes_key = sio_buf_steal_str(&b);
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_printf(&b, "%s:node:%s", r->key, r->node_id);
+    r->node_key = util_buf_steal_str(&b);
+    util_buf_printf(&b, "%s:nodes", r->key);
+    r->nodes_key = util_buf_steal_str(&b);
     uv_timer_init(loop, &r->heartbeat);
     uv_timer_init(loop, &r->refresh);
     r->heartbeat.data = r->refresh.data = r;
@@ -155,14 +155,14 @@ rd_registry *rd_registry_new(uv_loop_t *loop, rd_link *link, const rd_registry_c
     /* The first heartbeat goes out as soon as the link is up (commands fail fast before). */
     uv_timer_start(&r->heartbeat, on_heartbeat, 0, r->heartbeat_ms);
     uv_timer_start(&r->refresh, on_refresh, r->sid_refresh_ms, r->sid_refresh_ms);
-    SIO_LOGI(SIO_SUB_CLUSTER, "node %s registers as %s", r->node_id, r->address);
+    UTIL_LOGI(UTIL_SUB_CLUSTER, "node %s registers as %s", r->node_id, r->address);
     return r;
 }
 
 static void maybe_release(rd_registry *r)
 {
     if (r->closed && r->open_handles == 0 && r->pending == 0)
-        sio_free(r);
+        util_free(r);
 }
 
 static void handle_closed(uv_handle_t *h)
@@ -175,17 +175,17 @@ static void handle_closed(uv_handle_t *h)
 static void owner_del(rd_registry *r, sid_owner *o)
 {
     HASH_DEL(r->owners, o);
-    sio_free(o->sid);
-    sio_free(o->node_id);
-    sio_free(o);
+    util_free(o->sid);
+    util_free(o->node_id);
+    util_free(o);
 }
 
 static void peer_del(rd_registry *r, peer_addr *p)
 {
     HASH_DEL(r->peers, p);
-    sio_free(p->node_id);
-    sio_free(p->address);
-    sio_free(p);
+    util_free(p->node_id);
+    util_free(p->address);
+    util_free(p);
 }
 
 static void caches_clear(rd_registry *r)
@@ -206,7 +206,7 @@ void rd_registry_free(rd_registry *r)
 {
     if (!r)
         return;
-    sio_buf kb = SIO_BUF_INIT;
+    util_buf kb = UTIL_BUF_INIT;
     local_sid *e, *tmp;
     HASH_ITER(hh, r->sids, e, tmp)
     {
@@ -214,10 +214,10 @@ void rd_registry_free(rd_registry *r)
         const char *del[] = {"DEL", (const char *)kb.data};
         cmd(r, 2, del);
         HASH_DEL(r->sids, e);
-        sio_free(e->sid);
-        sio_free(e);
+        util_free(e->sid);
+        util_free(e);
     }
-    sio_buf_free(&kb);
+    util_buf_free(&kb);
     const char *del[] = {"DEL", r->node_key};
     cmd(r, 2, del);
     const char *srem[] = {"SREM", r->nodes_key, r->node_id};
@@ -226,24 +226,24 @@ void rd_registry_free(rd_registry *r)
     uv_timer_stop(&r->refresh);
     caches_clear(r);
     r->closed = true;
-    sio_free(r->key);
-    sio_free(r->node_id);
-    sio_free(r->address);
-    sio_free(r->version);
-    sio_free(r->node_key);
-    sio_free(r->nodes_key);
+    util_free(r->key);
+    util_free(r->node_id);
+    util_free(r->address);
+    util_free(r->version);
+    util_free(r->node_key);
+    util_free(r->nodes_key);
     uv_close((uv_handle_t *)&r->heartbeat, handle_closed);
     uv_close((uv_handle_t *)&r->refresh, handle_closed);
 }
 
 void rd_registry_session_open(rd_registry *r, const char *sid)
 {
-    local_sid *e = sio_malloc(sizeof *e);
-    e->sid = sio_strdup(sid);
+    local_sid *e = util_malloc(sizeof *e);
+    e->sid = util_strdup(sid);
     HASH_ADD_KEYPTR(hh, r->sids, e->sid, strlen(e->sid), e);
-    sio_buf kb = SIO_BUF_INIT;
+    util_buf kb = UTIL_BUF_INIT;
     write_sid(r, sid, &kb);
-    sio_buf_free(&kb);
+    util_buf_free(&kb);
 }
 
 void rd_registry_session_close(rd_registry *r, const char *sid)
@@ -253,13 +253,13 @@ void rd_registry_session_close(rd_registry *r, const char *sid)
     if (!e)
         return;
     HASH_DEL(r->sids, e);
-    sio_buf kb = SIO_BUF_INIT;
+    util_buf kb = UTIL_BUF_INIT;
     sid_key(r, &kb, sid);
     const char *del[] = {"DEL", (const char *)kb.data};
     cmd(r, 2, del);
-    sio_buf_free(&kb);
-    sio_free(e->sid);
-    sio_free(e);
+    util_buf_free(&kb);
+    util_free(e->sid);
+    util_free(e);
 }
 
 void rd_registry_resync(rd_registry *r)
@@ -292,9 +292,9 @@ static void cache_owner(rd_registry *r, const char *sid, const char *node_id)
         owner_del(r, o);
     if (HASH_COUNT(r->owners) >= OWNER_CACHE_MAX)
         owner_del(r, r->owners); /* the oldest entry */
-    o = sio_malloc(sizeof *o);
-    o->sid = sio_strdup(sid);
-    o->node_id = sio_strdup(node_id);
+    o = util_malloc(sizeof *o);
+    o->sid = util_strdup(sid);
+    o->node_id = util_strdup(node_id);
     o->at = uv_now(r->loop);
     HASH_ADD_KEYPTR(hh, r->owners, o->sid, strlen(o->sid), o);
 }
@@ -305,9 +305,9 @@ static peer_addr *cache_peer(rd_registry *r, const char *node_id, const char *ad
     HASH_FIND_STR(r->peers, node_id, p);
     if (p)
         peer_del(r, p);
-    p = sio_malloc(sizeof *p);
-    p->node_id = sio_strdup(node_id);
-    p->address = address ? sio_strdup(address) : NULL;
+    p = util_malloc(sizeof *p);
+    p->node_id = util_strdup(node_id);
+    p->address = address ? util_strdup(address) : NULL;
     p->at = uv_now(r->loop);
     HASH_ADD_KEYPTR(hh, r->peers, p->node_id, strlen(p->node_id), p);
     return p;
@@ -318,7 +318,8 @@ static void lookup_answer(rd_registry *r, lookup *q, const char *node_id, const 
                           bool failed)
 {
     if (node_id && strcmp(node_id, r->node_id) == 0) {
-        SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s: Redis names this node, which does not hold it", q->sid);
+        UTIL_LOGD(UTIL_SUB_CLUSTER, "sid=%s: Redis names this node, which does not hold it",
+                  q->sid);
         address = NULL;
     }
     q->cb(q->ud, address, node_id, failed);
@@ -327,9 +328,9 @@ static void lookup_answer(rd_registry *r, lookup *q, const char *node_id, const 
 static void lookup_free(lookup *q)
 {
     rd_registry *r = q->r;
-    sio_free(q->sid);
-    sio_free(q->node_id);
-    sio_free(q);
+    util_free(q->sid);
+    util_free(q->node_id);
+    util_free(q);
     r->pending--;
     maybe_release(r);
 }
@@ -342,12 +343,12 @@ static void on_owner_reply(void *ud, const void *reply)
     const redisReply *rep = reply;
     if (r->closed || !rep || rep->type == REDIS_REPLY_ERROR) {
         if (!r->closed)
-            SIO_LOGW(SIO_SUB_CLUSTER, "sid=%s owner lookup failed: %s", q->sid,
-                     rep ? rep->str : "Redis unavailable");
+            UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s owner lookup failed: %s", q->sid,
+                      rep ? rep->str : "Redis unavailable");
         q->cb(q->ud, NULL, NULL, true);
     } else if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
                rep->element[0]->type != REDIS_REPLY_STRING) {
-        SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s has no owner in Redis", q->sid);
+        UTIL_LOGD(UTIL_SUB_CLUSTER, "sid=%s has no owner in Redis", q->sid);
         lookup_answer(r, q, NULL, NULL, false);
     } else {
         const char *id = rep->element[0]->str;
@@ -356,7 +357,7 @@ static void on_owner_reply(void *ud, const void *reply)
         cache_owner(r, q->sid, id);
         cache_peer(r, id, addr);
         if (!addr)
-            SIO_LOGI(SIO_SUB_CLUSTER, "sid=%s: owner %s has no live record", q->sid, id);
+            UTIL_LOGI(UTIL_SUB_CLUSTER, "sid=%s: owner %s has no live record", q->sid, id);
         lookup_answer(r, q, id, addr, false);
     }
     lookup_free(q);
@@ -375,8 +376,8 @@ static void on_peer_reply(void *ud, const void *reply)
         if (!r->closed)
             HASH_FIND_STR(r->peers, q->node_id, p);
         if (p && p->address) {
-            SIO_LOGD(SIO_SUB_CLUSTER, "sid=%s: Redis unavailable, using the last address of %s",
-                     q->sid, q->node_id);
+            UTIL_LOGD(UTIL_SUB_CLUSTER, "sid=%s: Redis unavailable, using the last address of %s",
+                      q->sid, q->node_id);
             lookup_answer(r, q, q->node_id, p->address, false);
         } else {
             q->cb(q->ud, NULL, NULL, true);
@@ -385,7 +386,7 @@ static void on_peer_reply(void *ud, const void *reply)
         const char *addr = rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
         cache_peer(r, q->node_id, addr);
         if (!addr)
-            SIO_LOGI(SIO_SUB_CLUSTER, "node %s has no live record", q->node_id);
+            UTIL_LOGI(UTIL_SUB_CLUSTER, "node %s has no live record", q->node_id);
         lookup_answer(r, q, q->node_id, addr, false);
     }
     lookup_free(q);
@@ -405,9 +406,9 @@ void rd_registry_lookup(rd_registry *r, const char *sid, rd_owner_fn cb, void *u
         owner_del(r, o);
         o = NULL;
     }
-    lookup *q = sio_calloc(1, sizeof *q);
+    lookup *q = util_calloc(1, sizeof *q);
     q->r = r;
-    q->sid = sio_strdup(sid);
+    q->sid = util_strdup(sid);
     q->cb = cb;
     q->ud = ud;
     r->pending++;
@@ -419,23 +420,23 @@ void rd_registry_lookup(rd_registry *r, const char *sid, rd_owner_fn cb, void *u
             lookup_free(q);
             return;
         }
-        q->node_id = sio_strdup(o->node_id);
-        sio_buf k = SIO_BUF_INIT;
-        sio_buf_printf(&k, "%s:node:%s", r->key, o->node_id);
-        const char *argv[] = {"HGET", sio_buf_cstr(&k), "address"};
+        q->node_id = util_strdup(o->node_id);
+        util_buf k = UTIL_BUF_INIT;
+        util_buf_printf(&k, "%s:node:%s", r->key, o->node_id);
+        const char *argv[] = {"HGET", util_buf_cstr(&k), "address"};
         size_t lens[] = {4, k.len, 7};
         rd_link_command(r->link, on_peer_reply, q, 3, argv, lens);
-        sio_buf_free(&k);
+        util_buf_free(&k);
         return;
     }
-    sio_buf k = SIO_BUF_INIT, prefix = SIO_BUF_INIT;
-    sio_buf_printf(&k, "%s:sid:%s", r->key, sid);
-    sio_buf_printf(&prefix, "%s:node:", r->key);
-    const char *argv[] = {"EVAL", OWNER_SCRIPT, "1", sio_buf_cstr(&k), sio_buf_cstr(&prefix)};
+    util_buf k = UTIL_BUF_INIT, prefix = UTIL_BUF_INIT;
+    util_buf_printf(&k, "%s:sid:%s", r->key, sid);
+    util_buf_printf(&prefix, "%s:node:", r->key);
+    const char *argv[] = {"EVAL", OWNER_SCRIPT, "1", util_buf_cstr(&k), util_buf_cstr(&prefix)};
     size_t lens[] = {4, sizeof OWNER_SCRIPT - 1, 1, k.len, prefix.len};
     rd_link_command(r->link, on_owner_reply, q, 5, argv, lens);
-    sio_buf_free(&k);
-    sio_buf_free(&prefix);
+    util_buf_free(&k);
+    util_buf_free(&prefix);
 }
 
 void rd_registry_forget(rd_registry *r, const char *sid)

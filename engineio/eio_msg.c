@@ -1,14 +1,14 @@
 /* eio_msg: refcounted outbound packets. */
 #include "eio_msg.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <string.h>
 
 eio_msg *eio_msg_new2(eio_ptype t, const void *d1, size_t l1, const void *d2, size_t l2)
 {
     size_t len = 1 + l1 + l2;
-    eio_msg *m = sio_malloc(sizeof *m + EIO_MSG_HEADROOM + len);
+    eio_msg *m = util_malloc(sizeof *m + EIO_MSG_HEADROOM + len);
     m->refs = 1;
     m->type = t;
     m->binary = false;
@@ -27,7 +27,7 @@ eio_msg *eio_msg_new(eio_ptype t, bool binary, const void *data, size_t len)
 {
     if (!binary)
         return eio_msg_new2(t, data, len, NULL, 0);
-    eio_msg *m = sio_malloc(sizeof *m + EIO_MSG_HEADROOM + len);
+    eio_msg *m = util_malloc(sizeof *m + EIO_MSG_HEADROOM + len);
     m->refs = 1;
     m->type = EIO_MESSAGE;
     m->binary = true;
@@ -48,7 +48,7 @@ eio_msg *eio_msg_ref(eio_msg *m)
 void eio_msg_unref(eio_msg *m)
 {
     if (m && --m->refs == 0)
-        sio_free(m);
+        util_free(m);
 }
 
 eio_packet eio_msg_packet(const eio_msg *m)

@@ -1,7 +1,7 @@
 /* eio_packet: Engine.IO v4 packet and payload codec over plain bytes (no I/O, no allocation kept). */
 #include "eio_packet.h"
 
-#include "sio_base64.h"
+#include "util_base64.h"
 
 #include <string.h>
 
@@ -53,15 +53,15 @@ int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *u
 {
     if (len == 0)
         return EIO_EPARSE;
-    sio_buf scratch = SIO_BUF_INIT;
+    util_buf scratch = UTIL_BUF_INIT;
     eio_packet p;
     int rc = 0;
     for (size_t pos = 0;; pos++) {
         size_t n = record_len(buf, pos, len);
         if (n > 0 && buf[pos] == 'b') {
             if (scratch.cap == 0)
-                sio_buf_reserve(&scratch, len);
-            if (sio_base64_decode(&scratch, (const char *)buf + pos + 1, n - 1) != 0)
+                util_buf_reserve(&scratch, len);
+            if (util_base64_decode(&scratch, (const char *)buf + pos + 1, n - 1) != 0)
                 rc = EIO_EPARSE;
         } else if (decode_text(buf + pos, n, &p) != 0) {
             rc = EIO_EPARSE;
@@ -85,20 +85,20 @@ int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *u
         rc = cb(&p, ud);
         pos += n;
     }
-    sio_buf_free(&scratch);
+    util_buf_free(&scratch);
     return rc;
 }
 
 /* Appends the polling form of p to out (the caller owns both). */
-void eio_encode_polling(sio_buf *out, const eio_packet *p)
+void eio_encode_polling(util_buf *out, const eio_packet *p)
 {
     if (p->binary) {
-        sio_buf_putc(out, 'b');
-        sio_base64_encode(out, p->data, p->len);
+        util_buf_putc(out, 'b');
+        util_base64_encode(out, p->data, p->len);
         return;
     }
-    sio_buf_putc(out, (uint8_t)('0' + p->type));
-    sio_buf_append(out, p->data, p->len);
+    util_buf_putc(out, (uint8_t)('0' + p->type));
+    util_buf_append(out, p->data, p->len);
 }
 
 /* Pure computation; p stays the caller's. */

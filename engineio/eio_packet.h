@@ -2,7 +2,7 @@
 #ifndef EIO_PACKET_H
 #define EIO_PACKET_H
 
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,7 +47,7 @@ int eio_decode_payload(const uint8_t *buf, size_t len, eio_packet_cb cb, void *u
 
 /* Appends the text form of a packet (type digit + data) to out; for binary messages appends 'b' +
  * base64(data) (the polling form). */
-void eio_encode_polling(sio_buf *out, const eio_packet *p);
+void eio_encode_polling(util_buf *out, const eio_packet *p);
 
 /* Appends the separator 0x1E. */
 #define EIO_RECORD_SEP 0x1e

@@ -2,8 +2,8 @@
  * upgrade handshake, close. Pure: no sockets, no clock; the glue passes `now` in. */
 #include "eio_session.h"
 
-#include "sio_alloc.h"
-#include "sio_rand.h"
+#include "util_alloc.h"
+#include "util_rand.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,10 +54,10 @@ static void q_reserve(eio_session *s, size_t more)
     size_t ncap = s->q_cap ? s->q_cap : 8;
     while (ncap < s->q_len + more)
         ncap *= 2;
-    eio_msg **nq = sio_malloc(ncap * sizeof *nq);
+    eio_msg **nq = util_malloc(ncap * sizeof *nq);
     for (size_t i = 0; i < s->q_len; i++)
         nq[i] = s->q[(s->q_head + i) & (s->q_cap - 1)];
-    sio_free(s->q);
+    util_free(s->q);
     s->q = nq;
     s->q_cap = ncap;
     s->q_head = 0;
@@ -115,8 +115,8 @@ static void queue_open_packet(eio_session *s)
 eio_session *eio_session_new(const eio_config *cfg, eio_transport_kind t, uint64_t now,
                              const eio_session_cbs *cbs, void *ud)
 {
-    eio_session *s = sio_calloc(1, sizeof *s);
-    sio_rand_id(s->sid, 20);
+    eio_session *s = util_calloc(1, sizeof *s);
+    util_rand_id(s->sid, 20);
     s->cfg = *cfg;
     if (cbs)
         s->cbs = *cbs;
@@ -133,8 +133,8 @@ void eio_session_free(eio_session *s)
     if (!s)
         return;
     q_clear(s);
-    sio_free(s->q);
-    sio_free(s);
+    util_free(s->q);
+    util_free(s);
 }
 
 const char *eio_session_sid(const eio_session *s)
@@ -375,12 +375,12 @@ eio_ptype eio_session_close_reply(const eio_session *s)
     return s->client_closed ? EIO_NOOP : EIO_CLOSE;
 }
 
-static void put_single(sio_buf *out, eio_ptype t)
+static void put_single(util_buf *out, eio_ptype t)
 {
-    sio_buf_putc(out, (uint8_t)('0' + t));
+    util_buf_putc(out, (uint8_t)('0' + t));
 }
 
-size_t eio_session_poll_take(eio_session *s, sio_buf *out)
+size_t eio_session_poll_take(eio_session *s, util_buf *out)
 {
     s->get_held = false;
     if (s->state == EIO_ST_CLOSED) {
@@ -406,7 +406,7 @@ size_t eio_session_poll_take(eio_session *s, sio_buf *out)
         if (s->cfg.poll_max_packets && n >= s->cfg.poll_max_packets)
             break; /* the rest goes to the next GET, which the client sends at once */
         if (n)
-            sio_buf_putc(out, EIO_RECORD_SEP);
+            util_buf_putc(out, EIO_RECORD_SEP);
         eio_encode_polling(out, &p);
         used += need;
         n++;

@@ -5,7 +5,7 @@
 
 #include "eio_msg.h"
 #include "eio_packet.h"
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -138,7 +138,7 @@ bool eio_session_poll_pending(const eio_session *s);
 /* Builds the body for the held GET into out and releases it: queued packets joined by 0x1E, in
  * order, at most max_payload bytes but always at least one packet; "6" while upgrading; the close
  * reply once closed. Returns the number of packets written. */
-size_t eio_session_poll_take(eio_session *s, sio_buf *out);
+size_t eio_session_poll_take(eio_session *s, util_buf *out);
 
 /* The held GET was aborted by the client: closes the session with "transport close". */
 void eio_session_poll_abort(eio_session *s);

@@ -16,11 +16,11 @@
  * Errors are acks {"ok":false,"error":...}. Ownership: a json_t passed to a function documented
  * as "stealing" its reference belongs to the library after the call, even when the call fails;
  * "borrowed" values (handler args, auth) must not be decref'd or kept after the handler returns. */
-#include "sio_program.h"
+#include "node_program.h"
 #include "sio_binary.h"
-#include "sio_glue.h"
-#include "sio_log.h"
-#include "sio_node.h"
+#include "node_sio.h"
+#include "util_log.h"
+#include "node.h"
 #include "sio_server.h"
 
 #include <signal.h>
@@ -119,7 +119,7 @@ static void chat_disconnect(sio_socket *s, const char *reason, void *ud)
     sio_bcast_opts everyone = {0};
     sio_nsp_emit(sio_socket_nsp(s), &everyone, "left",
                  json_pack("[{s:s,s:s}]", "name", c->name, "reason", reason));
-    SIO_LOGI(SIO_SUB_SOCKETIO, "chat: %s left (%s) after %u messages", c->name, reason, c->said);
+    UTIL_LOGI(UTIL_SUB_SOCKETIO, "chat: %s left (%s) after %u messages", c->name, reason, c->said);
     sio_socket_set_userdata(s, NULL);
     free(c); /* the socket itself is freed by the library when this returns */
 }
@@ -225,7 +225,7 @@ static void on_whisper(sio_socket *s, const char *event, json_t *args, sio_ack *
     reply_ok(ack);
 }
 
-/* The fetch result: runs once, before sio_nsp_fetch_sockets returns on a single node, later in a
+/* The fetch result: runs once, before sio_nsp_fetch_sockets returns on a single nd, later in a
  * cluster. sockets is a borrowed array of {id, handshake, rooms, data}: "data" is each socket's
  * data slot, filled by chat_connect. The ack handle travelled in ud and is used up here. */
 static void on_who_fetched(sio_nsp *nsp, json_t *sockets, const char *err, void *ud)
@@ -281,7 +281,7 @@ static void on_ping_me(sio_socket *s, const char *event, json_t *args, sio_ack *
 /* Events without their own handler. The handle must still be used up: sent or dropped. */
 static void chat_any(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
 {
-    SIO_LOGD(SIO_SUB_SOCKETIO, "chat: unknown event \"%s\" from %s", event, sio_socket_id(s));
+    UTIL_LOGD(UTIL_SUB_SOCKETIO, "chat: unknown event \"%s\" from %s", event, sio_socket_id(s));
     /* A raw client can send a reserved name ("disconnect"...) as a plain event: the decoder lets
      * it through to here; it never reaches the connect/disconnect handlers. */
     if (sio_event_reserved(event))
@@ -295,29 +295,29 @@ static void chat_any(sio_socket *s, const char *event, json_t *args, sio_ack *ac
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    sio_program_config cfg; /* --port, --log-level and the Engine.IO settings */
-    sio_program_defaults(&cfg);
-    int rc = sio_program_parse(&cfg, "chat-handlers", "Chat on namespace /chat.", argc, argv);
+    node_program_config cfg; /* --port, --log-level and the Engine.IO settings */
+    node_program_defaults(&cfg);
+    int rc = node_program_parse(&cfg, "chat-handlers", "Chat on namespace /chat.", argc, argv);
     if (rc >= 0)
         return rc;
     char err[512];
 
-    /* 1. A loop and a node bound to its port (the loop must outlive the node). */
+    /* 1. A loop and a node bound to its port (the loop must outlive the nd). */
     uv_loop_t loop;
     uv_loop_init(&loop);
-    sio_node *node = sio_node_new(&loop, &cfg.node, err, sizeof err);
-    if (!node) {
+    node *nd = node_new(&loop, &cfg.node, err, sizeof err);
+    if (!nd) {
         fprintf(stderr, "chat-handlers: %s\n", err);
         uv_loop_close(&loop);
         return 2;
     }
-    /* 2. A Socket.IO server on the node's /socket.io/ endpoint (owned by the node). */
+    /* 2. A Socket.IO server on the node's /socket.io/ endpoint (owned by the nd). */
     sio_server_config scfg;
     sio_server_config_defaults(&scfg);
-    sio_server *srv = sio_node_attach_socketio(node, "/socket.io/", &scfg);
+    sio_server *srv = node_attach_socketio(nd, "/socket.io/", &scfg);
 
     /* 3. The namespace and its handlers (the table is copied, app is borrowed: it must live as
-     * long as the node, hence static). */
+     * long as the nd, hence static). */
     static chat_app app = {.max_name = 32, .max_text = 4096, .ping_timeout_ms = 2000};
     static const sio_nsp_handlers handlers = {
         .connect = chat_connect, .disconnect = chat_disconnect, .any = chat_any};
@@ -329,8 +329,8 @@ int main(int argc, char **argv)
     sio_nsp_on(chat, "ping-me", on_ping_me, &app);
 
     /* 4. Run until SIGINT/SIGTERM, then free the node (and with it the server). */
-    sio_node_handle_signals(node);
+    node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
-    sio_node_free(node);
+    node_free(nd);
     return uv_loop_close(&loop) == 0 ? 0 : 1;
 }

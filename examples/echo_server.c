@@ -3,18 +3,18 @@
  * at /socket.io/ with namespaces / and /custom: each emits "auth" with the connect payload on
  * connect; on /, "message" is answered by "message-back" with the same args and
  * "message-with-ack" is acked with the same args. Nothing else is sent unprompted. */
-#include "sio_program.h"
-#include "sio_glue.h"
-#include "sio_node.h"
+#include "node_program.h"
+#include "node_sio.h"
+#include "node.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-static void echo_message(sio_conn *c, const uint8_t *data, size_t len, bool binary, void *ud)
+static void echo_message(node_session *c, const uint8_t *data, size_t len, bool binary, void *ud)
 {
     (void)ud;
-    sio_conn_send_message(c, data, len, binary);
+    node_session_send_message(c, data, len, binary);
 }
 
 static bool sio_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
@@ -42,40 +42,40 @@ static void on_message_with_ack(sio_socket *s, const char *event, json_t *args, 
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    sio_program_config cfg;
-    sio_program_defaults(&cfg);
+    node_program_config cfg;
+    node_program_defaults(&cfg);
     cfg.node.eio.ping_interval_ms = 300;
     cfg.node.eio.ping_timeout_ms = 200;
     cfg.connect_timeout_ms = 1000;
-    int rc = sio_program_parse(&cfg, "echo-server",
-                               "Protocol fixture: Engine.IO echo at /engine.io/, Socket.IO at "
-                               "/socket.io/.",
-                               argc, argv);
+    int rc = node_program_parse(&cfg, "echo-server",
+                                "Protocol fixture: Engine.IO echo at /engine.io/, Socket.IO at "
+                                "/socket.io/.",
+                                argc, argv);
     if (rc >= 0)
         return rc;
     char err[512];
 
     uv_loop_t loop;
     uv_loop_init(&loop);
-    sio_node *node = sio_node_new(&loop, &cfg.node, err, sizeof err);
-    if (!node) {
+    node *nd = node_new(&loop, &cfg.node, err, sizeof err);
+    if (!nd) {
         fprintf(stderr, "echo-server: %s\n", err);
         uv_loop_close(&loop);
         return 2;
     }
-    static const sio_endpoint_ops echo_ops = {.on_message = echo_message};
-    sio_node_add_endpoint(node, "/engine.io/", &echo_ops, NULL);
+    static const node_endpoint_ops echo_ops = {.on_message = echo_message};
+    node_add_endpoint(nd, "/engine.io/", &echo_ops, NULL);
     sio_server_config scfg;
     sio_server_config_defaults(&scfg);
     scfg.connect_timeout_ms = cfg.connect_timeout_ms;
-    sio_server *srv = sio_node_attach_socketio(node, "/socket.io/", &scfg);
+    sio_server *srv = node_attach_socketio(nd, "/socket.io/", &scfg);
     static const sio_nsp_handlers handlers = {.connect = sio_connect};
     sio_nsp *root = sio_server_of(srv, "/", &handlers, NULL);
     sio_nsp_on(root, "message", on_message_event, NULL);
     sio_nsp_on(root, "message-with-ack", on_message_with_ack, NULL);
     sio_server_of(srv, "/custom", &handlers, NULL);
-    sio_node_handle_signals(node);
+    node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
-    sio_node_free(node);
+    node_free(nd);
     return uv_loop_close(&loop) == 0 ? 0 : 1;
 }

@@ -7,7 +7,7 @@
  * kind of broadcast, and at the end of the turn (sio_server_end_turn). */
 #include "sio_internal.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <string.h>
 
@@ -15,17 +15,17 @@ static char **strv_dup(const char *const *v, size_t n)
 {
     if (!n)
         return NULL;
-    char **out = sio_malloc(n * sizeof *out);
+    char **out = util_malloc(n * sizeof *out);
     for (size_t i = 0; i < n; i++)
-        out[i] = sio_strdup(v[i]);
+        out[i] = util_strdup(v[i]);
     return out;
 }
 
 static void strv_free(char **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sio_free(v[i]);
-    sio_free(v);
+        util_free(v[i]);
+    util_free(v);
 }
 
 static bool strv_eq(char *const *a, const char *const *b, size_t n)
@@ -58,7 +58,7 @@ void batch_deliver(sio_server *srv)
     size_t n_flat = 0;
     for (size_t k = 0; k < b.n_msgs; k++)
         n_flat += 1 + b.msgs[k].n_attachments;
-    eio_msg **flat = sio_malloc(n_flat * sizeof *flat);
+    eio_msg **flat = util_malloc(n_flat * sizeof *flat);
     n_flat = 0;
     for (size_t k = 0; k < b.n_msgs; k++) {
         flat[n_flat++] = b.msgs[k].text;
@@ -78,11 +78,11 @@ void batch_deliver(sio_server *srv)
         }
         socket_unref(s);
     }
-    sio_free(flat);
+    util_free(flat);
     for (size_t k = 0; k < b.n_msgs; k++)
         sio_encoded_clear(&b.msgs[k]);
-    sio_free(b.msgs);
-    sio_free(b.v);
+    util_free(b.msgs);
+    util_free(b.v);
     strv_free(b.rooms, b.n_rooms);
     strv_free(b.except, b.n_except);
 }
@@ -97,7 +97,7 @@ int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
         size_t n;
         sio_socket **v = rooms_select(nsp, o, &n);
         if (!n) {
-            sio_free(v);
+            util_free(v);
             return 0;
         }
         b->nsp = nsp;
@@ -118,7 +118,7 @@ int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
     }
     if (b->n_msgs == b->cap_msgs) {
         b->cap_msgs = b->cap_msgs ? b->cap_msgs * 2 : 8;
-        b->msgs = sio_realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
+        b->msgs = util_realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
     }
     sio_encode(SIO_EVENT, nsp->name, -1, packet, &b->msgs[b->n_msgs++]);
     return (int)b->live;

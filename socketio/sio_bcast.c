@@ -2,8 +2,8 @@
  * operations adapters build on, broadcast-with-ack bookkeeping, and the in-memory adapter. */
 #include "sio_internal.h"
 
-#include "sio_alloc.h"
-#include "sio_log.h"
+#include "util_alloc.h"
+#include "util_log.h"
 
 #include <string.h>
 
@@ -13,7 +13,7 @@ static void unref_all(sio_socket **v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         socket_unref(v[i]);
-    sio_free(v);
+    util_free(v);
 }
 
 int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
@@ -51,7 +51,7 @@ int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o
         sio_encoded e;
         sio_encode(SIO_EVENT, nsp->name, id, packet, &e);
         for (size_t i = 0; i < n; i++) {
-            sio_pending_ack *pa = sio_calloc(1, sizeof *pa);
+            sio_pending_ack *pa = util_calloc(1, sizeof *pa);
             pa->id = id;
             pa->bc = ack;
             bcast_ack_ref(ack);
@@ -156,7 +156,7 @@ void bcast_ack_unref(sio_bcast_ack *b)
     if (b->free_ud)
         b->free_ud(b->ud);
     json_decref(b->replies);
-    sio_free(b);
+    util_free(b);
 }
 
 static void bcast_ack_finish(sio_bcast_ack *b, bool timed_out)
@@ -238,7 +238,7 @@ static void on_relay_expired(void *arg)
 sio_bcast_ack *sio_bcast_ack_relay(sio_nsp *nsp, void (*on_reply)(json_t *value, void *ud),
                                    void (*free_ud)(void *ud), void *ud, uint32_t ttl_ms)
 {
-    sio_bcast_ack *b = sio_calloc(1, sizeof *b);
+    sio_bcast_ack *b = util_calloc(1, sizeof *b);
     b->refs = 2; /* the caller's and the timer's */
     b->nsp = nsp;
     b->on_reply = on_reply;
@@ -272,7 +272,7 @@ static bool is_local(const sio_bcast_opts *o)
 int sio_nsp_emit(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_t *args)
 {
     if (sio_event_reserved(event)) {
-        SIO_LOGW(SIO_SUB_SOCKETIO, "refused to emit reserved event \"%s\"", event);
+        UTIL_LOGW(UTIL_SUB_SOCKETIO, "refused to emit reserved event \"%s\"", event);
         json_decref(args);
         return -1;
     }
@@ -290,7 +290,7 @@ int sio_nsp_emit_ack(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, j
         json_decref(args);
         return -1;
     }
-    sio_bcast_ack *b = sio_calloc(1, sizeof *b);
+    sio_bcast_ack *b = util_calloc(1, sizeof *b);
     b->refs = 1;
     b->nsp = nsp;
     b->cb = cb;
@@ -346,7 +346,7 @@ static void on_fetched(json_t *result, const char *err, void *ud)
 {
     fetch_ctx *f = ud;
     f->cb(f->nsp, result, err, f->ud);
-    sio_free(f);
+    util_free(f);
 }
 
 void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn cb, void *ud)
@@ -357,7 +357,7 @@ void sio_nsp_fetch_sockets(sio_nsp *nsp, const sio_bcast_opts *o, sio_fetch_fn c
         json_decref(r);
         return;
     }
-    fetch_ctx *f = sio_malloc(sizeof *f);
+    fetch_ctx *f = util_malloc(sizeof *f);
     f->nsp = nsp;
     f->cb = cb;
     f->ud = ud;
@@ -374,12 +374,12 @@ static void on_rooms(json_t *result, const char *err, void *ud)
 {
     rooms_ctx *r = ud;
     r->cb(r->nsp, result, err, r->ud);
-    sio_free(r);
+    util_free(r);
 }
 
 void sio_nsp_all_rooms(sio_nsp *nsp, sio_rooms_fn cb, void *ud)
 {
-    rooms_ctx *r = sio_malloc(sizeof *r);
+    rooms_ctx *r = util_malloc(sizeof *r);
     r->nsp = nsp;
     r->cb = cb;
     r->ud = ud;
@@ -408,7 +408,7 @@ void sio_server_reply_send(sio_server_reply *r, json_t *value)
     json_t *v = value ? value : json_null();
     r->fn(v, NULL, r->ud);
     json_decref(v);
-    sio_free(r);
+    util_free(r);
 }
 
 void sio_server_reply_drop(sio_server_reply *r)
@@ -416,15 +416,15 @@ void sio_server_reply_drop(sio_server_reply *r)
     if (!r)
         return;
     r->fn(NULL, "no answer", r->ud); /* the adapter releases what it keeps for the reply */
-    sio_free(r);
+    util_free(r);
 }
 
 void sio_nsp_local_server_event(sio_nsp *nsp, json_t *packet, sio_adapter_result_fn reply, void *ud)
 {
     const char *event = json_string_value(json_array_get(packet, 0));
     if (!event || !nsp->server_event) {
-        SIO_LOGD(SIO_SUB_SOCKETIO, "server-side event %s on %s has no handler",
-                 event ? event : "(none)", nsp->name);
+        UTIL_LOGD(UTIL_SUB_SOCKETIO, "server-side event %s on %s has no handler",
+                  event ? event : "(none)", nsp->name);
         if (reply)
             reply(NULL, "no handler", ud);
         return;
@@ -434,7 +434,7 @@ void sio_nsp_local_server_event(sio_nsp *nsp, json_t *packet, sio_adapter_result
         json_array_append(args, json_array_get(packet, i));
     sio_server_reply *r = NULL;
     if (reply) {
-        r = sio_malloc(sizeof *r);
+        r = util_malloc(sizeof *r);
         r->fn = reply;
         r->ud = ud;
     }
@@ -452,7 +452,7 @@ static void on_server_acks(json_t *result, const char *err, void *ud)
 {
     ssa_ctx *c = ud;
     c->cb(c->nsp, result, err, c->ud);
-    sio_free(c);
+    util_free(c);
 }
 
 int sio_nsp_server_side_emit(sio_nsp *nsp, const char *event, json_t *args, uint32_t timeout_ms,
@@ -465,7 +465,7 @@ int sio_nsp_server_side_emit(sio_nsp *nsp, const char *event, json_t *args, uint
     json_t *data = event_data(event, args);
     ssa_ctx *c = NULL;
     if (cb) {
-        c = sio_malloc(sizeof *c);
+        c = util_malloc(sizeof *c);
         c->nsp = nsp;
         c->cb = cb;
         c->ud = ud;
@@ -532,7 +532,7 @@ static void mem_server_side_emit(sio_adapter *a, json_t *packet, uint32_t timeou
 
 static void mem_destroy(sio_adapter *a)
 {
-    sio_free(a);
+    util_free(a);
 }
 
 static const sio_adapter_ops k_memory_ops = {
@@ -550,7 +550,7 @@ static const sio_adapter_ops k_memory_ops = {
 sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud)
 {
     (void)ud;
-    sio_adapter *a = sio_calloc(1, sizeof *a);
+    sio_adapter *a = util_calloc(1, sizeof *a);
     a->ops = &k_memory_ops;
     a->nsp = nsp;
     return a;

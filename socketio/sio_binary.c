@@ -17,7 +17,7 @@ json_t *sio_binary_new(const void *data, size_t len)
     /* json_stringn_nocheck refuses NULL even for zero bytes. */
     json_t *s = json_stringn_nocheck(len ? (const char *)data : "", len);
     if (!o || !s || json_object_setn_new_nocheck(o, BIN_KEY "bin", BIN_KEY_LEN, s) != 0) {
-        /* jansson only fails here when memory is exhausted: abort, as sio_alloc does. */
+        /* jansson only fails here when memory is exhausted: abort, as util_alloc does. */
         fprintf(stderr, "siobroker: out of memory making a %zu-byte binary value\n", len);
         abort();
     }

@@ -1,9 +1,9 @@
 /* sio_packet: Socket.IO v5 packet decoder and encoder, with placeholders <-> binary attachments. */
 #include "sio_packet.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
-#include "sio_log.h"
+#include "util_log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -46,12 +46,12 @@ void sio_limits_defaults(sio_limits *l)
 
 void sio_packet_clear(sio_packet *p)
 {
-    sio_free(p->nsp);
+    util_free(p->nsp);
     json_decref(p->data);
     memset(p, 0, sizeof *p);
 }
 
-/* Aborts on a NULL that jansson returns only when memory is exhausted (the policy of sio_alloc). */
+/* Aborts on a NULL that jansson returns only when memory is exhausted (the policy of util_alloc). */
 static json_t *must(json_t *v)
 {
     if (!v) {
@@ -74,7 +74,7 @@ struct sio_decoder {
 
 sio_decoder *sio_decoder_new(const sio_limits *limits)
 {
-    sio_decoder *d = sio_calloc(1, sizeof *d);
+    sio_decoder *d = util_calloc(1, sizeof *d);
     if (limits)
         d->lim = *limits;
     else
@@ -88,7 +88,7 @@ static void decoder_reset(sio_decoder *d)
 {
     for (size_t i = 0; i < d->got; i++)
         json_decref(d->att[i]);
-    sio_free(d->att);
+    util_free(d->att);
     d->att = NULL;
     d->n_att = d->got = 0;
     sio_packet_clear(&d->pending);
@@ -100,7 +100,7 @@ void sio_decoder_free(sio_decoder *d)
     if (!d)
         return;
     decoder_reset(d);
-    sio_free(d);
+    util_free(d);
 }
 
 static sio_decode_status fail(sio_decoder *d, const char **err, const char *why)
@@ -413,12 +413,12 @@ static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len,
 
     if (bin) {
         /* Check every placeholder now, so a bad one fails before its attachments arrive. */
-        bool *used = sio_calloc(n_att ? n_att : 1, sizeof *used);
+        bool *used = util_calloc(n_att ? n_att : 1, sizeof *used);
         int rc = check_placeholders(payload, n_att, used);
         for (size_t k = 0; rc == 0 && k < n_att; k++)
             if (!used[k])
                 rc = -1;
-        sio_free(used);
+        util_free(used);
         if (rc != 0) {
             json_decref(payload);
             return fail(d, err, ERR_PLACEHOLDER);
@@ -426,7 +426,7 @@ static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len,
         t = t == SIO_BINARY_EVENT ? SIO_EVENT : SIO_ACK;
     }
 
-    sio_packet p = {t, sio_strndup((const char *)nsp, nsp_len), id, payload};
+    sio_packet p = {t, util_strndup((const char *)nsp, nsp_len), id, payload};
     if (n_att == 0) {
         *out = p;
         return SIO_DEC_PACKET;
@@ -434,7 +434,7 @@ static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len,
     d->pending = p;
     d->n_att = n_att;
     d->got = 0;
-    d->att = sio_calloc(n_att, sizeof *d->att);
+    d->att = util_calloc(n_att, sizeof *d->att);
     return SIO_DEC_NEED_MORE;
 }
 
@@ -475,7 +475,7 @@ static json_t *take_binary(const json_t *bin, enc_att *a)
     const uint8_t *bytes = sio_binary_data(bin, &len);
     if (a->n == a->cap) {
         a->cap = a->cap ? 2 * a->cap : 4;
-        a->v = sio_realloc(a->v, a->cap * sizeof *a->v);
+        a->v = util_realloc(a->v, a->cap * sizeof *a->v);
     }
     a->v[a->n] = eio_msg_new(EIO_MESSAGE, true, bytes, len);
     json_t *ph = must(json_object());
@@ -580,8 +580,8 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
         swapped = swap_binary(data, &a, 0);
     } else if (sio_has_binary(data)) {
         /* jansson would dump the binary value as malformed JSON (it ignores a bad key). */
-        SIO_LOGE(SIO_SUB_SOCKETIO, "binary data in a type %d packet; sending it without payload",
-                 (int)t);
+        UTIL_LOGE(UTIL_SUB_SOCKETIO, "binary data in a type %d packet; sending it without payload",
+                  (int)t);
         data = NULL;
     }
     const json_t *body = swapped ? swapped : data;
@@ -593,8 +593,8 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
         json_len = json_dumpb(body, stack_json, sizeof stack_json, ENC_FLAGS);
         if (json_len == 0) {
             /* Only a cycle or a string made with *_nocheck that is not UTF-8 gets here. */
-            SIO_LOGE(SIO_SUB_SOCKETIO, "unencodable payload in a type %d packet; sent without it",
-                     (int)t);
+            UTIL_LOGE(UTIL_SUB_SOCKETIO, "unencodable payload in a type %d packet; sent without it",
+                      (int)t);
             for (size_t k = 0; k < a.n; k++)
                 eio_msg_unref(a.v[k]);
             a.n = 0;
@@ -603,7 +603,7 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
         } else if (json_len <= sizeof stack_json) {
             json = stack_json;
         } else {
-            json = sio_malloc(json_len);
+            json = util_malloc(json_len);
             if (json_dumpb(body, json, json_len, ENC_FLAGS) != json_len)
                 abort(); /* the same tree dumped twice cannot change size */
         }
@@ -615,21 +615,21 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
     /* digit + count + '-' + namespace + ',' + id, with room for sprintf's NUL */
     size_t hdr_max = 1 + 21 + 1 + nsp_len + 1 + 21 + 1;
     char stack_hdr[128];
-    char *hdr = hdr_max <= sizeof stack_hdr ? stack_hdr : sio_malloc(hdr_max);
+    char *hdr = hdr_max <= sizeof stack_hdr ? stack_hdr : util_malloc(hdr_max);
     size_t hdr_len = put_header(hdr, t, a.n, nsp, nsp_len, id);
 
     out->text = eio_msg_new2(EIO_MESSAGE, hdr, hdr_len, json, json_len);
     out->attachments = a.v;
     out->n_attachments = a.n;
     if (!a.n) {
-        sio_free(a.v);
+        util_free(a.v);
         out->attachments = NULL;
     }
 
     if (hdr != stack_hdr)
-        sio_free(hdr);
+        util_free(hdr);
     if (json != stack_json)
-        sio_free(json);
+        util_free(json);
     json_decref(swapped);
 }
 
@@ -638,6 +638,6 @@ void sio_encoded_clear(sio_encoded *e)
     eio_msg_unref(e->text);
     for (size_t i = 0; i < e->n_attachments; i++)
         eio_msg_unref(e->attachments[i]);
-    sio_free(e->attachments);
+    util_free(e->attachments);
     memset(e, 0, sizeof *e);
 }

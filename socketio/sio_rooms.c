@@ -2,7 +2,7 @@
  * selection. Every socket is implicitly in the room named by its id: that room is not stored. */
 #include "sio_internal.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <string.h>
 
@@ -21,17 +21,17 @@ void rooms_join(sio_socket *s, const char *room)
     batch_nsp_changed(nsp);
     sio_room *r = room_find(nsp, room);
     if (!r) {
-        r = sio_calloc(1, sizeof *r);
-        r->name = sio_strdup(room);
+        r = util_calloc(1, sizeof *r);
+        r->name = util_strdup(room);
         HASH_ADD_KEYPTR(hh, nsp->rooms, r->name, strlen(r->name), r);
     }
-    sio_member *m = sio_malloc(sizeof *m);
+    sio_member *m = util_malloc(sizeof *m);
     m->s = s;
     HASH_ADD_PTR(r->members, s, m);
     r->n++;
     if (s->n_rooms == s->cap_rooms) {
         s->cap_rooms = s->cap_rooms ? s->cap_rooms * 2 : 2;
-        s->rooms = sio_realloc(s->rooms, s->cap_rooms * sizeof *s->rooms);
+        s->rooms = util_realloc(s->rooms, s->cap_rooms * sizeof *s->rooms);
     }
     s->rooms[s->n_rooms++] = r;
 }
@@ -42,13 +42,13 @@ static void room_drop_member(sio_nsp *nsp, sio_room *r, sio_socket *s)
     HASH_FIND_PTR(r->members, &s, m);
     if (m) {
         HASH_DEL(r->members, m);
-        sio_free(m);
+        util_free(m);
         r->n--;
     }
     if (r->n == 0) {
         HASH_DEL(nsp->rooms, r);
-        sio_free(r->name);
-        sio_free(r);
+        util_free(r->name);
+        util_free(r);
     }
 }
 
@@ -98,7 +98,7 @@ static void sel_add(selection *sel, sio_socket *s)
     s->mark = sel->stamp;
     if (sel->n == sel->cap) {
         sel->cap = sel->cap ? sel->cap * 2 : 16;
-        sel->v = sio_realloc(sel->v, sel->cap * sizeof *sel->v);
+        sel->v = util_realloc(sel->v, sel->cap * sizeof *sel->v);
     }
     socket_ref(s);
     sel->v[sel->n++] = s;

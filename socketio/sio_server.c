@@ -2,8 +2,8 @@
  * CONNECT/DISCONNECT handling, connectTimeout and the deferred close while handlers run. */
 #include "sio_internal.h"
 
-#include "sio_alloc.h"
-#include "sio_log.h"
+#include "util_alloc.h"
+#include "util_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,8 @@ void sio_server_config_defaults(sio_server_config *cfg)
 sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host)
 {
     /* jansson allocates through the project's allocator, which aborts on OOM on purpose. */
-    json_set_alloc_funcs(sio_malloc, sio_free);
-    sio_server *srv = sio_calloc(1, sizeof *srv);
+    json_set_alloc_funcs(util_malloc, util_free);
+    sio_server *srv = util_calloc(1, sizeof *srv);
     srv->cfg = *cfg;
     srv->ops = *ops;
     srv->host = host;
@@ -45,8 +45,8 @@ void sio_server_free(sio_server *srv)
         HASH_ITER(hh, nsp->events, e, etmp)
         {
             HASH_DEL(nsp->events, e);
-            sio_free(e->event);
-            sio_free(e);
+            util_free(e->event);
+            util_free(e);
         }
         sio_room *r, *rtmp;
         HASH_ITER(hh, nsp->rooms, r, rtmp)
@@ -55,16 +55,16 @@ void sio_server_free(sio_server *srv)
             HASH_ITER(hh, r->members, m, mtmp)
             {
                 HASH_DEL(r->members, m);
-                sio_free(m);
+                util_free(m);
             }
             HASH_DEL(nsp->rooms, r);
-            sio_free(r->name);
-            sio_free(r);
+            util_free(r->name);
+            util_free(r);
         }
-        sio_free(nsp->name);
-        sio_free(nsp);
+        util_free(nsp->name);
+        util_free(nsp);
     }
-    sio_free(srv);
+    util_free(srv);
 }
 
 void sio_server_set_adapter(sio_server *srv, sio_adapter_factory f, void *ud)
@@ -92,8 +92,8 @@ sio_nsp *sio_server_of(sio_server *srv, const char *name, const sio_nsp_handlers
 {
     sio_nsp *nsp = sio_server_find_nsp(srv, name);
     if (!nsp) {
-        nsp = sio_calloc(1, sizeof *nsp);
-        nsp->name = sio_strdup(name);
+        nsp = util_calloc(1, sizeof *nsp);
+        nsp->name = util_strdup(name);
         nsp->srv = srv;
         HASH_ADD_KEYPTR(hh, srv->nsps, nsp->name, strlen(nsp->name), nsp);
         nsp->adapter = srv->adapter_factory ? srv->adapter_factory(nsp, srv->adapter_ud)
@@ -111,8 +111,8 @@ void sio_nsp_on(sio_nsp *nsp, const char *event, sio_event_fn fn, void *ud)
     sio_evh *e = NULL;
     HASH_FIND_STR(nsp->events, event, e);
     if (!e) {
-        e = sio_calloc(1, sizeof *e);
-        e->event = sio_strdup(event);
+        e = util_calloc(1, sizeof *e);
+        e->event = util_strdup(event);
         HASH_ADD_KEYPTR(hh, nsp->events, e->event, strlen(e->event), e);
     }
     e->fn = fn;
@@ -161,7 +161,7 @@ static void client_free(sio_client *c)
     sio_decoder_free(c->dec);
     json_decref(c->hs);
     hs_text_unref(c->hs_text);
-    sio_free(c);
+    util_free(c);
 }
 
 static void on_connect_timeout(void *arg)
@@ -169,15 +169,15 @@ static void on_connect_timeout(void *arg)
     sio_client *c = arg;
     c->connect_timer = NULL;
     if (!c->sockets && !c->close_reason) {
-        SIO_LOGI(SIO_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
-                 c->srv->cfg.connect_timeout_ms);
+        UTIL_LOGI(UTIL_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
+                  c->srv->cfg.connect_timeout_ms);
         c->srv->ops.close(c->conn, "forced close", c->srv->host);
     }
 }
 
 sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
 {
-    sio_client *c = sio_calloc(1, sizeof *c);
+    sio_client *c = util_calloc(1, sizeof *c);
     c->srv = srv;
     c->conn = conn;
     c->dec = sio_decoder_new(&srv->cfg.limits);
@@ -200,10 +200,10 @@ sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
     char *text = json_dumps(hso, JSON_COMPACT);
     json_decref(hso);
     size_t tl = text ? strlen(text) : 2;
-    c->hs_text = sio_malloc(sizeof *c->hs_text + tl + 1);
+    c->hs_text = util_malloc(sizeof *c->hs_text + tl + 1);
     c->hs_text->refs = 1;
     memcpy(c->hs_text->text, text ? text : "{}", tl + 1);
-    sio_free(text); /* jansson allocates through sio_malloc */
+    util_free(text); /* jansson allocates through util_malloc */
     hs->headers = hs->query = NULL;
     if (srv->cfg.connect_timeout_ms)
         c->connect_timer =
@@ -295,12 +295,12 @@ static void handle_connect(sio_client *c, sio_packet *p)
 {
     sio_nsp *nsp = sio_server_find_nsp(c->srv, p->nsp);
     if (!nsp) {
-        SIO_LOGD(SIO_SUB_SOCKETIO, "connect to unknown namespace %s refused", p->nsp);
+        UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to unknown namespace %s refused", p->nsp);
         send_connect_error(c, p->nsp, "Invalid namespace", NULL);
         return;
     }
     if (client_socket(c, p->nsp)) {
-        SIO_LOGW(SIO_SUB_SOCKETIO, "second CONNECT to %s on one session ignored", p->nsp);
+        UTIL_LOGW(UTIL_SUB_SOCKETIO, "second CONNECT to %s on one session ignored", p->nsp);
         return;
     }
     sio_socket *s = socket_new(nsp, c);
@@ -324,18 +324,18 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
     if (st == SIO_DEC_NEED_MORE)
         return;
     if (st == SIO_DEC_ERROR) {
-        SIO_LOGW(SIO_SUB_SOCKETIO, "invalid packet (%s): closing the session",
-                 err ? err : "parse error");
+        UTIL_LOGW(UTIL_SUB_SOCKETIO, "invalid packet (%s): closing the session",
+                  err ? err : "parse error");
         batch_before_send(c);
         c->srv->ops.close(c->conn, "parse error", c->srv->host);
         return;
     }
-    if (sio_log_enabled(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG)) {
+    if (util_log_enabled(UTIL_SUB_SOCKETIO, UTIL_LOG_DEBUG)) {
         json_t *shown = p.data ? loggable(p.data) : NULL;
         char *js = shown ? json_dumps(shown, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         json_decref(shown);
-        sio_log(SIO_SUB_SOCKETIO, SIO_LOG_DEBUG, "in type=%d nsp=%s id=%lld data=%.300s",
-                (int)p.type, p.nsp, (long long)p.id, js ? js : "");
+        util_log(UTIL_SUB_SOCKETIO, UTIL_LOG_DEBUG, "in type=%d nsp=%s id=%lld data=%.300s",
+                 (int)p.type, p.nsp, (long long)p.id, js ? js : "");
         free(js);
     }
     client_dispatch_begin(c);
@@ -352,7 +352,7 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         if (s && s->connected)
             socket_on_event(s, p.data, p.id);
         else
-            SIO_LOGD(SIO_SUB_SOCKETIO, "event for namespace %s not connected: dropped", p.nsp);
+            UTIL_LOGD(UTIL_SUB_SOCKETIO, "event for namespace %s not connected: dropped", p.nsp);
         break;
     }
     case SIO_ACK: {
@@ -362,7 +362,8 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         break;
     }
     default:
-        SIO_LOGW(SIO_SUB_SOCKETIO, "unexpected packet type %d from a client: closing", (int)p.type);
+        UTIL_LOGW(UTIL_SUB_SOCKETIO, "unexpected packet type %d from a client: closing",
+                  (int)p.type);
         batch_before_send(c);
         c->srv->ops.close(c->conn, "parse error", c->srv->host);
         break;
@@ -375,9 +376,9 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
 
 void sio_reject_set(sio_reject *r, const char *message, json_t *data)
 {
-    sio_free(r->message);
+    util_free(r->message);
     json_decref(r->data);
     r->set = true;
-    r->message = sio_strdup(message ? message : "");
+    r->message = util_strdup(message ? message : "");
     r->data = data;
 }

@@ -2,9 +2,9 @@
  * connect handler), acks both ways, disconnect. */
 #include "sio_internal.h"
 
-#include "sio_alloc.h"
-#include "sio_log.h"
-#include "sio_rand.h"
+#include "util_alloc.h"
+#include "util_log.h"
+#include "util_rand.h"
 
 #include <string.h>
 
@@ -17,9 +17,9 @@ struct sio_ack {
 
 sio_socket *socket_new(sio_nsp *nsp, sio_client *c)
 {
-    sio_socket *s = sio_calloc(1, sizeof *s);
+    sio_socket *s = util_calloc(1, sizeof *s);
     s->refs = 1;
-    sio_rand_id(s->id, 15);
+    util_rand_id(s->id, 15);
     s->nsp = nsp;
     s->client = c;
     s->hs_text = hs_text_ref(c->hs_text);
@@ -36,7 +36,7 @@ sio_hs_text *hs_text_ref(sio_hs_text *t)
 void hs_text_unref(sio_hs_text *t)
 {
     if (t && --t->refs == 0)
-        sio_free(t);
+        util_free(t);
 }
 
 /* Parses a handshake text into a new object (an empty one if it does not parse). Caller owns. */
@@ -57,13 +57,13 @@ void socket_unref(sio_socket *s)
         return;
     for (size_t i = 0; i < s->n_held; i++)
         sio_encoded_clear(&s->held[i]);
-    sio_free(s->held);
-    sio_free(s->rooms);
+    util_free(s->held);
+    util_free(s->rooms);
     json_decref(s->handshake);
     json_decref(s->auth);
     hs_text_unref(s->hs_text);
     json_decref(s->data);
-    sio_free(s);
+    util_free(s);
 }
 
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
@@ -84,7 +84,7 @@ int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
 static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
 {
     if (s->connecting) {
-        s->held = sio_realloc(s->held, (s->n_held + 1) * sizeof *s->held);
+        s->held = util_realloc(s->held, (s->n_held + 1) * sizeof *s->held);
         s->held[s->n_held++] = *e;
         memset(e, 0, sizeof *e);
         return 0;
@@ -131,13 +131,13 @@ void socket_connect(sio_socket *s, const json_t *auth)
             socket_send(s, &e, false);
             sio_encoded_clear(&e);
         }
-        SIO_LOGD(SIO_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
-                 rej.set ? rej.message : "by handler");
-        sio_free(rej.message);
+        UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
+                  rej.set ? rej.message : "by handler");
+        util_free(rej.message);
         json_decref(rej.data);
         return;
     }
-    sio_free(rej.message);
+    util_free(rej.message);
     json_decref(rej.data);
 
     batch_nsp_changed(nsp);
@@ -158,10 +158,10 @@ void socket_connect(sio_socket *s, const json_t *auth)
         socket_send(s, &s->held[i], false);
         sio_encoded_clear(&s->held[i]);
     }
-    sio_free(s->held);
+    util_free(s->held);
     s->held = NULL;
     s->n_held = 0;
-    SIO_LOGI(SIO_SUB_SOCKETIO, "socket %s connected to %s", s->id, nsp->name);
+    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s connected to %s", s->id, nsp->name);
 }
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
@@ -178,7 +178,7 @@ static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
     } else if (pa->cb) {
         pa->cb(pa->s, args, err, pa->ud);
     }
-    sio_free(pa);
+    util_free(pa);
 }
 
 static sio_pending_ack *pending_take(sio_socket *s, int64_t id)
@@ -226,7 +226,7 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
             }
         }
     }
-    SIO_LOGI(SIO_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
+    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
     while (s->acks) {
         sio_pending_ack *pa = s->acks;
         s->acks = pa->next;
@@ -247,7 +247,7 @@ void socket_on_event(sio_socket *s, json_t *data, int64_t id)
         json_array_append(args, json_array_get(data, i));
     sio_ack *ack = NULL;
     if (id >= 0) {
-        ack = sio_malloc(sizeof *ack);
+        ack = util_malloc(sizeof *ack);
         ack->s = s;
         ack->id = id;
         socket_ref(s);
@@ -262,11 +262,11 @@ void socket_on_event(sio_socket *s, json_t *data, int64_t id)
         nsp->h.any(s, event, args, ack, nsp->ud);
     } else {
         if (ack) {
-            SIO_LOGW(SIO_SUB_SOCKETIO, "event \"%s\" on %s asks an ack but has no handler", event,
-                     nsp->name);
+            UTIL_LOGW(UTIL_SUB_SOCKETIO, "event \"%s\" on %s asks an ack but has no handler", event,
+                      nsp->name);
             sio_ack_drop(ack);
         } else {
-            SIO_LOGD(SIO_SUB_SOCKETIO, "event \"%s\" on %s has no handler", event, nsp->name);
+            UTIL_LOGD(UTIL_SUB_SOCKETIO, "event \"%s\" on %s has no handler", event, nsp->name);
         }
     }
     json_decref(args);
@@ -277,8 +277,8 @@ void socket_on_ack(sio_socket *s, json_t *data, int64_t id)
 {
     sio_pending_ack *pa = pending_take(s, id);
     if (!pa) {
-        SIO_LOGD(SIO_SUB_SOCKETIO, "ack %lld from %s matches nothing (late?)", (long long)id,
-                 s->id);
+        UTIL_LOGD(UTIL_SUB_SOCKETIO, "ack %lld from %s matches nothing (late?)", (long long)id,
+                  s->id);
         return;
     }
     json_t *args = data ? data : json_array();
@@ -310,7 +310,7 @@ void sio_ack_drop(sio_ack *ack)
     if (!ack)
         return;
     socket_unref(ack->s);
-    sio_free(ack);
+    util_free(ack);
 }
 
 const char *sio_socket_id(const sio_socket *s)
@@ -409,7 +409,7 @@ int sio_socket_emit_ack(sio_socket *s, const char *event, json_t *args, uint32_t
         return -1;
     }
     int64_t id = s->nsp->next_ack_id++;
-    sio_pending_ack *pa = sio_calloc(1, sizeof *pa);
+    sio_pending_ack *pa = util_calloc(1, sizeof *pa);
     pa->id = id;
     pa->cb = cb;
     pa->ud = ud;

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

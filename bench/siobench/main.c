@@ -1,7 +1,7 @@
 /* siobench: a Socket.IO load generator (libwebsockets client on libuv); see bench/README.md. */
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -24,10 +24,10 @@ static rlim_t raise_nofile(void)
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    sb_bench *b = sio_calloc(1, sizeof *b);
+    sb_bench *b = util_calloc(1, sizeof *b);
     int r = sb_args_parse(&b->args, argc, argv);
     if (r != 0) {
-        sio_free(b);
+        util_free(b);
         return r > 0 ? 0 : 2;
     }
     rlim_t lim = raise_nofile();
@@ -54,6 +54,6 @@ int main(int argc, char **argv)
             rc = 1;
     }
     sb_run_cleanup(b);
-    sio_free(b);
+    util_free(b);
     return rc;
 }

@@ -4,7 +4,7 @@
 #define _GNU_SOURCE /* memmem, strncasecmp */
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +15,12 @@
 typedef struct sb_hconn {
     uv_tcp_t tcp;
     uv_connect_t creq;
-    sb_client *c;    /**< NULL once closing */
-    bool is_get;     /**< the long-poll connection (else the POST one) */
-    bool connected;  /**< TCP connected */
-    bool busy;       /**< a request is waiting for its response */
-    sio_buf in;      /**< bytes of the response being read */
-    sio_buf pending; /**< request written once connected */
+    sb_client *c;     /**< NULL once closing */
+    bool is_get;      /**< the long-poll connection (else the POST one) */
+    bool connected;   /**< TCP connected */
+    bool busy;        /**< a request is waiting for its response */
+    util_buf in;      /**< bytes of the response being read */
+    util_buf pending; /**< request written once connected */
 } sb_hconn;
 
 typedef struct wreq {
@@ -31,9 +31,9 @@ typedef struct wreq {
 static void on_hclose(uv_handle_t *h)
 {
     sb_hconn *hc = h->data;
-    sio_buf_free(&hc->in);
-    sio_buf_free(&hc->pending);
-    sio_free(hc);
+    util_buf_free(&hc->in);
+    util_buf_free(&hc->pending);
+    util_free(hc);
 }
 
 static void hconn_close(sb_hconn *hc)
@@ -54,7 +54,7 @@ static void fail(sb_client *c, const char *why)
 static void on_written(uv_write_t *req, int status)
 {
     (void)status; /* a failed write shows up as a read error or EOF */
-    sio_free(req);
+    util_free(req);
 }
 
 static void hconn_write(sb_hconn *hc, const void *p, size_t n)
@@ -68,11 +68,11 @@ static void hconn_write(sb_hconn *hc, const void *p, size_t n)
         return;
     }
     size_t done = w > 0 ? (size_t)w : 0;
-    wreq *r = sio_malloc(sizeof *r + n - done);
+    wreq *r = util_malloc(sizeof *r + n - done);
     memcpy(r->data, (const char *)p + done, n - done);
     b = uv_buf_init(r->data, (unsigned)(n - done));
     if (uv_write(&r->req, (uv_stream_t *)&hc->tcp, &b, 1, on_written) != 0) {
-        sio_free(r);
+        util_free(r);
         fail(hc->c, "polling: write failed");
     }
 }
@@ -81,7 +81,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
     sb_hconn *hc = h->data;
-    sio_buf_reserve(&hc->in, 16384);
+    util_buf_reserve(&hc->in, 16384);
     buf->base = (char *)hc->in.data + hc->in.len;
     buf->len = hc->in.cap - hc->in.len;
 }
@@ -102,7 +102,7 @@ static void on_connect(uv_connect_t *req, int status)
     uv_read_start((uv_stream_t *)&hc->tcp, on_alloc, on_read);
     if (hc->pending.len) {
         hconn_write(hc, hc->pending.data, hc->pending.len);
-        sio_buf_reset(&hc->pending);
+        util_buf_reset(&hc->pending);
     }
 }
 
@@ -112,7 +112,7 @@ static sb_hconn *hconn_open(sb_client *c, bool is_get)
     if (uv_ip4_addr(strcmp(c->url->host, "localhost") == 0 ? "127.0.0.1" : c->url->host,
                     c->url->port, &dst) != 0)
         return NULL;
-    sb_hconn *hc = sio_calloc(1, sizeof *hc);
+    sb_hconn *hc = util_calloc(1, sizeof *hc);
     hc->c = c;
     hc->is_get = is_get;
     uv_tcp_init(&c->b->loop, &hc->tcp);
@@ -150,30 +150,30 @@ static void request(sb_hconn *hc, const char *body, size_t blen)
     n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
     hc->busy = true;
     if (!hc->connected) {
-        sio_buf_append(&hc->pending, head, (size_t)n);
+        util_buf_append(&hc->pending, head, (size_t)n);
         if (body)
-            sio_buf_append(&hc->pending, body, blen);
+            util_buf_append(&hc->pending, body, blen);
         return;
     }
     if (!body) {
         hconn_write(hc, head, (size_t)n);
         return;
     }
-    sio_buf all = SIO_BUF_INIT;
-    sio_buf_append(&all, head, (size_t)n);
-    sio_buf_append(&all, body, blen);
+    util_buf all = UTIL_BUF_INIT;
+    util_buf_append(&all, head, (size_t)n);
+    util_buf_append(&all, body, blen);
     hconn_write(hc, all.data, all.len);
-    sio_buf_free(&all);
+    util_buf_free(&all);
 }
 
 static void post_flush(sb_client *c)
 {
     if (!c->post || c->post->busy || c->out.len == 0 || c->state == SB_CLOSED)
         return;
-    sio_buf body = c->out;
+    util_buf body = c->out;
     memset(&c->out, 0, sizeof c->out);
     request(c->post, (const char *)body.data, body.len);
-    sio_buf_free(&body);
+    util_buf_free(&body);
 }
 
 static void get_next(sb_client *c)
@@ -197,7 +197,7 @@ static void on_get_body(sb_client *c, const char *p, size_t n)
             fail(c, "polling: bad handshake");
             return;
         }
-        c->sid = sio_strndup(k, (size_t)(e - k));
+        c->sid = util_strndup(k, (size_t)(e - k));
         c->post = hconn_open(c, false);
         if (!c->post) {
             fail(c, "polling: cannot open the POST connection");
@@ -252,15 +252,15 @@ static bool parse(sb_hconn *hc)
         }
         /* Copy the body out: handlers may write (and grow nothing here), but keep it simple. */
         size_t blen = (size_t)clen;
-        char *body = sio_malloc(blen + 1);
+        char *body = util_malloc(blen + 1);
         memcpy(body, d + hlen, blen);
         body[blen] = 0;
-        sio_buf_consume(&hc->in, hlen + blen);
+        util_buf_consume(&hc->in, hlen + blen);
         if (hc->is_get)
             on_get_body(c, body, blen);
         else
             post_flush(c);
-        sio_free(body);
+        util_free(body);
     }
 }
 
@@ -294,8 +294,8 @@ int sb_poll_open(sb_client *c)
 void sb_poll_send(sb_client *c, const char *text, size_t len)
 {
     if (c->out.len)
-        sio_buf_putc(&c->out, 0x1e);
-    sio_buf_append(&c->out, text, len);
+        util_buf_putc(&c->out, 0x1e);
+    util_buf_append(&c->out, text, len);
     post_flush(c);
 }
 

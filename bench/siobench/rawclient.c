@@ -9,7 +9,7 @@
 #include "rawclient.h"
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,7 +48,7 @@ static int send_now(sb_client *c, const uint8_t *p, size_t n)
         p += w;
         n -= (size_t)w;
     }
-    sio_buf_append(&c->out, p, n);
+    util_buf_append(&c->out, p, n);
     lws_callback_on_writable(c->wsi);
     return 0;
 }
@@ -65,7 +65,7 @@ static int flush_out(sb_client *c)
             return -1;
         w = 0;
     }
-    sio_buf_consume(&c->out, (size_t)w);
+    util_buf_consume(&c->out, (size_t)w);
     if (c->out.len)
         lws_callback_on_writable(c->wsi);
     return 0;
@@ -75,11 +75,11 @@ static int flush_out(sb_client *c)
 static int send_frame(sb_client *c, unsigned opcode, const void *payload, size_t len)
 {
     uint8_t stackbuf[512 + SB_WSR_MAX_HDR];
-    uint8_t *buf = len <= 512 ? stackbuf : sio_malloc(len + SB_WSR_MAX_HDR);
+    uint8_t *buf = len <= 512 ? stackbuf : util_malloc(len + SB_WSR_MAX_HDR);
     size_t n = sb_wsr_frame(buf, opcode, payload, len, (uint32_t)sb_wsr_rand(&rng));
     int r = send_now(c, buf, n);
     if (buf != stackbuf)
-        sio_free(buf);
+        util_free(buf);
     return r;
 }
 
@@ -131,7 +131,7 @@ static int on_rx(sb_client *c, const uint8_t *in, size_t len)
         const uint8_t *head = in;
         size_t hlen = len;
         if (c->wsr.part.len) { /* the response head came in pieces */
-            sio_buf_append(&c->wsr.part, in, len);
+            util_buf_append(&c->wsr.part, in, len);
             head = c->wsr.part.data;
             hlen = c->wsr.part.len;
         }
@@ -142,15 +142,15 @@ static int on_rx(sb_client *c, const uint8_t *in, size_t len)
         }
         if (h == 0) {
             if (head == in)
-                sio_buf_append(&c->wsr.part, in, len);
+                util_buf_append(&c->wsr.part, in, len);
             return 0;
         }
         c->upgraded = true;
         if (head != in) { /* frames after the head are in part: take them out, then parse */
-            sio_buf rest = c->wsr.part;
-            c->wsr.part = (sio_buf)SIO_BUF_INIT;
+            util_buf rest = c->wsr.part;
+            c->wsr.part = (util_buf)UTIL_BUF_INIT;
             int r = sb_wsr_parse(&c->wsr, rest.data + h, rest.len - (size_t)h, on_message, c);
-            sio_buf_free(&rest);
+            util_buf_free(&rest);
             return end_rx(c, r);
         }
         in += h;

@@ -2,7 +2,7 @@
  * driven by the clients' events and two libuv timers; fills one sb_result per run. */
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,7 +248,7 @@ static void start_fanout(sb_bench *b)
         return;
     }
     size_t n = (size_t)b->args.events * b->n_recv;
-    b->seen = sio_calloc(n / 8 + 1, 1);
+    b->seen = util_calloc(n / 8 + 1, 1);
     if (b->args.warmup == 0) {
         start_measure(b);
         return;
@@ -348,7 +348,7 @@ static void start_echo(sb_bench *b)
 {
     R.ph = PH_MEASURE;
     R.inflight = 0;
-    R.echo_t = sio_calloc((size_t)b->n_clients * plan()->window, sizeof *R.echo_t);
+    R.echo_t = util_calloc((size_t)b->n_clients * plan()->window, sizeof *R.echo_t);
     b->t_phase = sb_now_us();
     b->echo_end = b->t_phase + (uint64_t)(b->args.duration * 1e6);
     uv_timer_start(&b->deadline, on_echo_end, (uint64_t)(b->args.duration * 1000), 0);
@@ -419,17 +419,17 @@ static void after_connect(sb_bench *b)
 static void free_run(sb_bench *b)
 {
     for (unsigned i = 0; i < b->n_clients; i++) {
-        sio_buf_free(&b->clients[i].out);
-        sio_buf_free(&b->clients[i].rx);
+        util_buf_free(&b->clients[i].out);
+        util_buf_free(&b->clients[i].rx);
         sb_wsr_parser_free(&b->clients[i].wsr);
-        sio_free(b->clients[i].sid);
+        util_free(b->clients[i].sid);
     }
-    sio_free(b->clients);
+    util_free(b->clients);
     b->clients = NULL;
     b->n_clients = b->n_recv = 0;
-    sio_free(b->seen);
+    util_free(b->seen);
     b->seen = NULL;
-    sio_free(R.echo_t);
+    util_free(R.echo_t);
     R.echo_t = NULL;
 }
 
@@ -512,7 +512,7 @@ static void run_next(sb_bench *b)
         r->rss_before_kb = sb_proc_rss_kb(b->args.server_pid);
     b->n_recv = p->clients;
     b->n_clients = p->clients + (p->pub_url ? 1 : 0);
-    b->clients = sio_calloc(b->n_clients, sizeof *b->clients);
+    b->clients = util_calloc(b->n_clients, sizeof *b->clients);
     for (unsigned i = 0; i < b->n_clients; i++) {
         sb_client *c = &b->clients[i];
         c->b = b;
@@ -554,8 +554,8 @@ int sb_run(sb_bench *b)
     sb_args *a = &b->args;
     memset(&R, 0, sizeof R);
     R.buf_cap = a->size + 256;
-    R.buf = sio_malloc(R.buf_cap);
-    b->payload_pad = sio_malloc(a->size + 1);
+    R.buf = util_malloc(R.buf_cap);
+    b->payload_pad = util_malloc(a->size + 1);
     memset(b->payload_pad, 'x', a->size);
     b->payload_pad[a->size] = 0;
     uv_timer_init(&b->loop, &b->timer);
@@ -605,8 +605,8 @@ int sb_run(sb_bench *b)
 void sb_run_cleanup(sb_bench *b)
 {
     free_run(b);
-    sio_free(R.buf);
+    util_free(R.buf);
     R.buf = NULL;
-    sio_free(b->payload_pad);
+    util_free(b->payload_pad);
     b->payload_pad = NULL;
 }

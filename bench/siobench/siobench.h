@@ -4,7 +4,7 @@
 
 #include "sb_stats.h"
 #include "wsraw.h"
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,8 +105,8 @@ typedef struct sb_client {
     uint64_t t0;           /**< µs: connect started, or the last echo emitted */
     uint32_t next_ack;     /**< next ack id to use (0 is the join) */
     uint32_t inflight;     /**< emits waiting for their ack */
-    sio_buf out;           /**< WebSocket: frames waiting for WRITEABLE; polling: POST body */
-    sio_buf rx;            /**< WebSocket: a message arriving in fragments */
+    util_buf out;          /**< WebSocket: frames waiting for WRITEABLE; polling: POST body */
+    util_buf rx;           /**< WebSocket: a message arriving in fragments */
     sb_wsr_parser wsr;     /**< raw WebSocket: frames split across reads; response head */
     char wskey[SB_WSR_KEY_LEN + 1]; /**< raw WebSocket: the Sec-WebSocket-Key sent */
 } sb_client;

@@ -7,7 +7,7 @@
 #include "rawclient.h"
 #include "siobench.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <string.h>
 
@@ -20,19 +20,19 @@ static sb_client *client_of(struct lws *wsi, void *user)
 static void queue_frame(sb_client *c, const char *text, size_t len)
 {
     uint32_t l = (uint32_t)len;
-    sio_buf_append(&c->out, &l, sizeof l);
-    sio_buf_append(&c->out, text, len);
+    util_buf_append(&c->out, &l, sizeof l);
+    util_buf_append(&c->out, text, len);
     lws_callback_on_writable(c->wsi);
 }
 
 static int write_frame(struct lws *wsi, const char *text, size_t len)
 {
     uint8_t stackbuf[LWS_PRE + 512];
-    uint8_t *buf = len <= 512 ? stackbuf : sio_malloc(LWS_PRE + len);
+    uint8_t *buf = len <= 512 ? stackbuf : util_malloc(LWS_PRE + len);
     memcpy(buf + LWS_PRE, text, len);
     int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
     if (buf != stackbuf)
-        sio_free(buf);
+        util_free(buf);
     return n < (int)len ? -1 : 0;
 }
 
@@ -46,7 +46,7 @@ static int on_writeable(sb_client *c)
     memcpy(&l, c->out.data, sizeof l);
     if (write_frame(c->wsi, (const char *)c->out.data + sizeof l, l) != 0)
         return -1;
-    sio_buf_consume(&c->out, sizeof l + l);
+    util_buf_consume(&c->out, sizeof l + l);
     if (c->out.len)
         lws_callback_on_writable(c->wsi);
     return 0;
@@ -61,10 +61,10 @@ static int on_receive(sb_client *c, struct lws *wsi, const char *in, size_t len)
         sb_client_on_packet(c, in, len);
         return 0;
     }
-    sio_buf_append(&c->rx, in, len);
+    util_buf_append(&c->rx, in, len);
     if (final) {
         sb_client_on_packet(c, (const char *)c->rx.data, c->rx.len);
-        sio_buf_reset(&c->rx);
+        util_buf_reset(&c->rx);
     }
     return 0;
 }

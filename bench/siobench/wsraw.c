@@ -3,7 +3,7 @@
 #define _GNU_SOURCE /* memmem */
 #include "wsraw.h"
 
-#include "sio_base64.h"
+#include "util_base64.h"
 
 #include <openssl/sha.h>
 #include <stdbool.h>
@@ -26,12 +26,12 @@ uint64_t sb_wsr_rand(uint64_t *state)
 /* Writes the base64 of in[0..len) plus a NUL into out (cap bytes, enough for the text). */
 static void b64(char *out, size_t cap, const uint8_t *in, size_t len)
 {
-    sio_buf b = SIO_BUF_INIT;
-    sio_base64_encode(&b, in, len);
+    util_buf b = UTIL_BUF_INIT;
+    util_base64_encode(&b, in, len);
     size_t n = b.len < cap - 1 ? b.len : cap - 1;
     memcpy(out, b.data, n);
     out[n] = '\0';
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 void sb_wsr_key(char key[SB_WSR_KEY_LEN + 1], uint64_t *rng)
@@ -227,13 +227,13 @@ static int on_frame(sb_wsr_parser *p, const uint8_t *h, const uint8_t *data, siz
     if (op == SB_WSR_CONT) {
         if (!p->frag_op || p->frag.len + pl > SB_WSR_MAX_MESSAGE)
             return -1;
-        sio_buf_append(&p->frag, data, pl);
+        util_buf_append(&p->frag, data, pl);
         if (!fin)
             return 0;
         op = p->frag_op;
         p->frag_op = 0;
         int r = cb(ud, op, p->frag.len ? p->frag.data : (const uint8_t *)"", p->frag.len);
-        sio_buf_reset(&p->frag);
+        util_buf_reset(&p->frag);
         return r;
     }
     if (p->frag_op) /* a new message inside a fragmented one */
@@ -241,7 +241,7 @@ static int on_frame(sb_wsr_parser *p, const uint8_t *h, const uint8_t *data, siz
     if (fin)
         return cb(ud, op, data, pl);
     p->frag_op = (uint8_t)op;
-    sio_buf_append(&p->frag, data, pl);
+    util_buf_append(&p->frag, data, pl);
     return 0;
 }
 
@@ -260,7 +260,7 @@ int sb_wsr_parse(sb_wsr_parser *p, const uint8_t *in, size_t len, sb_wsr_msg_cb 
         else
             need = hdr_len(p->part.data) - p->part.len;
         size_t n = need < len ? need : len;
-        sio_buf_append(&p->part, in, n);
+        util_buf_append(&p->part, in, n);
         in += n;
         len -= n;
         total = frame_total(p->part.data, p->part.len);
@@ -270,7 +270,7 @@ int sb_wsr_parse(sb_wsr_parser *p, const uint8_t *in, size_t len, sb_wsr_msg_cb 
             const uint8_t *h = p->part.data;
             size_t hl = hdr_len(h);
             int r = on_frame(p, h, h + hl, (size_t)(total - hl), cb, ud);
-            sio_buf_reset(&p->part);
+            util_buf_reset(&p->part);
             if (r)
                 return r;
         }
@@ -292,13 +292,13 @@ int sb_wsr_parse(sb_wsr_parser *p, const uint8_t *in, size_t len, sb_wsr_msg_cb 
         len -= hl + (size_t)pl;
     }
     if (len)
-        sio_buf_append(&p->part, in, len);
+        util_buf_append(&p->part, in, len);
     return 0;
 }
 
 void sb_wsr_parser_free(sb_wsr_parser *p)
 {
-    sio_buf_free(&p->part);
-    sio_buf_free(&p->frag);
+    util_buf_free(&p->part);
+    util_buf_free(&p->frag);
     p->frag_op = 0;
 }

@@ -4,7 +4,7 @@
 #ifndef SB_WSRAW_H
 #define SB_WSRAW_H
 
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -60,8 +60,8 @@ typedef int (*sb_wsr_msg_cb)(void *ud, unsigned opcode, const uint8_t *data, siz
 
 /** Parser state between reads. Zero-initialise; sb_wsr_parser_free releases it. */
 typedef struct sb_wsr_parser {
-    sio_buf part;    /**< an incomplete frame (header and payload so far), owned */
-    sio_buf frag;    /**< payload of a fragmented message so far, owned */
+    util_buf part;   /**< an incomplete frame (header and payload so far), owned */
+    util_buf frag;   /**< payload of a fragmented message so far, owned */
     uint8_t frag_op; /**< opcode of the fragmented message (0: none in progress) */
 } sb_wsr_parser;
 

@@ -1,5 +1,5 @@
 /* fuzz_cluster_auth: libFuzzer target for cluster_verify, the check of a forwarded request's
- * x-siobroker-ts / x-siobroker-sig headers (broker/cluster_auth.h).
+ * x-siobroker-ts / x-siobroker-sig headers (broker/cluster/cluster_auth.h).
  *
  * The input is 8 bytes of receiver clock (little endian, milliseconds) and then NUL-separated
  * fields: secret, method, path, query, timestamp text, signature text (missing fields are empty;

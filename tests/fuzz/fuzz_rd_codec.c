@@ -7,7 +7,7 @@
 #include "rd_codec.h"
 
 #include "sio_binary.h"
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +71,9 @@ static void fuzz_broadcast(const uint8_t *data, size_t size)
     }
     check_broadcast(&b);
     json_t *want = broadcast_json(&b);
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     for (int order = 0; order < 3; order++) {
-        sio_buf_reset(&out);
+        util_buf_reset(&out);
         rd_broadcast b2;
         if (order < 2) {
             rd_broadcast_encode(&out, &b, order == 1);
@@ -93,7 +93,7 @@ static void fuzz_broadcast(const uint8_t *data, size_t size)
         json_decref(got);
         rd_broadcast_clear(&b2);
     }
-    sio_buf_free(&out);
+    util_buf_free(&out);
     json_decref(want);
     rd_broadcast_clear(&b);
 }
@@ -115,7 +115,7 @@ static void fuzz_message(const uint8_t *data, size_t size, bool response)
     }
     if (!json_is_object(v))
         fail("message is not an object");
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     rd_request_encode(&out, v);
     json_t *again = NULL;
     if (decode_message(response, out.data, out.len, &again, &err) != 0)
@@ -131,7 +131,7 @@ static void fuzz_message(const uint8_t *data, size_t size, bool response)
     }
     /* The JSON form is always valid JSON (binary in Node's Buffer form, which nests 2 levels deeper
      * than RD_MAX_DEPTH allows at most: hence jansson's parser rather than rd_message_decode). */
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     rd_request_encode_json(&out, v);
     json_t *j = json_loadb((const char *)out.data, out.len, JSON_ALLOW_NUL, NULL);
     if (!json_is_object(j))
@@ -139,7 +139,7 @@ static void fuzz_message(const uint8_t *data, size_t size, bool response)
     json_decref(j);
     json_decref(again);
     json_decref(v);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 
 static void fuzz_value(const uint8_t *data, size_t size)
@@ -151,7 +151,7 @@ static void fuzz_value(const uint8_t *data, size_t size)
             fail("value failure without a reason");
         return;
     }
-    sio_buf a = SIO_BUF_INIT, b = SIO_BUF_INIT;
+    util_buf a = UTIL_BUF_INIT, b = UTIL_BUF_INIT;
     rd_json_to_msgpack(&a, v);
     json_t *again = NULL;
     if (rd_msgpack_to_json(a.data, a.len, &again, &err) != 0)
@@ -165,8 +165,8 @@ static void fuzz_value(const uint8_t *data, size_t size)
         fail("encoding grew out of proportion");
     json_decref(again);
     json_decref(v);
-    sio_buf_free(&a);
-    sio_buf_free(&b);
+    util_buf_free(&a);
+    util_buf_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -22,7 +22,7 @@ static void fail(const char *what)
 /* Every message, as opcode byte + 4-byte length + bytes, to compare the two runs. */
 static int record(void *ud, unsigned opcode, const uint8_t *msg, size_t len)
 {
-    sio_buf *log = ud;
+    util_buf *log = ud;
     if (opcode != SB_WSR_TEXT && opcode != SB_WSR_BINARY && opcode != SB_WSR_CLOSE &&
         opcode != SB_WSR_PING && opcode != SB_WSR_PONG)
         fail("unknown opcode delivered");
@@ -30,8 +30,8 @@ static int record(void *ud, unsigned opcode, const uint8_t *msg, size_t len)
         fail("message too long");
     uint8_t head[5] = {(uint8_t)opcode, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
                        (uint8_t)(len >> 8), (uint8_t)len};
-    sio_buf_append(log, head, sizeof head);
-    sio_buf_append(log, msg, len);
+    util_buf_append(log, head, sizeof head);
+    util_buf_append(log, msg, len);
     return 0;
 }
 
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *in = data + 1;
     size_t len = size - 1;
 
-    sio_buf a = SIO_BUF_INIT, b = SIO_BUF_INIT;
+    util_buf a = UTIL_BUF_INIT, b = UTIL_BUF_INIT;
     sb_wsr_parser pa = {0}, pb = {0};
     int ra = sb_wsr_parse(&pa, in, len, record, &a);
     int rb = 0;
@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fail("split read delivered what the whole read did not");
     sb_wsr_parser_free(&pa);
     sb_wsr_parser_free(&pb);
-    sio_buf_free(&a);
-    sio_buf_free(&b);
+    util_buf_free(&a);
+    util_buf_free(&b);
 
     static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
     long head = sb_wsr_response((const char *)in, len, key);

@@ -1,9 +1,9 @@
 /* Unit tests of the node-to-node wire decoders: the request signature (cluster_auth), a peer's
- * HTTP answer to a forwarded request (up_parse) and the control channel's request decoder
+ * HTTP answer to a forwarded request (cluster_answer) and the control channel's request decoder
  * (rd_control_req). Time is injected; no I/O. */
 #include "cluster_auth.h"
 #include "rd_control_req.h"
-#include "up_parse.h"
+#include "cluster_answer.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -71,13 +71,13 @@ START_TEST(auth_refusals)
 END_TEST
 
 /* Feeds text in reads of step bytes. Returns the last status. */
-static up_parse_status feed(up_parser *p, const char *text, size_t step)
+static cluster_answer_status feed(cluster_answer *p, const char *text, size_t step)
 {
     size_t len = strlen(text);
-    up_parse_status st = UP_PARSE_MORE;
-    for (size_t off = 0; off < len && st == UP_PARSE_MORE; off += step) {
+    cluster_answer_status st = CLUSTER_ANSWER_MORE;
+    for (size_t off = 0; off < len && st == CLUSTER_ANSWER_MORE; off += step) {
         size_t n = len - off < step ? len - off : step;
-        st = up_parser_feed(p, (const uint8_t *)text + off, n);
+        st = cluster_answer_feed(p, (const uint8_t *)text + off, n);
     }
     return st;
 }
@@ -88,11 +88,11 @@ START_TEST(up_answer_whole_and_split)
                               "Content-Length: 6\r\n\r\n40{}\x1e"
                               "2";
     for (size_t step = 1; step <= sizeof ans; step++) {
-        up_parser p;
-        up_parser_init(&p);
-        ck_assert_int_eq(feed(&p, ans, step), UP_PARSE_DONE);
-        up_response r;
-        up_parser_response(&p, &r);
+        cluster_answer p;
+        cluster_answer_init(&p);
+        ck_assert_int_eq(feed(&p, ans, step), CLUSTER_ANSWER_DONE);
+        cluster_response r;
+        cluster_answer_response(&p, &r);
         ck_assert_int_eq(r.status, 200);
         ck_assert_str_eq(r.content_type, "text/plain; charset=UTF-8");
         ck_assert_uint_eq(r.body_len, 6);
@@ -100,40 +100,40 @@ START_TEST(up_answer_whole_and_split)
                          "40{}\x1e"
                          "2",
                          6);
-        ck_assert(up_parser_reusable(&p));
+        ck_assert(cluster_answer_reusable(&p));
         ck_assert(!p.extra);
         /* the same connection, next answer (chunked, no content-type) */
-        up_parser_reset(&p);
+        cluster_answer_reset(&p);
         ck_assert_int_eq(feed(&p,
                               "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: "
                               "chunked\r\n\r\n2\r\nno\r\n0\r\n\r\n",
                               step),
-                         UP_PARSE_DONE);
-        up_parser_response(&p, &r);
+                         CLUSTER_ANSWER_DONE);
+        cluster_answer_response(&p, &r);
         ck_assert_int_eq(r.status, 400);
         ck_assert_str_eq(r.content_type, "");
         ck_assert_uint_eq(r.body_len, 2);
-        up_parser_free(&p);
+        cluster_answer_free(&p);
     }
 }
 END_TEST
 
 START_TEST(up_answer_not_reusable)
 {
-    up_parser p;
-    up_parser_init(&p);
+    cluster_answer p;
+    cluster_answer_init(&p);
     ck_assert_int_eq(
         feed(&p, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 1000),
-        UP_PARSE_DONE);
-    ck_assert(!up_parser_reusable(&p));
-    up_parser_reset(&p);
+        CLUSTER_ANSWER_DONE);
+    ck_assert(!cluster_answer_reusable(&p));
+    cluster_answer_reset(&p);
     /* bytes after the answer: done, but the connection is out of step */
     ck_assert_int_eq(feed(&p, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxHTTP/1.1", 1000),
-                     UP_PARSE_DONE);
+                     CLUSTER_ANSWER_DONE);
     ck_assert(p.extra);
-    ck_assert(!up_parser_reusable(&p));
-    ck_assert_int_eq(up_parser_feed(&p, (const uint8_t *)"y", 1), UP_PARSE_DONE);
-    up_parser_free(&p);
+    ck_assert(!cluster_answer_reusable(&p));
+    ck_assert_int_eq(cluster_answer_feed(&p, (const uint8_t *)"y", 1), CLUSTER_ANSWER_DONE);
+    cluster_answer_free(&p);
 }
 END_TEST
 
@@ -150,29 +150,31 @@ START_TEST(up_answer_invalid)
         {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", NULL},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        up_parser p;
-        up_parser_init(&p);
-        ck_assert_msg(feed(&p, bad[i].text, 1000) == UP_PARSE_ERROR, "accepted: %s", bad[i].text);
-        const char *why = up_parser_error(&p);
+        cluster_answer p;
+        cluster_answer_init(&p);
+        ck_assert_msg(feed(&p, bad[i].text, 1000) == CLUSTER_ANSWER_ERROR, "accepted: %s",
+                      bad[i].text);
+        const char *why = cluster_answer_error(&p);
         ck_assert(why && why[0]);
         if (bad[i].why)
             ck_assert_str_eq(why, bad[i].why);
-        ck_assert_int_eq(up_parser_feed(&p, (const uint8_t *)"HTTP/1.1 200 OK\r\n", 17),
-                         UP_PARSE_ERROR);
-        up_parser_free(&p);
+        ck_assert_int_eq(cluster_answer_feed(&p, (const uint8_t *)"HTTP/1.1 200 OK\r\n", 17),
+                         CLUSTER_ANSWER_ERROR);
+        cluster_answer_free(&p);
     }
 }
 END_TEST
 
 START_TEST(up_answer_incomplete)
 {
-    up_parser p;
-    up_parser_init(&p);
+    cluster_answer p;
+    cluster_answer_init(&p);
     ck_assert_int_eq(feed(&p, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", 1000),
-                     UP_PARSE_MORE);
-    ck_assert_int_eq(up_parser_feed(&p, NULL, 0), UP_PARSE_MORE); /* not an end of answer */
+                     CLUSTER_ANSWER_MORE);
+    ck_assert_int_eq(cluster_answer_feed(&p, NULL, 0),
+                     CLUSTER_ANSWER_MORE); /* not an end of answer */
     ck_assert_uint_gt(p.received, 0);
-    up_parser_free(&p);
+    cluster_answer_free(&p);
 }
 END_TEST
 

@@ -1,18 +1,18 @@
 /* test_config: the daemon's settings (flag > environment > default, repeatable options, one-line
  * errors) and the Redis URL parser. */
-#include "config.h"
+#include "daemon_config.h"
 #include "rd_link.h"
 
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int parse(sio_config *c, int argc, char **argv, char *err, size_t errlen)
+static int parse(daemon_config *c, int argc, char **argv, char *err, size_t errlen)
 {
-    sio_config_init(c);
+    daemon_config_init(c);
     size_t n;
-    const sio_option *opts = sio_config_options(&n);
-    return sio_options_parse(opts, n, c, argc, argv, err, errlen);
+    const util_option *opts = daemon_config_options(&n);
+    return util_options_parse(opts, n, c, argc, argv, err, errlen);
 }
 
 static void clear_env(void)
@@ -26,10 +26,10 @@ static void clear_env(void)
 START_TEST(defaults)
 {
     clear_env();
-    sio_config c;
+    daemon_config c;
     char err[256];
     char *argv[] = {"siobroker"};
-    ck_assert_int_eq(parse(&c, 1, argv, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 1, argv, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_str_eq(c.listen_host, "127.0.0.1");
     ck_assert_int_eq(c.node.port, 8080);
     ck_assert_str_eq(c.path, "/socket.io/");
@@ -43,7 +43,7 @@ START_TEST(defaults)
     ck_assert_str_eq(c.ns_policies[0], "rooms");
     ck_assert_ptr_null(c.redis_url);
     ck_assert_str_eq(c.redis_key, "socket.io");
-    sio_config_free(&c);
+    daemon_config_free(&c);
 }
 END_TEST
 
@@ -52,21 +52,21 @@ START_TEST(flag_beats_env_beats_default)
     clear_env();
     setenv("SIO_ENGINEIO_PING_INTERVAL_MS", "1234", 1);
     setenv("SIO_LISTEN", "127.0.0.1:9001", 1);
-    sio_config c;
+    daemon_config c;
     char err[256];
     char *argv[] = {"siobroker", "--listen", "127.0.0.1:9002"};
-    ck_assert_int_eq(parse(&c, 3, argv, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 3, argv, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.node.eio.ping_interval_ms, 1234); /* env over default */
     ck_assert_int_eq(c.node.port, 9002);                  /* flag over env */
-    sio_config_free(&c);
+    daemon_config_free(&c);
     char *argv2[] = {"siobroker", "--ping-interval=77"};
-    ck_assert_int_eq(parse(&c, 2, argv2, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 2, argv2, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.node.eio.ping_interval_ms, 77);
-    sio_config_free(&c);
+    daemon_config_free(&c);
     char *argv3[] = {"siobroker", "--ws-rx-buffer", "4096"};
-    ck_assert_int_eq(parse(&c, 3, argv3, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 3, argv3, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.node.ws_rx_buffer, 4096);
-    sio_config_free(&c);
+    daemon_config_free(&c);
     clear_env();
 }
 END_TEST
@@ -74,28 +74,28 @@ END_TEST
 START_TEST(namespaces_repeat_and_replace)
 {
     clear_env();
-    sio_config c;
+    daemon_config c;
     char err[256];
     /* Flags replace the default list; each adds one. */
     char *argv[] = {"siobroker", "--namespace", "/chat", "--namespace", "/news:rooms"};
-    ck_assert_int_eq(parse(&c, 5, argv, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 5, argv, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.n_ns, 2);
     ck_assert_str_eq(c.ns_names[0], "/chat");
     ck_assert_str_eq(c.ns_policies[0], "rooms");
     ck_assert_str_eq(c.ns_names[1], "/news");
-    sio_config_free(&c);
+    daemon_config_free(&c);
     /* The variable takes a list and replaces the default; flags replace the variable. */
     setenv("SIO_NAMESPACES", "/a:rooms,/b", 1);
     char *argv2[] = {"siobroker"};
-    ck_assert_int_eq(parse(&c, 1, argv2, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 1, argv2, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.n_ns, 2);
     ck_assert_str_eq(c.ns_names[1], "/b");
-    sio_config_free(&c);
+    daemon_config_free(&c);
     char *argv3[] = {"siobroker", "--namespace", "/c"};
-    ck_assert_int_eq(parse(&c, 3, argv3, err, sizeof err), SIO_OPTS_OK);
+    ck_assert_int_eq(parse(&c, 3, argv3, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.n_ns, 1);
     ck_assert_str_eq(c.ns_names[0], "/c");
-    sio_config_free(&c);
+    daemon_config_free(&c);
     clear_env();
 }
 END_TEST
@@ -128,33 +128,33 @@ START_TEST(invalid_values)
         {"--ws-rx-buffer", "2000000"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        sio_config c;
+        daemon_config c;
         char err[256] = "";
         char *argv[] = {"siobroker", (char *)bad[i][0], (char *)bad[i][1]};
-        ck_assert_msg(parse(&c, 3, argv, err, sizeof err) == SIO_OPTS_ERROR, "%s %s accepted",
+        ck_assert_msg(parse(&c, 3, argv, err, sizeof err) == UTIL_OPTS_ERROR, "%s %s accepted",
                       bad[i][0], bad[i][1]);
         ck_assert_msg(strstr(err, bad[i][0]) != NULL, "error \"%s\" does not name %s", err,
                       bad[i][0]);
         ck_assert_ptr_null(strchr(err, '\n'));
-        sio_config_free(&c);
+        daemon_config_free(&c);
     }
-    sio_config c;
+    daemon_config c;
     char err[256];
     char *unknown[] = {"siobroker", "--bogus"};
-    ck_assert_int_eq(parse(&c, 2, unknown, err, sizeof err), SIO_OPTS_ERROR);
-    sio_config_free(&c);
+    ck_assert_int_eq(parse(&c, 2, unknown, err, sizeof err), UTIL_OPTS_ERROR);
+    daemon_config_free(&c);
     char *missing[] = {"siobroker", "--listen"};
-    ck_assert_int_eq(parse(&c, 2, missing, err, sizeof err), SIO_OPTS_ERROR);
-    sio_config_free(&c);
+    ck_assert_int_eq(parse(&c, 2, missing, err, sizeof err), UTIL_OPTS_ERROR);
+    daemon_config_free(&c);
     setenv("SIO_ENGINEIO_PING_INTERVAL_MS", "soon", 1);
     char *none[] = {"siobroker"};
-    ck_assert_int_eq(parse(&c, 1, none, err, sizeof err), SIO_OPTS_ERROR);
+    ck_assert_int_eq(parse(&c, 1, none, err, sizeof err), UTIL_OPTS_ERROR);
     ck_assert_ptr_nonnull(strstr(err, "SIO_ENGINEIO_PING_INTERVAL_MS"));
-    sio_config_free(&c);
+    daemon_config_free(&c);
     clear_env();
     char *help[] = {"siobroker", "--help"};
-    ck_assert_int_eq(parse(&c, 2, help, err, sizeof err), SIO_OPTS_HELP);
-    sio_config_free(&c);
+    ck_assert_int_eq(parse(&c, 2, help, err, sizeof err), UTIL_OPTS_HELP);
+    daemon_config_free(&c);
 }
 END_TEST
 

@@ -108,7 +108,7 @@ END_TEST
 
 START_TEST(packet_view_encodes_to_polling_form)
 {
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     eio_msg *t = eio_msg_new(EIO_MESSAGE, false, "hi", 2);
     eio_msg *b = eio_msg_new(EIO_MESSAGE, true, "\x01\x02\x03", 3);
     eio_packet pt = eio_msg_packet(t), pb = eio_msg_packet(b);
@@ -116,12 +116,12 @@ START_TEST(packet_view_encodes_to_polling_form)
     ck_assert_uint_eq(out.len, t->len); /* text: polling form == WebSocket form */
     ck_assert_mem_eq(out.data, t->wire, t->len);
     ck_assert_uint_eq(eio_polling_len(&pt), 3);
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     eio_encode_polling(&out, &pb);
     ck_assert_uint_eq(out.len, 5);
     ck_assert_mem_eq(out.data, "bAQID", 5);
     ck_assert_uint_eq(eio_polling_len(&pb), 5);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     eio_msg_unref(t);
     eio_msg_unref(b);
 }

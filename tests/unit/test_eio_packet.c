@@ -1,6 +1,6 @@
 /* test_eio_packet: the Engine.IO packet and payload codec, from tests/vectors/engineio and by hand. */
 #include "eio_packet.h"
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "vec.h"
 
 #include <check.h>
@@ -23,8 +23,8 @@ typedef struct collected {
 static void collected_free(collected *c)
 {
     for (size_t i = 0; i < c->n; i++)
-        sio_buf_free(&c->p[i].data);
-    sio_free(c->p);
+        util_buf_free(&c->p[i].data);
+    util_free(c->p);
     memset(c, 0, sizeof *c);
 }
 
@@ -39,19 +39,19 @@ static int collect_cb(const eio_packet *p, void *ud)
         ck_assert_ptr_nonnull(p->data);
         ck_assert(p->data >= c->in + 1 && p->data + p->len <= c->in + c->in_len);
     }
-    c->p = sio_realloc(c->p, (c->n + 1) * sizeof *c->p);
+    c->p = util_realloc(c->p, (c->n + 1) * sizeof *c->p);
     vec_packet *v = &c->p[c->n++];
     v->kind = p->binary ? 'b' : (char)('0' + p->type);
-    v->data = (sio_buf)SIO_BUF_INIT;
-    sio_buf_append(&v->data, p->data, p->len);
+    v->data = (util_buf)UTIL_BUF_INIT;
+    util_buf_append(&v->data, p->data, p->len);
     return c->stop_at == c->n ? c->stop_rc : 0;
 }
 
 /* Copies a case's input into a buffer of exactly its size, so ASan sees any overread. The caller
- * frees it with sio_free. */
-static uint8_t *exact_copy(const sio_buf *b)
+ * frees it with util_free. */
+static uint8_t *exact_copy(const util_buf *b)
 {
-    uint8_t *p = sio_malloc(b->len);
+    uint8_t *p = util_malloc(b->len);
     if (b->len)
         memcpy(p, b->data, b->len);
     return p;
@@ -90,10 +90,10 @@ START_TEST(payload_valid_vector)
     assert_packets(c, got.p, got.n);
 
     /* Re-encoding gives the input back, and eio_polling_len agrees with the encoder. */
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     for (size_t i = 0; i < got.n; i++) {
         if (i)
-            sio_buf_putc(&out, EIO_RECORD_SEP);
+            util_buf_putc(&out, EIO_RECORD_SEP);
         eio_packet p = packet_of(&got.p[i]);
         size_t before = out.len;
         eio_encode_polling(&out, &p);
@@ -101,9 +101,9 @@ START_TEST(payload_valid_vector)
     }
     ck_assert_msg(out.len == c->input.len && memcmp(out.data, in, out.len) == 0,
                   "line %d: re-encoding differs from the input", c->line);
-    sio_buf_free(&out);
+    util_buf_free(&out);
     collected_free(&got);
-    sio_free(in);
+    util_free(in);
 }
 END_TEST
 
@@ -117,7 +117,7 @@ START_TEST(payload_invalid_vector)
     ck_assert_msg(got.n == 0, "line %d: callback ran %zu times on an invalid payload", c->line,
                   got.n);
     collected_free(&got);
-    sio_free(in);
+    util_free(in);
 }
 END_TEST
 
@@ -139,11 +139,11 @@ START_TEST(ws_valid_vector)
     ck_assert_int_eq(p.binary, binary);
     /* The packet is a view into the frame. */
     ck_assert_ptr_eq(p.data, binary ? in : in + 1);
-    vec_packet got = {p.binary ? 'b' : (char)('0' + p.type), SIO_BUF_INIT};
-    sio_buf_append(&got.data, p.data, p.len);
+    vec_packet got = {p.binary ? 'b' : (char)('0' + p.type), UTIL_BUF_INIT};
+    util_buf_append(&got.data, p.data, p.len);
     assert_packets(c, &got, 1);
-    sio_buf_free(&got.data);
-    sio_free(in);
+    util_buf_free(&got.data);
+    util_free(in);
 }
 END_TEST
 
@@ -155,7 +155,7 @@ START_TEST(ws_invalid_vector)
     eio_packet p;
     int rc = eio_decode_ws(in, c->input.len, binary, &p);
     ck_assert_msg(rc == EIO_EPARSE, "line %d: rc %d, expected EIO_EPARSE", c->line, rc);
-    sio_free(in);
+    util_free(in);
 }
 END_TEST
 
@@ -218,8 +218,8 @@ END_TEST
 START_TEST(encode_text_all_types)
 {
     for (int t = EIO_OPEN; t <= EIO_NOOP; t++) {
-        sio_buf out = SIO_BUF_INIT;
-        sio_buf_puts(&out, "keep");
+        util_buf out = UTIL_BUF_INIT;
+        util_buf_puts(&out, "keep");
         eio_packet p = {(eio_ptype)t, false, (const uint8_t *)"x\x1ey", 3};
         eio_encode_polling(&out, &p);
         char want[] = "keep?x\x1ey";
@@ -227,15 +227,15 @@ START_TEST(encode_text_all_types)
         ck_assert_uint_eq(out.len, strlen(want));
         ck_assert_mem_eq(out.data, want, out.len);
         ck_assert_uint_eq(eio_polling_len(&p), 4);
-        sio_buf_free(&out);
+        util_buf_free(&out);
     }
     eio_packet empty = {EIO_MESSAGE, false, NULL, 0};
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     eio_encode_polling(&out, &empty);
     ck_assert_uint_eq(out.len, 1);
     ck_assert_int_eq(out.data[0], '4');
     ck_assert_uint_eq(eio_polling_len(&empty), 1);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 END_TEST
 
@@ -245,20 +245,20 @@ START_TEST(encode_binary_base64)
     static const char *const want[] = {"b",         "bAA==",     "bAAE=",    "bAAEC",
                                        "bAAECAw==", "bAAECAwQ=", "bAAECAwQF"};
     for (size_t n = 0; n <= sizeof bytes; n++) {
-        sio_buf out = SIO_BUF_INIT;
+        util_buf out = UTIL_BUF_INIT;
         eio_packet p = {EIO_MESSAGE, true, n ? bytes : NULL, n};
         eio_encode_polling(&out, &p);
         ck_assert_uint_eq(out.len, strlen(want[n]));
         ck_assert_mem_eq(out.data, want[n], out.len);
         ck_assert_uint_eq(eio_polling_len(&p), out.len);
-        sio_buf_free(&out);
+        util_buf_free(&out);
     }
 }
 END_TEST
 
 START_TEST(polling_len_matches_encoder)
 {
-    uint8_t *data = sio_malloc(1200);
+    uint8_t *data = util_malloc(1200);
     for (size_t i = 0; i < 1200; i++) {
         data[i] = (uint8_t)(i * 131 + 7);
         if (data[i] == EIO_RECORD_SEP) /* text packets cannot carry the separator */
@@ -267,7 +267,7 @@ START_TEST(polling_len_matches_encoder)
     for (size_t n = 0; n <= 1200; n++) {
         for (int binary = 0; binary <= 1; binary++) {
             eio_packet p = {EIO_MESSAGE, binary, data, n};
-            sio_buf out = SIO_BUF_INIT;
+            util_buf out = UTIL_BUF_INIT;
             eio_encode_polling(&out, &p);
             ck_assert_uint_eq(eio_polling_len(&p), out.len);
             /* The encoding decodes back to the same packet. */
@@ -279,10 +279,10 @@ START_TEST(polling_len_matches_encoder)
             if (n)
                 ck_assert_mem_eq(got.p[0].data.data, data, n);
             collected_free(&got);
-            sio_buf_free(&out);
+            util_buf_free(&out);
         }
     }
-    sio_free(data);
+    util_free(data);
 }
 END_TEST
 
@@ -293,9 +293,9 @@ START_TEST(random_payload_roundtrip)
     for (int round = 0; round < 300; round++) {
         size_t npk = 1 + (size_t)(rand_r(&seed) % 12);
         vec_case c = {.line = round};
-        c.expect = sio_calloc(npk, sizeof *c.expect);
+        c.expect = util_calloc(npk, sizeof *c.expect);
         c.nexpect = npk;
-        sio_buf wire = SIO_BUF_INIT;
+        util_buf wire = UTIL_BUF_INIT;
         for (size_t i = 0; i < npk; i++) {
             vec_packet *v = &c.expect[i];
             int kind = rand_r(&seed) % 8;
@@ -305,11 +305,11 @@ START_TEST(random_payload_roundtrip)
                 uint8_t byte = (uint8_t)rand_r(&seed);
                 if (v->kind != 'b' && byte == EIO_RECORD_SEP)
                     byte = 'x';
-                sio_buf_putc(&v->data, byte);
+                util_buf_putc(&v->data, byte);
             }
             eio_packet p = packet_of(v);
             if (i)
-                sio_buf_putc(&wire, EIO_RECORD_SEP);
+                util_buf_putc(&wire, EIO_RECORD_SEP);
             eio_encode_polling(&wire, &p);
         }
         collected got = {0};
@@ -317,9 +317,9 @@ START_TEST(random_payload_roundtrip)
         assert_packets(&c, got.p, got.n);
         collected_free(&got);
         for (size_t i = 0; i < npk; i++)
-            sio_buf_free(&c.expect[i].data);
-        sio_free(c.expect);
-        sio_buf_free(&wire);
+            util_buf_free(&c.expect[i].data);
+        util_free(c.expect);
+        util_buf_free(&wire);
     }
 }
 END_TEST

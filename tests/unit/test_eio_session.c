@@ -1,6 +1,6 @@
 /* test_eio_session: the Engine.IO session state machine driven with injected time, per its header. */
 #include "eio_session.h"
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -12,7 +12,7 @@
 /** One message the session delivered through on_message. */
 typedef struct got_msg {
     bool binary;
-    sio_buf data; /**< owned copy */
+    util_buf data; /**< owned copy */
 } got_msg;
 
 /** What the callbacks saw. Passed as the session's userdata. */
@@ -35,8 +35,8 @@ static void on_message(eio_session *s, const uint8_t *data, size_t len, bool bin
     if (r->nmsgs < 64) {
         got_msg *m = &r->msgs[r->nmsgs];
         m->binary = binary;
-        m->data = (sio_buf)SIO_BUF_INIT;
-        sio_buf_append(&m->data, data, len);
+        m->data = (util_buf)UTIL_BUF_INIT;
+        util_buf_append(&m->data, data, len);
     }
     r->nmsgs++;
 }
@@ -74,7 +74,7 @@ static const eio_session_cbs k_cbs = {on_message, on_close, on_writable, on_upgr
 static void rec_free(rec *r)
 {
     for (int i = 0; i < r->nmsgs && i < 64; i++)
-        sio_buf_free(&r->msgs[i].data);
+        util_buf_free(&r->msgs[i].data);
 }
 
 static eio_config cfg_default(void)
@@ -107,18 +107,18 @@ static void assert_closed(eio_session *s, const rec *r, const char *reason)
 }
 
 /* Sends a GET that must be held and ready at once, and returns its body in out (reset first). */
-static size_t get_ready(eio_session *s, uint64_t now, sio_buf *out)
+static size_t get_ready(eio_session *s, uint64_t now, util_buf *out)
 {
     ck_assert_int_eq(eio_session_poll_get(s, now), EIO_POLL_HOLD);
     ck_assert(eio_session_poll_pending(s));
     ck_assert(eio_session_poll_ready(s));
-    sio_buf_reset(out);
+    util_buf_reset(out);
     size_t n = eio_session_poll_take(s, out);
     ck_assert(!eio_session_poll_pending(s));
     return n;
 }
 
-static void assert_body(const sio_buf *b, const char *want, size_t want_len)
+static void assert_body(const util_buf *b, const char *want, size_t want_len)
 {
     ck_assert_msg(b->len == want_len && memcmp(b->data, want, want_len) == 0,
                   "body is \"%.*s\" (%zu bytes), expected \"%.*s\"", (int)b->len,
@@ -212,10 +212,10 @@ static void assert_open_packet(const uint8_t *wire, size_t len, const eio_sessio
 /* Takes the open packet off a fresh polling session with a first GET. */
 static void take_open_polling(eio_session *s, const eio_config *cfg)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(get_ready(s, T0, &b), 1);
     assert_open_packet(b.data, b.len, s, cfg, true);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 /* Pops the open packet off a fresh WebSocket session. */
@@ -448,13 +448,13 @@ START_TEST(ping_goes_to_held_get)
     run_until(s, &clock, T0 + cfg.ping_interval_ms);
     ck_assert(eio_session_poll_ready(s));
     ck_assert_int_gt(r.writables, w0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
     ASSERT_BODY(&b, "2");
     ck_assert_int_eq(post_str(s, clock + 5, "3"), EIO_POST_OK);
     run_until(s, &clock, T0 + cfg.ping_interval_ms + cfg.ping_timeout_ms + 1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -467,7 +467,7 @@ START_TEST(ping_timeout_answers_held_get)
     take_open_polling(s, &cfg);
     uint64_t clock = T0, ping = T0 + cfg.ping_interval_ms;
     run_until(s, &clock, ping);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     get_ready(s, ping, &b);
     ASSERT_BODY(&b, "2");
     ck_assert_int_eq(eio_session_poll_get(s, ping + 1), EIO_POLL_HOLD);
@@ -476,10 +476,10 @@ START_TEST(ping_timeout_answers_held_get)
     ck_assert(eio_session_poll_pending(s));
     ck_assert(eio_session_poll_ready(s));
     ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
-    sio_buf_reset(&b);
+    util_buf_reset(&b);
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "1");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -563,12 +563,12 @@ START_TEST(get_waits_for_data)
     ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
     ck_assert_int_gt(r.writables, w0);
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
     ASSERT_BODY(&b, "4x");
     ck_assert(!eio_session_poll_pending(s));
     ck_assert_uint_eq(eio_session_queued(s), 0);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -583,10 +583,10 @@ START_TEST(binary_on_polling_is_base64)
     ck_assert_int_eq(eio_session_send_message(s, "t", 1, false), 0);
     ck_assert_int_eq(eio_session_send_message(s, "\xff", 1, true), 0);
     ck_assert_int_eq(eio_session_send_message(s, "", 0, true), 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(get_ready(s, T0 + 1, &b), 4);
     ASSERT_BODY(&b, "bAQID\0364t\036b/w==\036b");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -594,11 +594,11 @@ END_TEST
 /* Decodes a GET body into packets appended to all (as "T:data" strings with T = 0..6 or b). */
 static int append_packet(const eio_packet *p, void *ud)
 {
-    sio_buf *all = ud;
-    sio_buf_putc(all, p->binary ? 'b' : (uint8_t)('0' + p->type));
-    sio_buf_putc(all, ':');
-    sio_buf_append(all, p->data, p->len);
-    sio_buf_putc(all, '|');
+    util_buf *all = ud;
+    util_buf_putc(all, p->binary ? 'b' : (uint8_t)('0' + p->type));
+    util_buf_putc(all, ':');
+    util_buf_append(all, p->data, p->len);
+    util_buf_putc(all, '|');
     return 0;
 }
 
@@ -613,7 +613,7 @@ START_TEST(batching_packet_count_bounded)
     take_open_polling(s, &cfg);
     for (int i = 0; i < 40; i++)
         ck_assert_int_eq(eio_session_send_message(s, "m", 1, false), 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     const size_t per_body[] = {16, 16, 8};
     for (int k = 0; k < 3; k++)
         ck_assert_uint_eq(get_ready(s, T0 + 1 + (uint64_t)k, &b), per_body[k]);
@@ -625,7 +625,7 @@ START_TEST(batching_packet_count_bounded)
     for (int i = 0; i < 40; i++)
         ck_assert_int_eq(eio_session_send_message(u, "m", 1, false), 0);
     ck_assert_uint_eq(get_ready(u, T0 + 1, &b), 40);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
     eio_session_free(u);
 }
@@ -639,12 +639,12 @@ START_TEST(batching_bounded_ordered_complete)
     eio_session *s = session_new(&cfg, EIO_TR_POLLING, &r);
     /* The open packet alone is longer than max_payload: it is still sent, alone. */
     take_open_polling(s, &cfg);
-    sio_buf want = SIO_BUF_INIT, all = SIO_BUF_INIT, b = SIO_BUF_INIT;
+    util_buf want = UTIL_BUF_INIT, all = UTIL_BUF_INIT, b = UTIL_BUF_INIT;
     for (int i = 0; i < 12; i++) {
         char m[16];
         snprintf(m, sizeof m, "msg%05d", i); /* polling form "4msg0000i": 9 bytes */
         ck_assert_int_eq(eio_session_send_message(s, m, 8, false), 0);
-        sio_buf_printf(&want, "4:%s|", m);
+        util_buf_printf(&want, "4:%s|", m);
     }
     ck_assert_uint_eq(eio_session_queued(s), 12);
     ck_assert_uint_eq(eio_session_queued_bytes(s), 12 * 9);
@@ -661,9 +661,9 @@ START_TEST(batching_bounded_ordered_complete)
     ck_assert_uint_eq(eio_session_queued_bytes(s), 0);
     ck_assert_uint_eq(all.len, want.len);
     ck_assert_mem_eq(all.data, want.data, want.len);
-    sio_buf_free(&want);
-    sio_buf_free(&all);
-    sio_buf_free(&b);
+    util_buf_free(&want);
+    util_buf_free(&all);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -678,7 +678,7 @@ START_TEST(batching_counts_base64_length)
     take_open_polling(s, &cfg);
     for (int i = 0; i < 5; i++)
         ck_assert_int_eq(eio_session_send_message(s, "abcdef", 6, true), 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     const size_t per_body[] = {2, 2, 1};
     for (int k = 0; k < 3; k++) {
         ck_assert_uint_eq(get_ready(s, T0 + 1, &b), per_body[k]);
@@ -686,7 +686,7 @@ START_TEST(batching_counts_base64_length)
     }
     ASSERT_BODY(&b, "bYWJjZGVm");
     ck_assert_uint_eq(eio_session_queued(s), 0);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -703,7 +703,7 @@ START_TEST(oversized_packet_sent_alone)
     ck_assert_int_eq(eio_session_send_message(s, "a", 1, false), 0);
     ck_assert_int_eq(eio_session_send_message(s, big, sizeof big, false), 0);
     ck_assert_int_eq(eio_session_send_message(s, "b", 1, false), 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(get_ready(s, T0 + 1, &b), 1);
     ASSERT_BODY(&b, "4a");
     ck_assert_uint_eq(get_ready(s, T0 + 2, &b), 1);
@@ -712,7 +712,7 @@ START_TEST(oversized_packet_sent_alone)
     ck_assert_mem_eq(b.data + 1, big, sizeof big);
     ck_assert_uint_eq(get_ready(s, T0 + 3, &b), 1);
     ASSERT_BODY(&b, "4b");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -731,13 +731,13 @@ START_TEST(second_get_is_dup_and_closes)
     ck_assert_int_eq(eio_session_close_reply(s), EIO_CLOSE);
     ck_assert(eio_session_poll_pending(s));
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "1");
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 3), EIO_POLL_BAD);
     ck_assert_int_eq(post_str(s, T0 + 4, "4x"), EIO_POST_BAD);
     ck_assert_int_eq(r.closes, 1);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -753,12 +753,12 @@ START_TEST(post_close_answers_held_get_with_noop)
     assert_closed(s, &r, EIO_REASON_TRANSPORT_CLOSE);
     ck_assert_int_eq(eio_session_close_reply(s), EIO_NOOP);
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "6");
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 3), EIO_POLL_BAD);
     ck_assert_int_eq(post_str(s, T0 + 4, "4x"), EIO_POST_BAD);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -793,10 +793,10 @@ START_TEST(poll_release_keeps_session)
     ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
     ck_assert_int_eq(eio_session_poll_get(s, T0 + 2), EIO_POLL_HOLD);
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "4x");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -816,13 +816,13 @@ START_TEST(server_close_answers_held_get)
     ck_assert_int_gt(r.writables, w0); /* the held GET must be answered */
     ck_assert_int_eq(eio_session_send_message(s, "late", 4, false), -1);
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "1");
     assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
     eio_session_close(s, EIO_REASON_SHUTDOWN); /* no effect */
     assert_closed(s, &r, EIO_REASON_FORCED_CLOSE);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -837,15 +837,15 @@ START_TEST(graceful_close_drains_queue_polling)
     ck_assert_int_eq(eio_session_send_message(s, "bye", 3, false), 0);
     eio_session_close(s, EIO_REASON_SHUTDOWN);
     ck_assert_int_eq(r.closes, 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     get_ready(s, T0 + 1, &b);
     ASSERT_BODY(&b, "4bye");
     ck_assert_int_eq(r.closes, 0);
-    sio_buf_reset(&b);
+    util_buf_reset(&b);
     get_ready(s, T0 + 2, &b); /* the close packet alone, in the next answer */
     ASSERT_BODY(&b, "1");
     assert_closed(s, &r, EIO_REASON_SHUTDOWN);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -962,10 +962,10 @@ START_TEST(upgrade_timeout_abandons_probe)
     ck_assert_int_eq(r.upgrade_timeouts, 1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
     ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     get_ready(s, T0 + 1011, &b);
     ASSERT_BODY(&b, "4queued");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     ck_assert_int_eq(r.bad_args, 0);
     rec_free(&r);
     eio_session_free(s);
@@ -990,7 +990,7 @@ START_TEST(upgrade_flow)
     /* The held GET is answered with a noop at once, and so is every GET until the upgrade ends. */
     ck_assert(eio_session_poll_ready(s));
     ck_assert_int_gt(r.writables, w0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_uint_eq(eio_session_poll_take(s, &b), 1);
     ASSERT_BODY(&b, "6");
     ck_assert_int_eq(eio_session_send_message(s, "during", 6, false), 0);
@@ -1024,7 +1024,7 @@ START_TEST(upgrade_flow)
     ck_assert_int_eq(eio_session_send_message(s, "after", 5, false), 0);
     ASSERT_POP_TEXT(s, "4after");
     rec_free(&r);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -1045,12 +1045,12 @@ START_TEST(upgrade_done_answers_held_get)
     ck_assert(eio_session_poll_pending(s));
     ck_assert(eio_session_poll_ready(s));
     ck_assert_int_gt(r.writables, w0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "6");
     ck_assert(!eio_session_poll_pending(s));
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -1068,7 +1068,7 @@ START_TEST(ping_during_upgrade_reaches_websocket)
     uint64_t clock = T0 + 1, ping = T0 + cfg.ping_interval_ms;
     run_until(s, &clock, ping);
     /* The ping is not lost to a noop GET: it waits for the WebSocket. */
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     get_ready(s, ping, &b);
     ASSERT_BODY(&b, "6");
     eio_packet upgrade = text_packet(EIO_UPGRADE, "");
@@ -1079,7 +1079,7 @@ START_TEST(ping_during_upgrade_reaches_websocket)
     run_until(s, &clock, ping + cfg.ping_timeout_ms + 1);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_OPEN);
     ck_assert_int_eq(r.closes, 0);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -1137,7 +1137,7 @@ START_TEST(upgrade_abort_keeps_polling)
     ck_assert(!eio_session_poll_ready(s));
     ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
     ck_assert(eio_session_poll_ready(s));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     eio_session_poll_take(s, &b);
     ASSERT_BODY(&b, "4x");
     ck_assert_int_eq(post_str(s, T0 + 3, "4y"), EIO_POST_OK);
@@ -1146,7 +1146,7 @@ START_TEST(upgrade_abort_keeps_polling)
     ck_assert_int_eq(eio_session_upgrade_begin(s, T0), 0);
     ck_assert_int_eq(eio_session_state(s), EIO_ST_UPGRADING);
     rec_free(&r);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST
@@ -1167,10 +1167,10 @@ START_TEST(upgrade_bad_probe_fails)
     ck_assert_int_eq(eio_session_transport(s), EIO_TR_POLLING);
     ck_assert_int_eq(r.closes, 0);
     ck_assert_int_eq(eio_session_send_message(s, "x", 1, false), 0);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     get_ready(s, T0 + 2, &b);
     ASSERT_BODY(&b, "4x");
-    sio_buf_free(&b);
+    util_buf_free(&b);
     eio_session_free(s);
 }
 END_TEST

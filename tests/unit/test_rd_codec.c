@@ -1,9 +1,9 @@
 /* test_rd_codec: the socket.io-redis codec against tests/vectors/redis and hostile input. */
 #include "rd_codec.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -69,35 +69,35 @@ static int hexval(char ch)
 }
 
 /* Appends the bytes of hex text h to out; fails the test on malformed hex. */
-static void unhex(sio_buf *out, const char *h, const vcase *c)
+static void unhex(util_buf *out, const char *h, const vcase *c)
 {
     size_t n = strlen(h);
     ck_assert_msg(n % 2 == 0, "%s:%d: odd hex", c->file, c->line);
     for (size_t i = 0; i < n; i += 2) {
         int hi = hexval(h[i]), lo = hexval(h[i + 1]);
         ck_assert_msg(hi >= 0 && lo >= 0, "%s:%d: bad hex", c->file, c->line);
-        sio_buf_putc(out, (uint8_t)(hi << 4 | lo));
+        util_buf_putc(out, (uint8_t)(hi << 4 | lo));
     }
 }
 
 /* Appends text with \s (space) and \\ (backslash) decoded. */
-static void untext(sio_buf *out, const char *t)
+static void untext(util_buf *out, const char *t)
 {
     for (; *t; t++) {
         if (t[0] == '\\' && t[1] == 's') {
-            sio_buf_putc(out, ' ');
+            util_buf_putc(out, ' ');
             t++;
         } else if (t[0] == '\\' && t[1] == '\\') {
-            sio_buf_putc(out, '\\');
+            util_buf_putc(out, '\\');
             t++;
         } else {
-            sio_buf_putc(out, (uint8_t)*t);
+            util_buf_putc(out, (uint8_t)*t);
         }
     }
 }
 
 /* Decodes an INPUT/OUT field of the request files: json:TEXT or hex:HEX. */
-static void payload(sio_buf *out, const char *field, const vcase *c)
+static void payload(util_buf *out, const char *field, const vcase *c)
 {
     if (strncmp(field, "json:", 5) == 0)
         untext(out, field + 5);
@@ -113,11 +113,11 @@ static json_t *with_bins(json_t *v)
     if (json_is_object(v) && json_object_size(v) == 1 &&
         json_is_string(json_object_get(v, "$bin"))) {
         const char *h = json_string_value(json_object_get(v, "$bin"));
-        sio_buf b = SIO_BUF_INIT;
+        util_buf b = UTIL_BUF_INIT;
         for (size_t i = 0; h[i] && h[i + 1]; i += 2)
-            sio_buf_putc(&b, (uint8_t)(hexval(h[i]) << 4 | hexval(h[i + 1])));
+            util_buf_putc(&b, (uint8_t)(hexval(h[i]) << 4 | hexval(h[i + 1])));
         json_t *bin = sio_binary_new(b.data, b.len);
-        sio_buf_free(&b);
+        util_buf_free(&b);
         json_decref(v);
         return bin;
     }
@@ -147,7 +147,7 @@ static json_t *expect_json(const char *text, const vcase *c)
 
 static char *hexdump(const uint8_t *p, size_t n)
 {
-    char *s = sio_malloc(2 * n + 1);
+    char *s = util_malloc(2 * n + 1);
     for (size_t i = 0; i < n; i++)
         snprintf(s + 2 * i, 3, "%02x", p[i]);
     s[2 * n] = '\0';
@@ -155,7 +155,8 @@ static char *hexdump(const uint8_t *p, size_t n)
 }
 
 /* Fails unless got equals want, showing both in hex. */
-static void assert_bytes(const sio_buf *got, const sio_buf *want, const vcase *c, const char *what)
+static void assert_bytes(const util_buf *got, const util_buf *want, const vcase *c,
+                         const char *what)
 {
     if (got->len == want->len && (got->len == 0 || memcmp(got->data, want->data, got->len) == 0))
         return;
@@ -166,7 +167,7 @@ static void assert_bytes(const sio_buf *got, const sio_buf *want, const vcase *c
 /* A heap copy of exactly n bytes, so that ASan sees any read past the end. */
 static uint8_t *exact(const uint8_t *p, size_t n)
 {
-    uint8_t *q = sio_malloc(n ? n : 1);
+    uint8_t *q = util_malloc(n ? n : 1);
     if (n)
         memcpy(q, p, n);
     return q;
@@ -177,7 +178,7 @@ static uint8_t *exact(const uint8_t *p, size_t n)
 static void msgpack_valid_case(const vcase *c)
 {
     ck_assert_msg(c->nf == 3, "%s:%d: want HEX JSON OUT", c->file, c->line);
-    sio_buf in = SIO_BUF_INIT, want = SIO_BUF_INIT, got = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT, want = UTIL_BUF_INIT, got = UTIL_BUF_INIT;
     unhex(&in, c->f[0], c);
     json_t *exp = expect_json(c->f[1], c);
     json_t *v = NULL;
@@ -191,7 +192,7 @@ static void msgpack_valid_case(const vcase *c)
     }
     rd_json_to_msgpack(&got, v);
     if (strcmp(c->f[2], "=") == 0)
-        sio_buf_append(&want, in.data, in.len);
+        util_buf_append(&want, in.data, in.len);
     else
         unhex(&want, c->f[2], c);
     assert_bytes(&got, &want, c, "re-encoded");
@@ -208,20 +209,20 @@ static void msgpack_valid_case(const vcase *c)
         err = NULL;
         ck_assert_msg(rd_msgpack_to_json(p, n, &t, &err) == -1 && t == NULL && err,
                       "%s:%d: prefix of %zu bytes accepted", c->file, c->line, n);
-        sio_free(p);
+        util_free(p);
     }
-    sio_free(buf);
+    util_free(buf);
     json_decref(again);
     json_decref(v);
     json_decref(exp);
-    sio_buf_free(&in);
-    sio_buf_free(&want);
-    sio_buf_free(&got);
+    util_buf_free(&in);
+    util_buf_free(&want);
+    util_buf_free(&got);
 }
 
 static void msgpack_invalid_case(const vcase *c)
 {
-    sio_buf in = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT;
     unhex(&in, c->f[0], c);
     uint8_t *buf = exact(in.data, in.len);
     json_t *v = (json_t *)1;
@@ -230,8 +231,8 @@ static void msgpack_invalid_case(const vcase *c)
                   c->line);
     ck_assert_ptr_null(v);
     ck_assert_ptr_nonnull(err);
-    sio_free(buf);
-    sio_buf_free(&in);
+    util_free(buf);
+    util_buf_free(&in);
 }
 
 START_TEST(msgpack_vectors)
@@ -245,7 +246,7 @@ END_TEST
 /* Encodes v (stolen) and compares with hex. */
 static void enc_is(json_t *v, const char *hex)
 {
-    sio_buf got = SIO_BUF_INIT, want = SIO_BUF_INIT;
+    util_buf got = UTIL_BUF_INIT, want = UTIL_BUF_INIT;
     vcase c = {"enc_is", 0, {NULL}, 0};
     rd_json_to_msgpack(&got, v);
     unhex(&want, hex, &c);
@@ -256,8 +257,8 @@ static void enc_is(json_t *v, const char *hex)
     ck_assert(json_equal(back, v));
     json_decref(back);
     json_decref(v);
-    sio_buf_free(&got);
-    sio_buf_free(&want);
+    util_buf_free(&got);
+    util_buf_free(&want);
 }
 
 START_TEST(encode_smallest_forms)
@@ -307,7 +308,7 @@ END_TEST
 /* Encodes v (stolen) and checks the header bytes and the total length, then decodes it back. */
 static void enc_head(json_t *v, const char *head_hex, size_t total)
 {
-    sio_buf got = SIO_BUF_INIT, head = SIO_BUF_INIT;
+    util_buf got = UTIL_BUF_INIT, head = UTIL_BUF_INIT;
     vcase c = {"enc_head", 0, {NULL}, 0};
     rd_json_to_msgpack(&got, v);
     unhex(&head, head_hex, &c);
@@ -319,20 +320,20 @@ static void enc_head(json_t *v, const char *head_hex, size_t total)
     ck_assert(json_equal(back, v));
     json_decref(back);
     json_decref(v);
-    sio_buf_free(&got);
-    sio_buf_free(&head);
+    util_buf_free(&got);
+    util_buf_free(&head);
 }
 
 START_TEST(encode_large_forms)
 {
-    char *s = sio_malloc(65537);
+    char *s = util_malloc(65537);
     memset(s, 'x', 65536);
     s[65536] = '\0';
     enc_head(json_stringn(s, 65535), "daffff", 3 + 65535);
     enc_head(json_stringn(s, 65536), "db00010000", 5 + 65536);
     enc_head(sio_binary_new(s, 65535), "c5ffff", 3 + 65535);
     enc_head(sio_binary_new(s, 65536), "c600010000", 5 + 65536);
-    sio_free(s);
+    util_free(s);
 
     json_t *a = json_array();
     for (int i = 0; i < 65536; i++)
@@ -366,12 +367,12 @@ START_TEST(decode_hostile)
     static const char *const huge[] = {"ddffffffff", "dfffffffff",     "dbffffffff",
                                        "c6ffffffff", "dd00ffffff0000", "de8000c0c0"};
     for (size_t i = 0; i < sizeof huge / sizeof *huge; i++) {
-        sio_buf b = SIO_BUF_INIT;
+        util_buf b = UTIL_BUF_INIT;
         vcase c = {"huge", (int)i, {NULL}, 0};
         unhex(&b, huge[i], &c);
         ck_assert_int_eq(rd_msgpack_to_json(b.data, b.len, &v, &err), -1);
         ck_assert_ptr_null(v);
-        sio_buf_free(&b);
+        util_buf_free(&b);
     }
     ck_assert_str_eq(
         rd_msgpack_to_json((const uint8_t *)"\xdd\xff\xff\xff\xff\xc0", 6, &v, &err) ? err : "",
@@ -397,7 +398,7 @@ START_TEST(decode_hostile)
 
     /* Element count: RD_MAX_ELEMENTS values pass, one more does not. */
     size_t n = RD_MAX_ELEMENTS;
-    uint8_t *big = sio_malloc(5 + n + 1);
+    uint8_t *big = util_malloc(5 + n + 1);
     big[0] = 0xdd;
     for (size_t extra = 0; extra <= 1; extra++) {
         uint32_t cnt = (uint32_t)(n + extra);
@@ -412,7 +413,7 @@ START_TEST(decode_hostile)
             ck_assert_uint_eq(json_array_size(v), n);
         json_decref(v);
     }
-    sio_free(big);
+    util_free(big);
 }
 END_TEST
 
@@ -439,7 +440,7 @@ static json_t *broadcast_json(const rd_broadcast *b)
 static void broadcast_valid_case(const vcase *c)
 {
     ck_assert_msg(c->nf == 4, "%s:%d: want CHANNEL HEX EXPECT OUT", c->file, c->line);
-    sio_buf in = SIO_BUF_INIT, want = SIO_BUF_INIT, got = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT, want = UTIL_BUF_INIT, got = UTIL_BUF_INIT;
     unhex(&in, c->f[1], c);
     json_t *exp = expect_json(c->f[2], c);
     rd_broadcast b;
@@ -447,7 +448,7 @@ static void broadcast_valid_case(const vcase *c)
     uint8_t *buf = exact(in.data, in.len);
     ck_assert_msg(rd_broadcast_decode(buf, in.len, &b, &err) == 0, "%s:%d: rejected: %s", c->file,
                   c->line, err);
-    sio_free(buf);
+    util_free(buf);
     json_t *dec = broadcast_json(&b);
     if (!json_equal(dec, exp)) {
         json_t *d = json_pack("{s:O,s:O,s:O,s:O}", "uid", json_object_get(dec, "uid"), "nsp",
@@ -464,13 +465,13 @@ static void broadcast_valid_case(const vcase *c)
     if (out[7] == ':')
         unhex(&want, out + 8, c);
     else
-        sio_buf_append(&want, in.data, in.len);
+        util_buf_append(&want, in.data, in.len);
     rd_broadcast_encode(&got, &b, emitter);
     assert_bytes(&got, &want, c, "re-encoded");
 
     /* Both key orders decode back to the same struct. */
     for (int order = 0; order < 2; order++) {
-        sio_buf_reset(&got);
+        util_buf_reset(&got);
         rd_broadcast_encode(&got, &b, order);
         rd_broadcast b2;
         ck_assert_int_eq(rd_broadcast_decode(got.data, got.len, &b2, &err), 0);
@@ -481,7 +482,7 @@ static void broadcast_valid_case(const vcase *c)
     }
 
     /* As an ack BROADCAST request, it carries the same broadcast. */
-    sio_buf_reset(&got);
+    util_buf_reset(&got);
     rd_request_encode_broadcast(&got, "req1", &b, 1000);
     json_t *req = NULL;
     ck_assert_msg(rd_request_decode(got.data, got.len, &req, &err) == 0, "%s:%d: %s", c->file,
@@ -497,7 +498,7 @@ static void broadcast_valid_case(const vcase *c)
 
     /* The channel: its room is one of rooms, and it is built back from that room. */
     if (strcmp(c->f[0], "-") != 0) {
-        sio_buf ch = SIO_BUF_INIT, again = SIO_BUF_INIT;
+        util_buf ch = UTIL_BUF_INIT, again = UTIL_BUF_INIT;
         untext(&ch, c->f[0]);
         char *room = (char *)1;
         ck_assert_int_eq(rd_channel_room((const char *)ch.data, ch.len, "socket.io", b.nsp, &room),
@@ -510,9 +511,9 @@ static void broadcast_valid_case(const vcase *c)
         }
         rd_channel_broadcast(&again, "socket.io", b.nsp, room);
         assert_bytes(&again, &ch, c, "channel");
-        sio_free(room);
-        sio_buf_free(&ch);
-        sio_buf_free(&again);
+        util_free(room);
+        util_buf_free(&ch);
+        util_buf_free(&again);
     }
 
     /* Every strict prefix is rejected. */
@@ -522,21 +523,21 @@ static void broadcast_valid_case(const vcase *c)
         ck_assert_msg(rd_broadcast_decode(p, n, &t, &err) == -1, "%s:%d: prefix %zu accepted",
                       c->file, c->line, n);
         ck_assert_ptr_null(t.data);
-        sio_free(p);
+        util_free(p);
     }
 
     rd_broadcast_clear(&b);
     rd_broadcast_clear(&b); /* idempotent */
     json_decref(dec);
     json_decref(exp);
-    sio_buf_free(&in);
-    sio_buf_free(&want);
-    sio_buf_free(&got);
+    util_buf_free(&in);
+    util_buf_free(&want);
+    util_buf_free(&got);
 }
 
 static void broadcast_invalid_case(const vcase *c)
 {
-    sio_buf in = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT;
     unhex(&in, c->f[0], c);
     uint8_t *buf = exact(in.data, in.len);
     rd_broadcast b;
@@ -546,8 +547,8 @@ static void broadcast_invalid_case(const vcase *c)
     ck_assert_ptr_nonnull(err);
     ck_assert(b.uid == NULL && b.data == NULL && b.nsp == NULL && b.rooms == NULL);
     rd_broadcast_clear(&b);
-    sio_free(buf);
-    sio_buf_free(&in);
+    util_free(buf);
+    util_buf_free(&in);
 }
 
 START_TEST(broadcast_vectors)
@@ -574,14 +575,14 @@ START_TEST(broadcast_errors_named)
          "packet.data is not an array starting with the event name"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        sio_buf b = SIO_BUF_INIT;
+        util_buf b = UTIL_BUF_INIT;
         vcase c = {"named", (int)i, {NULL}, 0};
         unhex(&b, cases[i].hex, &c);
         rd_broadcast out;
         const char *err = NULL;
         ck_assert_int_eq(rd_broadcast_decode(b.data, b.len, &out, &err), -1);
         ck_assert_str_eq(err, cases[i].err);
-        sio_buf_free(&b);
+        util_buf_free(&b);
     }
 }
 END_TEST
@@ -591,7 +592,7 @@ START_TEST(broadcast_encode_defaults)
     /* NULL uid, nsp and data; duplicate rooms written once; both flags. */
     char *rooms[] = {"r1", "r2", "r1"}, *except[] = {"x", "x"};
     rd_broadcast b = {NULL, NULL, NULL, rooms, 3, except, 2, true, true, false};
-    sio_buf out = SIO_BUF_INIT, want = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT, want = UTIL_BUF_INIT;
     vcase c = {"defaults", 0, {NULL}, 0};
     rd_broadcast_encode(&out, &b, false);
     unhex(&want,
@@ -603,8 +604,8 @@ START_TEST(broadcast_encode_defaults)
     rd_broadcast d;
     const char *err = NULL;
     ck_assert_int_eq(rd_broadcast_decode(out.data, out.len, &d, &err), -1);
-    sio_buf_free(&out);
-    sio_buf_free(&want);
+    util_buf_free(&out);
+    util_buf_free(&want);
 
     rd_broadcast zero = {0};
     rd_broadcast_clear(&zero);
@@ -614,14 +615,14 @@ END_TEST
 
 /* ---- channels -------------------------------------------------------------------------------- */
 
-static void channel_is(void (*fn)(sio_buf *, const char *, const char *, const char *),
+static void channel_is(void (*fn)(util_buf *, const char *, const char *, const char *),
                        const char *key, const char *nsp, const char *extra, const char *want)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     fn(&b, key, nsp, extra);
-    sio_buf_putc(&b, 0);
+    util_buf_putc(&b, 0);
     ck_assert_str_eq((const char *)b.data, want);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 START_TEST(channels)
@@ -634,21 +635,21 @@ START_TEST(channels)
     channel_is(rd_channel_response, "socket.io", "/", "dXKmqp", "socket.io-response#/#dXKmqp#");
     channel_is(rd_channel_response, "k", "/chat", NULL, "k-response#/chat#");
     /* siobroker's control channels (rd_control.h): never matched by an adapter's "K#NSP#*". */
-    sio_buf cb = SIO_BUF_INIT;
+    util_buf cb = UTIL_BUF_INIT;
     rd_channel_control(&cb, "socket.io", NULL);
     rd_channel_control(&cb, "socket.io", "alpha");
     rd_channel_control_reply(&cb, "k", NULL);
     rd_channel_control_reply(&cb, "k", "Tok");
-    sio_buf_putc(&cb, 0);
+    util_buf_putc(&cb, 0);
     ck_assert_str_eq(
         (const char *)cb.data,
         "socket.io#siobroker#socket.io#siobroker#alpha#k#siobroker-reply#k#siobroker-reply#Tok#");
-    sio_buf_free(&cb);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf_free(&cb);
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_request(&b, "socket.io", "/");
-    sio_buf_putc(&b, 0);
+    util_buf_putc(&b, 0);
     ck_assert_str_eq((const char *)b.data, "socket.io-request#/#");
-    sio_buf_free(&b);
+    util_buf_free(&b);
 
     static const struct {
         const char *channel, *nsp;
@@ -679,7 +680,7 @@ START_TEST(channels)
             ck_assert_str_eq(room, rooms[i].room);
         else
             ck_assert_ptr_null(room);
-        sio_free(room);
+        util_free(room);
     }
     char *room = (char *)1;
     ck_assert_int_eq(rd_channel_room("k#/#a\0b#", 8, "k", "/", &room), -1);
@@ -700,7 +701,7 @@ static int decode_kind(const char *kind, const uint8_t *p, size_t n, json_t **ou
 static void request_valid_case(const vcase *c)
 {
     ck_assert_msg(c->nf == 4, "%s:%d: want KIND INPUT EXPECT OUT", c->file, c->line);
-    sio_buf in = SIO_BUF_INIT, want = SIO_BUF_INIT, got = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT, want = UTIL_BUF_INIT, got = UTIL_BUF_INIT;
     payload(&in, c->f[1], c);
     json_t *exp = expect_json(c->f[2], c);
     json_t *v = NULL;
@@ -708,11 +709,11 @@ static void request_valid_case(const vcase *c)
     uint8_t *buf = exact(in.data, in.len);
     ck_assert_msg(decode_kind(c->f[0], buf, in.len, &v, &err) == 0, "%s:%d: rejected: %s", c->file,
                   c->line, err);
-    sio_free(buf);
+    util_free(buf);
     ck_assert_msg(json_equal(v, exp), "%s:%d: decoded differently", c->file, c->line);
     rd_request_encode(&got, v);
     if (strcmp(c->f[3], "=") == 0)
-        sio_buf_append(&want, in.data, in.len);
+        util_buf_append(&want, in.data, in.len);
     else
         payload(&want, c->f[3], c);
     assert_bytes(&got, &want, c, "re-encoded");
@@ -726,18 +727,18 @@ static void request_valid_case(const vcase *c)
         json_t *t = NULL;
         ck_assert_msg(decode_kind(c->f[0], p, n, &t, &err) == -1, "%s:%d: prefix %zu accepted",
                       c->file, c->line, n);
-        sio_free(p);
+        util_free(p);
     }
     json_decref(v);
     json_decref(exp);
-    sio_buf_free(&in);
-    sio_buf_free(&want);
-    sio_buf_free(&got);
+    util_buf_free(&in);
+    util_buf_free(&want);
+    util_buf_free(&got);
 }
 
 static void request_invalid_case(const vcase *c)
 {
-    sio_buf in = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT;
     payload(&in, c->f[1], c);
     uint8_t *buf = exact(in.data, in.len);
     json_t *v = (json_t *)1;
@@ -746,8 +747,8 @@ static void request_invalid_case(const vcase *c)
                   c->line);
     ck_assert_ptr_null(v);
     ck_assert_ptr_nonnull(err);
-    sio_free(buf);
-    sio_buf_free(&in);
+    util_free(buf);
+    util_buf_free(&in);
 }
 
 START_TEST(request_vectors)
@@ -768,7 +769,7 @@ START_TEST(request_golden_broadcast)
     static const char ack[] = "83a474797065"
                               "09a9726571756573744964a647357a327839a67061636b6574a662312d61636b";
     vcase c = {"golden", 0, {NULL}, 0};
-    sio_buf in = SIO_BUF_INIT, out = SIO_BUF_INIT, want = SIO_BUF_INIT;
+    util_buf in = UTIL_BUF_INIT, out = UTIL_BUF_INIT, want = UTIL_BUF_INIT;
     unhex(&in, a10, &c);
     json_t *req = NULL;
     const char *err = NULL;
@@ -789,11 +790,11 @@ START_TEST(request_golden_broadcast)
     json_decref(data);
     rd_request_encode_broadcast(&out, "G5z2x9", &b, 2000);
     assert_bytes(&out, &in, &c, "A10 from the struct");
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     rd_json_to_msgpack(&out, req);
     assert_bytes(&out, &in, &c, "A10 from the tree");
 
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     json_t *v = json_string("b1-ack");
     rd_request_encode_broadcast_ack(&out, "G5z2x9", v);
     json_decref(v);
@@ -806,7 +807,7 @@ START_TEST(request_golden_broadcast)
     json_decref(resp);
 
     /* An ack of undefined leaves packet out. */
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     rd_request_encode_broadcast_ack(&out, "G5z2x9", NULL);
     ck_assert_int_eq(rd_response_decode(out.data, out.len, &resp, &err), 0);
     ck_assert_uint_eq(json_object_size(resp), 2);
@@ -820,9 +821,9 @@ START_TEST(request_golden_broadcast)
     json_decref(other);
 
     json_decref(req);
-    sio_buf_free(&in);
-    sio_buf_free(&out);
-    sio_buf_free(&want);
+    util_buf_free(&in);
+    util_buf_free(&out);
+    util_buf_free(&want);
 }
 END_TEST
 
@@ -834,14 +835,14 @@ START_TEST(request_json_encoding)
     json_object_set_new(req, "requestId", json_string("o4rM5M"));
     json_object_set_new(req, "data", sio_binary_new("\x01\xff", 2));
     json_object_set_new(req, "z", json_string("\xc3\xa9/"));
-    sio_buf out = SIO_BUF_INIT;
+    util_buf out = UTIL_BUF_INIT;
     rd_request_encode_json(&out, req);
-    sio_buf_putc(&out, 0);
+    util_buf_putc(&out, 0);
     ck_assert_str_eq((const char *)out.data,
                      "{\"type\":6,\"requestId\":\"o4rM5M\",\"data\":{\"type\":"
                      "\"Buffer\",\"data\":[1,255]},\"z\":\"\xc3\xa9/\"}");
     /* rd_request_encode keeps the binary by writing msgpack instead. */
-    sio_buf_reset(&out);
+    util_buf_reset(&out);
     rd_request_encode(&out, req);
     ck_assert_uint_eq(out.data[0], 0x84);
     json_t *back = NULL;
@@ -850,7 +851,7 @@ START_TEST(request_json_encoding)
     ck_assert(json_equal(back, req));
     json_decref(back);
     json_decref(req);
-    sio_buf_free(&out);
+    util_buf_free(&out);
 }
 END_TEST
 

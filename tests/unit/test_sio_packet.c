@@ -1,5 +1,5 @@
 /* test_sio_packet: the Socket.IO packet codec, from tests/vectors/socketio and by hand. */
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
 #include "sio_packet.h"
 #include "vec.h"
@@ -12,8 +12,8 @@
 
 /** One Engine.IO message of a case. */
 typedef struct tmsg {
-    bool binary;  /**< binary message (b:) rather than text (t:) */
-    sio_buf data; /**< its bytes; owned */
+    bool binary;   /**< binary message (b:) rather than text (t:) */
+    util_buf data; /**< its bytes; owned */
 } tmsg;
 
 /** A list of messages. */
@@ -27,7 +27,7 @@ typedef struct scase {
     int line;     /**< line in its file */
     tmsgs in;     /**< messages to feed */
     int type;     /**< expected decoded type (valid cases) */
-    sio_buf nsp;  /**< expected namespace, NUL-terminated (valid cases) */
+    util_buf nsp; /**< expected namespace, NUL-terminated (valid cases) */
     int64_t id;   /**< expected ack id (valid cases) */
     json_t *data; /**< expected payload with binary values, or NULL (valid cases); owned */
     bool has_out; /**< => given */
@@ -45,8 +45,8 @@ static sfile g_valid, g_invalid;
 static void tmsgs_free(tmsgs *m)
 {
     for (size_t i = 0; i < m->n; i++)
-        sio_buf_free(&m->v[i].data);
-    sio_free(m->v);
+        util_buf_free(&m->v[i].data);
+    util_free(m->v);
     memset(m, 0, sizeof *m);
 }
 
@@ -55,10 +55,10 @@ static void sfile_free(sfile *f)
     for (size_t i = 0; i < f->n; i++) {
         tmsgs_free(&f->v[i].in);
         tmsgs_free(&f->v[i].out);
-        sio_buf_free(&f->v[i].nsp);
+        util_buf_free(&f->v[i].nsp);
         json_decref(f->v[i].data);
     }
-    sio_free(f->v);
+    util_free(f->v);
     memset(f, 0, sizeof *f);
 }
 
@@ -67,10 +67,10 @@ static int parse_msg(tmsgs *m, const char *t, size_t n)
 {
     if (n < 2 || t[1] != ':' || (t[0] != 't' && t[0] != 'b'))
         return -1;
-    m->v = sio_realloc(m->v, (m->n + 1) * sizeof *m->v);
+    m->v = util_realloc(m->v, (m->n + 1) * sizeof *m->v);
     tmsg *g = &m->v[m->n++];
     g->binary = t[0] == 'b';
-    g->data = (sio_buf)SIO_BUF_INIT;
+    g->data = (util_buf)UTIL_BUF_INIT;
     return vec_unescape(&g->data, t + 2, n - 2);
 }
 
@@ -92,17 +92,17 @@ static int bin_from_hex(json_t **v)
         size_t n = json_string_length(h);
         if (n % 2)
             return -1;
-        uint8_t *b = sio_malloc(n / 2 + 1);
+        uint8_t *b = util_malloc(n / 2 + 1);
         for (size_t i = 0; i < n; i += 2) {
             int hi = hexval(s[i]), lo = hexval(s[i + 1]);
             if (hi < 0 || lo < 0) {
-                sio_free(b);
+                util_free(b);
                 return -1;
             }
             b[i / 2] = (uint8_t)(hi << 4 | lo);
         }
         json_t *bin = sio_binary_new(b, n / 2);
-        sio_free(b);
+        util_free(b);
         json_decref(*v);
         *v = bin;
         return 0;
@@ -145,7 +145,7 @@ static int parse_valid(scase *c, char **f, size_t *l, size_t nf)
     i++;
     if (vec_unescape(&c->nsp, f[i], l[i]) != 0)
         return -1;
-    sio_buf_putc(&c->nsp, 0);
+    util_buf_putc(&c->nsp, 0);
     i++;
     char *end;
     c->id = strtoll(f[i], &end, 10);
@@ -153,12 +153,12 @@ static int parse_valid(scase *c, char **f, size_t *l, size_t nf)
         return -1;
     i++;
     if (!(l[i] == 1 && f[i][0] == '-')) {
-        sio_buf js = SIO_BUF_INIT;
+        util_buf js = UTIL_BUF_INIT;
         int rc = vec_unescape(&js, f[i], l[i]);
         json_error_t je;
         if (rc == 0)
             c->data = json_loadb((const char *)js.data, js.len, JSON_DECODE_ANY, &je);
-        sio_buf_free(&js);
+        util_buf_free(&js);
         if (!c->data || bin_from_hex(&c->data) != 0)
             return -1;
     }
@@ -217,7 +217,7 @@ static int load(const char *path, bool valid, sfile *out)
         }
         if (nf == 0 || f[0][0] == '#')
             continue;
-        out->v = sio_realloc(out->v, (out->n + 1) * sizeof *out->v);
+        out->v = util_realloc(out->v, (out->n + 1) * sizeof *out->v);
         scase *c = &out->v[out->n++];
         memset(c, 0, sizeof *c);
         c->line = lineno;
@@ -236,11 +236,11 @@ static int load(const char *path, bool valid, sfile *out)
 /* Feeds m to d from a buffer of exactly its size, so ASan sees any overread. */
 static sio_decode_status feed(sio_decoder *d, const tmsg *m, sio_packet *out, const char **err)
 {
-    uint8_t *p = sio_malloc(m->data.len);
+    uint8_t *p = util_malloc(m->data.len);
     if (m->data.len)
         memcpy(p, m->data.data, m->data.len);
     sio_decode_status st = sio_decoder_feed(d, p, m->data.len, m->binary, out, err);
-    sio_free(p);
+    util_free(p);
     return st;
 }
 
@@ -285,11 +285,11 @@ static void assert_encoding(const sio_encoded *e, const tmsgs *ms, int line)
 /* Turns an encoding back into messages (text without Engine.IO's "4"). */
 static tmsgs msgs_of(const sio_encoded *e)
 {
-    tmsgs m = {sio_calloc(e->n_attachments + 1, sizeof(tmsg)), e->n_attachments + 1};
-    sio_buf_append(&m.v[0].data, e->text->wire + 1, e->text->len - 1);
+    tmsgs m = {util_calloc(e->n_attachments + 1, sizeof(tmsg)), e->n_attachments + 1};
+    util_buf_append(&m.v[0].data, e->text->wire + 1, e->text->len - 1);
     for (size_t i = 0; i < e->n_attachments; i++) {
         m.v[i + 1].binary = true;
-        sio_buf_append(&m.v[i + 1].data, e->attachments[i]->wire, e->attachments[i]->len);
+        util_buf_append(&m.v[i + 1].data, e->attachments[i]->wire, e->attachments[i]->len);
     }
     return m;
 }
@@ -535,10 +535,10 @@ END_TEST
 
 static sio_decode_status feed_str(sio_decoder *d, const char *s, sio_packet *p, const char **err)
 {
-    tmsg m = {false, SIO_BUF_INIT};
-    sio_buf_puts(&m.data, s);
+    tmsg m = {false, UTIL_BUF_INIT};
+    util_buf_puts(&m.data, s);
     sio_decode_status st = feed(d, &m, p, err);
-    sio_buf_free(&m.data);
+    util_buf_free(&m.data);
     return st;
 }
 
@@ -589,22 +589,22 @@ START_TEST(decode_depth_and_ids_at_bounds)
 {
     sio_decoder *d = sio_decoder_new(NULL);
     sio_packet p = {0};
-    sio_buf s = SIO_BUF_INIT;
+    util_buf s = UTIL_BUF_INIT;
     for (int depth = 30; depth <= 34; depth++) {
-        sio_buf_reset(&s);
-        sio_buf_puts(&s, "2[\"d\"");
+        util_buf_reset(&s);
+        util_buf_puts(&s, "2[\"d\"");
         for (int i = 1; i < depth; i++)
-            sio_buf_puts(&s, i == 1 ? ",[" : "[");
+            util_buf_puts(&s, i == 1 ? ",[" : "[");
         for (int i = 1; i < depth; i++)
-            sio_buf_putc(&s, ']');
-        sio_buf_puts(&s, "]");
-        sio_buf_putc(&s, 0);
+            util_buf_putc(&s, ']');
+        util_buf_puts(&s, "]");
+        util_buf_putc(&s, 0);
         sio_decode_status st = feed_str(d, (const char *)s.data, &p, NULL);
         ck_assert_msg(st == (depth <= 32 ? SIO_DEC_PACKET : SIO_DEC_ERROR), "depth %d: %d", depth,
                       (int)st);
         sio_packet_clear(&p);
     }
-    sio_buf_free(&s);
+    util_buf_free(&s);
 
     ck_assert_int_eq(feed_str(d, "3999999999999999[]", &p, NULL), SIO_DEC_PACKET);
     ck_assert(p.id == INT64_C(999999999999999));

@@ -135,7 +135,7 @@ END_TEST
 
 /* What the parser delivered: each message as "<opcode>:<bytes>|" appended to out. */
 typedef struct collected {
-    sio_buf out;
+    util_buf out;
     unsigned n;
     int stop_at; /* return 7 on this message (1-based), 0: never */
 } collected;
@@ -143,9 +143,9 @@ typedef struct collected {
 static int collect(void *ud, unsigned opcode, const uint8_t *data, size_t len)
 {
     collected *c = ud;
-    sio_buf_printf(&c->out, "%x:", opcode);
-    sio_buf_append(&c->out, data, len);
-    sio_buf_putc(&c->out, '|');
+    util_buf_printf(&c->out, "%x:", opcode);
+    util_buf_append(&c->out, data, len);
+    util_buf_putc(&c->out, '|');
     c->n++;
     return c->stop_at && (int)c->n == c->stop_at ? 7 : 0;
 }
@@ -166,7 +166,7 @@ static char *feed(const uint8_t *in, size_t len, size_t chunk, int *rc)
     if (*rc == 0)
         ck_assert_uint_eq(p.part.len, 0); /* nothing left over after whole frames */
     sb_wsr_parser_free(&p);
-    sio_buf_putc(&c.out, 0);
+    util_buf_putc(&c.out, 0);
     return (char *)c.out.data;
 }
 
@@ -355,7 +355,7 @@ START_TEST(wsraw_parse_fragments_and_control)
     ck_assert_int_eq(sb_wsr_parse(&p, in, sizeof in, collect, &c), 7);
     ck_assert_uint_eq(c.n, 2);
     sb_wsr_parser_free(&p);
-    sio_buf_free(&c.out);
+    util_buf_free(&c.out);
 }
 END_TEST
 

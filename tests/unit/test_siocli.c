@@ -3,7 +3,7 @@
  * tables, durations, binary shown by size). */
 #include "cli_args.h"
 #include "cli_out.h"
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
 
 #include <check.h>
@@ -144,12 +144,12 @@ END_TEST
 static char *render(cli_table *t)
 {
     static char out[1024];
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     cli_table_render(t, &b);
     ck_assert_uint_lt(b.len, sizeof out);
     memcpy(out, b.data, b.len);
     out[b.len] = '\0';
-    sio_buf_free(&b);
+    util_buf_free(&b);
     return out;
 }
 
@@ -197,15 +197,15 @@ START_TEST(json_binary_by_size)
     json_t *v = json_pack("[s,o,{s:o}]", "x", sio_binary_new("abc", 3), "k", sio_binary_new("", 0));
     char *text = cli_json_text(v);
     ck_assert_str_eq(text, "[\"x\",{\"_binary\":3},{\"k\":{\"_binary\":0}}]");
-    sio_free(text);
+    util_free(text);
     json_decref(v);
     text = cli_json_text(NULL);
     ck_assert_str_eq(text, "null");
-    sio_free(text);
+    util_free(text);
     json_t *s = json_string("plain");
     text = cli_json_text(s);
     ck_assert_str_eq(text, "\"plain\"");
-    sio_free(text);
+    util_free(text);
     json_decref(s);
 }
 END_TEST

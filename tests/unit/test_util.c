@@ -1,8 +1,8 @@
-/* test_util: sio_buf, sio_base64 and sio_rand_id. */
-#include "sio_alloc.h"
-#include "sio_base64.h"
-#include "sio_buf.h"
-#include "sio_rand.h"
+/* test_util: util_buf, util_base64 and util_rand_id. */
+#include "util_alloc.h"
+#include "util_base64.h"
+#include "util_buf.h"
+#include "util_rand.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -10,80 +10,80 @@
 
 START_TEST(buf_append_and_grow)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     ck_assert_ptr_null(b.data);
-    sio_buf_append(&b, "", 0);
+    util_buf_append(&b, "", 0);
     ck_assert_uint_eq(b.len, 0);
     for (int i = 0; i < 10000; i++)
-        sio_buf_putc(&b, (uint8_t)i);
+        util_buf_putc(&b, (uint8_t)i);
     ck_assert_uint_eq(b.len, 10000);
     ck_assert_uint_ge(b.cap, b.len);
     for (int i = 0; i < 10000; i++)
         ck_assert_int_eq(b.data[i], (uint8_t)i);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     ck_assert_ptr_null(b.data);
     ck_assert_uint_eq(b.len, 0);
     ck_assert_uint_eq(b.cap, 0);
-    sio_buf_free(&b); /* a freed buffer is empty and may be freed again */
+    util_buf_free(&b); /* a freed buffer is empty and may be freed again */
 }
 END_TEST
 
 START_TEST(buf_puts_printf)
 {
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_puts(&b, "ab");
-    sio_buf_printf(&b, "%d-%s", 42, "x");
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_puts(&b, "ab");
+    util_buf_printf(&b, "%d-%s", 42, "x");
     ck_assert_uint_eq(b.len, 6);
     ck_assert_mem_eq(b.data, "ab42-x", 6);
     /* Longer than the printf's stack buffer. */
     char big[1000];
     memset(big, 'q', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    sio_buf_printf(&b, "[%s]", big);
+    util_buf_printf(&b, "[%s]", big);
     ck_assert_uint_eq(b.len, 6 + 2 + 999);
     ck_assert_int_eq(b.data[6], '[');
     ck_assert_int_eq(b.data[6 + 1 + 998], 'q');
     ck_assert_int_eq(b.data[b.len - 1], ']');
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 END_TEST
 
 START_TEST(buf_reserve_consume_reset)
 {
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_reserve(&b, 100);
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_reserve(&b, 100);
     ck_assert_uint_ge(b.cap, 100);
     ck_assert_uint_eq(b.len, 0);
     uint8_t *before = b.data;
-    sio_buf_append(&b, "0123456789", 10);
+    util_buf_append(&b, "0123456789", 10);
     ck_assert_ptr_eq(b.data, before); /* reserved room is used without reallocating */
-    sio_buf_consume(&b, 3);
+    util_buf_consume(&b, 3);
     ck_assert_uint_eq(b.len, 7);
     ck_assert_mem_eq(b.data, "3456789", 7);
-    sio_buf_consume(&b, 7);
+    util_buf_consume(&b, 7);
     ck_assert_uint_eq(b.len, 0);
-    sio_buf_append(&b, "xy", 2);
+    util_buf_append(&b, "xy", 2);
     size_t cap = b.cap;
-    sio_buf_reset(&b);
+    util_buf_reset(&b);
     ck_assert_uint_eq(b.len, 0);
     ck_assert_uint_eq(b.cap, cap);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 END_TEST
 
 START_TEST(buf_steal_str)
 {
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_puts(&b, "hello");
-    char *s = sio_buf_steal_str(&b);
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_puts(&b, "hello");
+    char *s = util_buf_steal_str(&b);
     ck_assert_str_eq(s, "hello");
     ck_assert_ptr_null(b.data);
     ck_assert_uint_eq(b.len, 0);
-    sio_free(s);
-    sio_buf empty = SIO_BUF_INIT;
-    s = sio_buf_steal_str(&empty);
+    util_free(s);
+    util_buf empty = UTIL_BUF_INIT;
+    s = util_buf_steal_str(&empty);
     ck_assert_str_eq(s, "");
-    sio_free(s);
+    util_free(s);
 }
 END_TEST
 
@@ -95,17 +95,17 @@ static const char *const k_rfc_b64[] = {"",         "Zg==",     "Zm8=",    "Zm9v
 START_TEST(base64_rfc_vectors)
 {
     for (size_t i = 0; i < sizeof k_rfc_plain / sizeof k_rfc_plain[0]; i++) {
-        sio_buf e = SIO_BUF_INIT, d = SIO_BUF_INIT;
-        sio_base64_encode(&e, (const uint8_t *)k_rfc_plain[i], strlen(k_rfc_plain[i]));
+        util_buf e = UTIL_BUF_INIT, d = UTIL_BUF_INIT;
+        util_base64_encode(&e, (const uint8_t *)k_rfc_plain[i], strlen(k_rfc_plain[i]));
         ck_assert_uint_eq(e.len, strlen(k_rfc_b64[i]));
         if (e.len)
             ck_assert_mem_eq(e.data, k_rfc_b64[i], e.len);
-        ck_assert_int_eq(sio_base64_decode(&d, k_rfc_b64[i], strlen(k_rfc_b64[i])), 0);
+        ck_assert_int_eq(util_base64_decode(&d, k_rfc_b64[i], strlen(k_rfc_b64[i])), 0);
         ck_assert_uint_eq(d.len, strlen(k_rfc_plain[i]));
         if (d.len)
             ck_assert_mem_eq(d.data, k_rfc_plain[i], d.len);
-        sio_buf_free(&e);
-        sio_buf_free(&d);
+        util_buf_free(&e);
+        util_buf_free(&d);
     }
 }
 END_TEST
@@ -114,23 +114,23 @@ START_TEST(base64_roundtrip_appends)
 {
     unsigned seed = 7;
     for (size_t n = 0; n < 700; n++) {
-        uint8_t *in = sio_malloc(n);
+        uint8_t *in = util_malloc(n);
         for (size_t i = 0; i < n; i++)
             in[i] = (uint8_t)rand_r(&seed);
-        sio_buf e = SIO_BUF_INIT, d = SIO_BUF_INIT;
-        sio_buf_puts(&e, "pre");
-        sio_buf_puts(&d, "PRE");
-        sio_base64_encode(&e, in, n);
+        util_buf e = UTIL_BUF_INIT, d = UTIL_BUF_INIT;
+        util_buf_puts(&e, "pre");
+        util_buf_puts(&d, "PRE");
+        util_base64_encode(&e, in, n);
         ck_assert_uint_eq(e.len, 3 + 4 * ((n + 2) / 3));
         ck_assert_mem_eq(e.data, "pre", 3);
-        ck_assert_int_eq(sio_base64_decode(&d, (const char *)e.data + 3, e.len - 3), 0);
+        ck_assert_int_eq(util_base64_decode(&d, (const char *)e.data + 3, e.len - 3), 0);
         ck_assert_uint_eq(d.len, 3 + n);
         ck_assert_mem_eq(d.data, "PRE", 3);
         if (n)
             ck_assert_mem_eq(d.data + 3, in, n);
-        sio_buf_free(&e);
-        sio_buf_free(&d);
-        sio_free(in);
+        util_buf_free(&e);
+        util_buf_free(&d);
+        util_free(in);
     }
 }
 END_TEST
@@ -139,18 +139,18 @@ START_TEST(base64_large)
 {
     /* Larger than the encoder's internal chunk (3 MiB), not a multiple of 3. */
     size_t n = 3 * 1024 * 1024 + 1000 + 2;
-    uint8_t *in = sio_malloc(n);
+    uint8_t *in = util_malloc(n);
     for (size_t i = 0; i < n; i++)
         in[i] = (uint8_t)(i * 7 + (i >> 11));
-    sio_buf e = SIO_BUF_INIT, d = SIO_BUF_INIT;
-    sio_base64_encode(&e, in, n);
+    util_buf e = UTIL_BUF_INIT, d = UTIL_BUF_INIT;
+    util_base64_encode(&e, in, n);
     ck_assert_uint_eq(e.len, 4 * ((n + 2) / 3));
-    ck_assert_int_eq(sio_base64_decode(&d, (const char *)e.data, e.len), 0);
+    ck_assert_int_eq(util_base64_decode(&d, (const char *)e.data, e.len), 0);
     ck_assert_uint_eq(d.len, n);
     ck_assert(memcmp(d.data, in, n) == 0);
-    sio_buf_free(&e);
-    sio_buf_free(&d);
-    sio_free(in);
+    util_buf_free(&e);
+    util_buf_free(&d);
+    util_free(in);
 }
 END_TEST
 
@@ -163,22 +163,22 @@ static const char *const k_bad_b64[] = {
 START_TEST(base64_invalid_leaves_out_alone)
 {
     const char *bad = k_bad_b64[_i];
-    sio_buf d = SIO_BUF_INIT;
-    sio_buf_puts(&d, "keep");
-    ck_assert_msg(sio_base64_decode(&d, bad, strlen(bad)) == -1, "accepted \"%s\"", bad);
+    util_buf d = UTIL_BUF_INIT;
+    util_buf_puts(&d, "keep");
+    ck_assert_msg(util_base64_decode(&d, bad, strlen(bad)) == -1, "accepted \"%s\"", bad);
     ck_assert_uint_eq(d.len, 4);
     ck_assert_mem_eq(d.data, "keep", 4);
-    sio_buf_free(&d);
+    util_buf_free(&d);
 }
 END_TEST
 
 START_TEST(base64_invalid_embedded_nul)
 {
-    sio_buf d = SIO_BUF_INIT;
-    ck_assert_int_eq(sio_base64_decode(&d, "Zm\0v", 4), -1);
-    ck_assert_int_eq(sio_base64_decode(&d, "Zg=\0", 4), -1);
+    util_buf d = UTIL_BUF_INIT;
+    ck_assert_int_eq(util_base64_decode(&d, "Zm\0v", 4), -1);
+    ck_assert_int_eq(util_base64_decode(&d, "Zg=\0", 4), -1);
     ck_assert_uint_eq(d.len, 0);
-    sio_buf_free(&d);
+    util_buf_free(&d);
 }
 END_TEST
 
@@ -198,7 +198,7 @@ START_TEST(rand_id_length_alphabet)
     for (size_t nbytes = 0; nbytes <= 64; nbytes++) {
         char out[SIO_RAND_ID_LEN(64) + 2];
         memset(out, '!', sizeof out);
-        sio_rand_id(out, nbytes);
+        util_rand_id(out, nbytes);
         ck_assert_uint_eq(strlen(out), SIO_RAND_ID_LEN(nbytes));
         for (size_t i = 0; out[i]; i++)
             ck_assert_msg(url_safe(out[i]), "byte %zu of \"%s\" is not URL-safe", i, out);
@@ -215,10 +215,10 @@ static int cmp_ids(const void *a, const void *b)
 START_TEST(rand_id_unique_and_spread)
 {
     enum { N = 5000, L = SIO_RAND_ID_LEN(20) + 1 };
-    char(*ids)[L] = sio_malloc(sizeof(char[N][L]));
+    char(*ids)[L] = util_malloc(sizeof(char[N][L]));
     size_t seen[128] = {0};
     for (int i = 0; i < N; i++) {
-        sio_rand_id(ids[i], 20);
+        util_rand_id(ids[i], 20);
         for (int k = 0; k < L - 1; k++)
             seen[(unsigned char)ids[i][k] & 127]++;
     }
@@ -230,28 +230,28 @@ START_TEST(rand_id_unique_and_spread)
     for (int c = 0; c < 128; c++)
         symbols += seen[c] != 0;
     ck_assert_uint_eq(symbols, 64);
-    sio_free(ids);
+    util_free(ids);
 }
 END_TEST
 
 START_TEST(alloc_basics)
 {
-    char *s = sio_strndup("abcdef", 3);
+    char *s = util_strndup("abcdef", 3);
     ck_assert_str_eq(s, "abc");
-    sio_free(s);
-    s = sio_strdup("");
+    util_free(s);
+    s = util_strdup("");
     ck_assert_str_eq(s, "");
-    sio_free(s);
-    int *z = sio_calloc(16, sizeof *z);
+    util_free(s);
+    int *z = util_calloc(16, sizeof *z);
     for (int i = 0; i < 16; i++)
         ck_assert_int_eq(z[i], 0);
-    z = sio_realloc(z, 32 * sizeof *z);
+    z = util_realloc(z, 32 * sizeof *z);
     ck_assert_int_eq(z[15], 0);
-    sio_free(z);
-    sio_free(NULL);
-    void *p = sio_malloc(0); /* a zero-byte allocation is a valid pointer */
+    util_free(z);
+    util_free(NULL);
+    void *p = util_malloc(0); /* a zero-byte allocation is a valid pointer */
     ck_assert_ptr_nonnull(p);
-    sio_free(p);
+    util_free(p);
 }
 END_TEST
 

@@ -1,7 +1,7 @@
 /* vec: reader for the escaped-bytes vector files of tests/vectors. */
 #include "vec.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static int hexval(char c)
 }
 
 /* Appends the bytes of the hex string h[0..n) to out. Returns 0, or -1 if h is not whole hex bytes. */
-static int unhex(sio_buf *out, const char *h, size_t n)
+static int unhex(util_buf *out, const char *h, size_t n)
 {
     if (n == 0 || n % 2)
         return -1;
@@ -27,14 +27,14 @@ static int unhex(sio_buf *out, const char *h, size_t n)
         int hi = hexval(h[i]), lo = hexval(h[i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
-        sio_buf_putc(out, (uint8_t)(hi << 4 | lo));
+        util_buf_putc(out, (uint8_t)(hi << 4 | lo));
     }
     return 0;
 }
 
 /* Decodes the repeat escape at s[0..n) (just after "\{"): "N*HEX}". Returns the characters used,
  * or 0 when malformed. */
-static size_t unrepeat(sio_buf *out, const char *s, size_t n)
+static size_t unrepeat(util_buf *out, const char *s, size_t n)
 {
     const char *star = memchr(s, '*', n);
     const char *end = memchr(s, '}', n);
@@ -44,33 +44,33 @@ static size_t unrepeat(sio_buf *out, const char *s, size_t n)
     unsigned long count = strtoul(s, &num_end, 10);
     if (num_end != star || count == 0)
         return 0;
-    sio_buf unit = SIO_BUF_INIT;
+    util_buf unit = UTIL_BUF_INIT;
     if (unhex(&unit, star + 1, (size_t)(end - star - 1)) != 0) {
-        sio_buf_free(&unit);
+        util_buf_free(&unit);
         return 0;
     }
-    sio_buf_reserve(out, unit.len * count);
+    util_buf_reserve(out, unit.len * count);
     for (unsigned long i = 0; i < count; i++)
-        sio_buf_append(out, unit.data, unit.len);
-    sio_buf_free(&unit);
+        util_buf_append(out, unit.data, unit.len);
+    util_buf_free(&unit);
     return (size_t)(end - s) + 1;
 }
 
-int vec_unescape(sio_buf *out, const char *s, size_t n)
+int vec_unescape(util_buf *out, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (s[i] != '\\') {
-            sio_buf_putc(out, (uint8_t)s[i]);
+            util_buf_putc(out, (uint8_t)s[i]);
             continue;
         }
         if (++i == n)
             return -1;
         switch (s[i]) {
-        case '\\': sio_buf_putc(out, '\\'); break;
-        case 's': sio_buf_putc(out, ' '); break;
-        case 'n': sio_buf_putc(out, '\n'); break;
-        case 'r': sio_buf_putc(out, '\r'); break;
-        case 't': sio_buf_putc(out, '\t'); break;
+        case '\\': util_buf_putc(out, '\\'); break;
+        case 's': util_buf_putc(out, ' '); break;
+        case 'n': util_buf_putc(out, '\n'); break;
+        case 'r': util_buf_putc(out, '\r'); break;
+        case 't': util_buf_putc(out, '\t'); break;
         case '_': break;
         case 'x':
             if (i + 2 >= n || unhex(out, s + i + 1, 2) != 0)
@@ -126,19 +126,19 @@ static int parse_expect(vec_case *c, const char *t, size_t n)
     }
     if (n < 2 || t[1] != ':' || !(t[0] == 'b' || (t[0] >= '0' && t[0] <= '6')))
         return -1;
-    sio_buf data = SIO_BUF_INIT;
+    util_buf data = UTIL_BUF_INIT;
     if (vec_unescape(&data, t + 2, n - 2) != 0) {
-        sio_buf_free(&data);
+        util_buf_free(&data);
         return -1;
     }
-    c->expect = sio_realloc(c->expect, (c->nexpect + count) * sizeof *c->expect);
+    c->expect = util_realloc(c->expect, (c->nexpect + count) * sizeof *c->expect);
     for (unsigned long i = 0; i < count; i++) {
         vec_packet *p = &c->expect[c->nexpect++];
         p->kind = t[0];
-        p->data = (sio_buf)SIO_BUF_INIT;
-        sio_buf_append(&p->data, data.data, data.len);
+        p->data = (util_buf)UTIL_BUF_INIT;
+        util_buf_append(&p->data, data.data, data.len);
     }
-    sio_buf_free(&data);
+    util_buf_free(&data);
     return 0;
 }
 
@@ -168,10 +168,10 @@ static int parse_case(vec_case *c, char **fields, size_t *lens, size_t nf, int w
 
 static void case_free(vec_case *c)
 {
-    sio_buf_free(&c->input);
+    util_buf_free(&c->input);
     for (size_t i = 0; i < c->nexpect; i++)
-        sio_buf_free(&c->expect[i].data);
-    sio_free(c->expect);
+        util_buf_free(&c->expect[i].data);
+    util_free(c->expect);
 }
 
 int vec_load(const char *path, int with_kind, int with_expect, vec_file *f)
@@ -201,7 +201,7 @@ int vec_load(const char *path, int with_kind, int with_expect, vec_file *f)
             rc = -1;
             break;
         }
-        f->cases = sio_realloc(f->cases, (f->ncases + 1) * sizeof *f->cases);
+        f->cases = util_realloc(f->cases, (f->ncases + 1) * sizeof *f->cases);
         vec_case *c = &f->cases[f->ncases++];
         memset(c, 0, sizeof *c);
         c->line = lineno;
@@ -221,7 +221,7 @@ void vec_file_free(vec_file *f)
 {
     for (size_t i = 0; i < f->ncases; i++)
         case_free(&f->cases[i]);
-    sio_free(f->cases);
+    util_free(f->cases);
     f->cases = NULL;
     f->ncases = 0;
 }

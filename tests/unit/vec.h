@@ -2,22 +2,22 @@
 #ifndef SIO_TEST_VEC_H
 #define SIO_TEST_VEC_H
 
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /** One expected packet of a valid case. */
 typedef struct vec_packet {
-    char kind;    /**< '0'..'6' for a text packet, 'b' for a binary message */
-    sio_buf data; /**< decoded bytes; owned by the packet */
+    char kind;     /**< '0'..'6' for a text packet, 'b' for a binary message */
+    util_buf data; /**< decoded bytes; owned by the packet */
 } vec_packet;
 
 /** One case: the input bytes and, for valid cases, the packets they must decode to. */
 typedef struct vec_case {
     int line;           /**< line of the case in its file */
     char kind[8];       /**< first field when the file has one ("text"/"binary" in ws files) */
-    sio_buf input;      /**< input bytes; owned by the case */
+    util_buf input;     /**< input bytes; owned by the case */
     vec_packet *expect; /**< expected packets (NULL for invalid cases); owned by the case */
     size_t nexpect;     /**< number of expected packets */
 } vec_case;
@@ -30,7 +30,7 @@ typedef struct vec_file {
 
 /* Decodes the escaped field s[0..n) and appends its bytes to out. Returns 0, or -1 on a malformed
  * escape. */
-int vec_unescape(sio_buf *out, const char *s, size_t n);
+int vec_unescape(util_buf *out, const char *s, size_t n);
 
 /* Loads path. with_kind: every case starts with a kind field; with_expect: cases list expected
  * packets after the input (otherwise the rest of the line is a free comment). Returns 0 and fills

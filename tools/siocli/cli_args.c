@@ -1,7 +1,7 @@
 /* cli_args: parsing of siocli's command line and its help texts. */
 #include "cli_args.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -71,7 +71,7 @@ static void set_global(cli_args *a, size_t index, const char *value)
 static void add_value(cli_args *a, size_t index, const char *value)
 {
     size_t n = a->count[index]++;
-    a->values[index] = sio_realloc(a->values[index], (n + 1) * sizeof *a->values[index]);
+    a->values[index] = util_realloc(a->values[index], (n + 1) * sizeof *a->values[index]);
     a->values[index][n] = value;
 }
 
@@ -165,7 +165,7 @@ int cli_args_parse(cli_args *a, const cli_cmd *cmds, size_t n_cmds, int argc, ch
             }
             continue;
         }
-        a->pos = sio_realloc(a->pos, (a->n_pos + 1) * sizeof *a->pos);
+        a->pos = util_realloc(a->pos, (a->n_pos + 1) * sizeof *a->pos);
         a->pos[a->n_pos++] = arg;
     }
     if (a->cmd && !a->help) {
@@ -192,8 +192,8 @@ void cli_args_free(cli_args *a)
     if (!a)
         return;
     for (size_t i = 0; i < CLI_MAX_OPTS; i++)
-        sio_free(a->values[i]);
-    sio_free(a->pos);
+        util_free(a->values[i]);
+    util_free(a->pos);
     memset(a, 0, sizeof *a);
 }
 

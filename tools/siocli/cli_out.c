@@ -1,7 +1,7 @@
 /* cli_out: tables, JSON documents and formatters of siocli's output. */
 #include "cli_out.h"
 
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
 
 #include <inttypes.h>
@@ -15,7 +15,7 @@ struct cli_table {
 
 static char *clean_copy(const char *s)
 {
-    char *c = sio_strdup(s ? s : "-");
+    char *c = util_strdup(s ? s : "-");
     for (char *p = c; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = '?';
@@ -24,9 +24,9 @@ static char *clean_copy(const char *s)
 
 cli_table *cli_table_new(size_t ncols, const char *const *headers)
 {
-    cli_table *t = sio_calloc(1, sizeof *t);
+    cli_table *t = util_calloc(1, sizeof *t);
     t->ncols = ncols;
-    t->cells = sio_calloc(ncols, sizeof *t->cells);
+    t->cells = util_calloc(ncols, sizeof *t->cells);
     for (size_t i = 0; i < ncols; i++)
         t->cells[i] = clean_copy(headers[i]);
     return t;
@@ -35,7 +35,7 @@ cli_table *cli_table_new(size_t ncols, const char *const *headers)
 void cli_table_add(cli_table *t, const char *const *cells)
 {
     size_t base = (t->rows + 1) * t->ncols;
-    t->cells = sio_realloc(t->cells, (base + t->ncols) * sizeof *t->cells);
+    t->cells = util_realloc(t->cells, (base + t->ncols) * sizeof *t->cells);
     for (size_t i = 0; i < t->ncols; i++)
         t->cells[base + i] = clean_copy(cells[i]);
     t->rows++;
@@ -56,9 +56,9 @@ static size_t width_of(const char *s)
     return w;
 }
 
-void cli_table_render(const cli_table *t, sio_buf *out)
+void cli_table_render(const cli_table *t, util_buf *out)
 {
-    size_t *widths = sio_calloc(t->ncols ? t->ncols : 1, sizeof *widths);
+    size_t *widths = util_calloc(t->ncols ? t->ncols : 1, sizeof *widths);
     for (size_t r = 0; r <= t->rows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
             size_t w = width_of(t->cells[r * t->ncols + c]);
@@ -68,25 +68,25 @@ void cli_table_render(const cli_table *t, sio_buf *out)
     for (size_t r = 0; r <= t->rows; r++) {
         for (size_t c = 0; c < t->ncols; c++) {
             const char *cell = t->cells[r * t->ncols + c];
-            sio_buf_puts(out, cell);
+            util_buf_puts(out, cell);
             if (c + 1 < t->ncols) {
                 for (size_t pad = width_of(cell); pad < widths[c] + 2; pad++)
-                    sio_buf_putc(out, ' ');
+                    util_buf_putc(out, ' ');
             }
         }
-        sio_buf_putc(out, '\n');
+        util_buf_putc(out, '\n');
     }
-    sio_free(widths);
+    util_free(widths);
 }
 
 void cli_table_print(const cli_table *t, FILE *f)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     cli_table_render(t, &b);
     if (b.len)
         fwrite(b.data, 1, b.len, f);
     fflush(f);
-    sio_buf_free(&b);
+    util_buf_free(&b);
 }
 
 void cli_table_free(cli_table *t)
@@ -94,9 +94,9 @@ void cli_table_free(cli_table *t)
     if (!t)
         return;
     for (size_t i = 0; i < (t->rows + 1) * t->ncols; i++)
-        sio_free(t->cells[i]);
-    sio_free(t->cells);
-    sio_free(t);
+        util_free(t->cells[i]);
+    util_free(t->cells);
+    util_free(t);
 }
 
 char *cli_fmt_duration(char *out, size_t n, int64_t ms)
@@ -150,17 +150,17 @@ json_t *cli_json_display(const json_t *v)
 
 static int append_json(const char *buffer, size_t size, void *data)
 {
-    sio_buf_append(data, buffer, size);
+    util_buf_append(data, buffer, size);
     return 0;
 }
 
 static char *dump(const json_t *v, size_t flags)
 {
     json_t *d = cli_json_display(v);
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     json_dump_callback(d, append_json, &b, flags | JSON_ENCODE_ANY);
     json_decref(d);
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 char *cli_json_text(const json_t *v)
@@ -174,7 +174,7 @@ void cli_print_json(const json_t *doc)
     fputs(s, stdout);
     fputc('\n', stdout);
     fflush(stdout);
-    sio_free(s);
+    util_free(s);
 }
 
 void cli_print_json_line(const json_t *doc)
@@ -183,5 +183,5 @@ void cli_print_json_line(const json_t *doc)
     fputs(s, stdout);
     fputc('\n', stdout);
     fflush(stdout);
-    sio_free(s);
+    util_free(s);
 }

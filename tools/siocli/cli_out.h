@@ -3,7 +3,7 @@
 #ifndef CLI_OUT_H
 #define CLI_OUT_H
 
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@ size_t cli_table_rows(const cli_table *t);
 /* Appends the table to out: the header line, then one line per row; every column but the last is
  * padded to its widest cell (UTF-8 characters counted once) and columns are separated by two
  * spaces; the last column is not padded. */
-void cli_table_render(const cli_table *t, sio_buf *out);
+void cli_table_render(const cli_table *t, util_buf *out);
 
 /* Writes the rendered table to f. */
 void cli_table_print(const cli_table *t, FILE *f);
@@ -42,7 +42,7 @@ char *cli_fmt_duration(char *out, size_t n, int64_t ms);
 json_t *cli_json_display(const json_t *v);
 
 /* v (borrowed) as compact JSON text for a table cell, binary shown as {"_binary":SIZE}. Caller
- * frees with sio_free. */
+ * frees with util_free. */
 char *cli_json_text(const json_t *v);
 
 /* Prints doc (borrowed) to stdout as one JSON document (indented, newline-terminated), binary

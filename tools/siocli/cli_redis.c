@@ -2,8 +2,8 @@
 #include "cli_redis.h"
 
 #include "rd_link.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
+#include "util_alloc.h"
+#include "util_buf.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -115,7 +115,7 @@ cli_redis *cli_redis_connect(const char *url, long timeout_ms, char *err, size_t
     char buf[512];
     if (rd_link_parse_url(url, &cfg, buf, sizeof buf, err, errlen) != 0)
         return NULL;
-    cli_redis *r = sio_calloc(1, sizeof *r);
+    cli_redis *r = util_calloc(1, sizeof *r);
     snprintf(r->host, sizeof r->host, "%s", cfg.host);
     r->port = cfg.port;
     if (cfg.password) {
@@ -126,7 +126,7 @@ cli_redis *cli_redis_connect(const char *url, long timeout_ms, char *err, size_t
     r->timeout_ms = timeout_ms;
     r->cmd = open_ctx(r, err, errlen);
     if (!r->cmd) {
-        sio_free(r);
+        util_free(r);
         return NULL;
     }
     /* A reachable server that is not a working Redis (or refuses us) fails here, not later. */
@@ -154,10 +154,10 @@ void cli_redis_free(cli_redis *r)
     while (r->subs) {
         cli_sub *s = r->subs;
         r->subs = s->next;
-        sio_free(s->name);
-        sio_free(s);
+        util_free(s->name);
+        util_free(s);
     }
-    sio_free(r);
+    util_free(r);
 }
 
 redisReply *cli_redis_command(cli_redis *r, int argc, const char **argv, const size_t *lens,
@@ -235,8 +235,8 @@ int cli_redis_subscribe(cli_redis *r, const char *channel, bool pattern, char *e
         if (confirmed)
             break;
     }
-    cli_sub *s = sio_calloc(1, sizeof *s);
-    s->name = sio_strdup(channel);
+    cli_sub *s = util_calloc(1, sizeof *s);
+    s->name = util_strdup(channel);
     s->pattern = pattern;
     s->next = r->subs;
     r->subs = s;
@@ -319,11 +319,11 @@ int cli_redis_next(cli_redis *r, uint64_t deadline, volatile int *stop, cli_msg 
 
 char *cli_glob_escape(const char *s)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     for (; *s; s++) {
         if (strchr("*?[]\\", *s))
-            sio_buf_putc(&b, '\\');
-        sio_buf_putc(&b, (uint8_t)*s);
+            util_buf_putc(&b, '\\');
+        util_buf_putc(&b, (uint8_t)*s);
     }
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }

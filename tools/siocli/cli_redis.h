@@ -62,7 +62,7 @@ int cli_redis_next(cli_redis *r, uint64_t deadline, volatile int *stop, cli_msg 
                    size_t errlen);
 
 /* Escapes the glob characters *?[]\ of s with backslashes, so that a PSUBSCRIBE pattern matches s
- * literally. Appends to a new string the caller frees with sio_free. */
+ * literally. Appends to a new string the caller frees with util_free. */
 char *cli_glob_escape(const char *s);
 
 #endif

@@ -1,37 +1,37 @@
 /* cli_req: adapter requests and control requests of siocli, with their answer collection. */
 #include "cli_req.h"
 
-#include "sio_alloc.h"
-#include "sio_buf.h"
-#include "sio_rand.h"
+#include "util_alloc.h"
+#include "util_buf.h"
+#include "util_rand.h"
 
 #include <string.h>
 
-/* The channel names of this run, built on demand. Each returns a new string (sio_free). */
+/* The channel names of this run, built on demand. Each returns a new string (util_free). */
 static char *chan_request(const cli_ctx *ctx)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_request(&b, ctx->key, ctx->nsp);
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 static char *chan_response(const cli_ctx *ctx, const char *uid)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_response(&b, ctx->key, ctx->nsp, uid);
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 static char *chan_reply(const cli_ctx *ctx)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     rd_channel_control_reply(&b, ctx->key, ctx->uid);
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 static int append_json(const char *buffer, size_t size, void *data)
 {
-    sio_buf_append(data, buffer, size);
+    util_buf_append(data, buffer, size);
     return 0;
 }
 
@@ -47,13 +47,13 @@ int cli_req_listen(cli_ctx *ctx, char *err, size_t errlen)
     for (size_t i = 0; i < 3 && rc == 0; i++)
         rc = cli_redis_subscribe(ctx->redis, names[i], false, err, errlen);
     for (size_t i = 0; i < 3; i++)
-        sio_free(names[i]);
+        util_free(names[i]);
     return rc;
 }
 
 /* Publishes payload on channel after asking how many plain subscribers it has. Returns 0 and sets
  * *subscribers, or -1 with err. Nothing is published when there are none. */
-static int publish_counted(cli_ctx *ctx, const char *channel, const sio_buf *payload,
+static int publish_counted(cli_ctx *ctx, const char *channel, const util_buf *payload,
                            long long *subscribers, char *err, size_t errlen)
 {
     if (cli_redis_numsub(ctx->redis, channel, subscribers, err, errlen) != 0)
@@ -98,7 +98,7 @@ static int collect(cli_ctx *ctx, bool control, const char *id_field, const char 
     rc = 0;
 done:
     for (size_t i = 0; i < 3; i++)
-        sio_free(names[i]);
+        util_free(names[i]);
     return rc;
 }
 
@@ -107,19 +107,19 @@ int cli_req_collect(cli_ctx *ctx, const json_t *req, json_t **answers, long long
 {
     *answers = NULL;
     char rid[8];
-    sio_rand_id(rid, 4);
+    util_rand_id(rid, 4);
     json_t *msg = json_object();
     json_object_set_new(msg, "uid", json_string(ctx->uid));
     json_object_set_new(msg, "requestId", json_string(rid));
     json_object_update(msg, (json_t *)req);
-    sio_buf payload = SIO_BUF_INIT;
+    util_buf payload = UTIL_BUF_INIT;
     rd_request_encode(&payload, msg);
     json_decref(msg);
     char *channel = chan_request(ctx);
     uint64_t deadline = cli_now_ms() + (uint64_t)ctx->timeout_ms;
     int rc = publish_counted(ctx, channel, &payload, servers, err, errlen);
-    sio_buf_free(&payload);
-    sio_free(channel);
+    util_buf_free(&payload);
+    util_free(channel);
     if (rc != 0)
         return -1;
     json_t *acc = json_array();
@@ -213,20 +213,20 @@ int cli_req_control(cli_ctx *ctx, const char *node_id, const json_t *req, json_t
 {
     *replies = NULL;
     char id[16];
-    sio_rand_id(id, 6);
+    util_rand_id(id, 6);
     char *reply = chan_reply(ctx);
     json_t *msg = json_pack("{s:s,s:s}", "id", id, "reply", reply);
-    sio_free(reply);
+    util_free(reply);
     json_object_update(msg, (json_t *)req);
-    sio_buf payload = SIO_BUF_INIT, channel = SIO_BUF_INIT;
+    util_buf payload = UTIL_BUF_INIT, channel = UTIL_BUF_INIT;
     json_dump_callback(msg, append_json, &payload, JSON_COMPACT);
     json_decref(msg);
     rd_channel_control(&channel, ctx->key, node_id);
-    sio_buf_putc(&channel, '\0');
+    util_buf_putc(&channel, '\0');
     uint64_t deadline = cli_now_ms() + (uint64_t)ctx->timeout_ms;
     int rc = publish_counted(ctx, (const char *)channel.data, &payload, nodes, err, errlen);
-    sio_buf_free(&payload);
-    sio_buf_free(&channel);
+    util_buf_free(&payload);
+    util_buf_free(&channel);
     if (rc != 0)
         return -1;
     json_t *acc = json_array();
@@ -274,16 +274,16 @@ int cli_req_broadcast_ack(cli_ctx *ctx, const rd_broadcast *b, long ack_ms, cli_
 {
     memset(out, 0, sizeof *out);
     char rid[8];
-    sio_rand_id(rid, 4);
+    util_rand_id(rid, 4);
     rd_broadcast mine = *b;
     mine.uid = ctx->uid;
-    sio_buf payload = SIO_BUF_INIT;
+    util_buf payload = UTIL_BUF_INIT;
     rd_request_encode_broadcast(&payload, rid, &mine, ack_ms);
     char *channel = chan_request(ctx);
     uint64_t deadline = cli_now_ms() + (uint64_t)ack_ms;
     int rc = publish_counted(ctx, channel, &payload, &out->servers, err, errlen);
-    sio_buf_free(&payload);
-    sio_free(channel);
+    util_buf_free(&payload);
+    util_free(channel);
     if (rc != 0)
         return -1;
     out->acks = json_array();
@@ -320,8 +320,8 @@ int cli_req_broadcast_ack(cli_ctx *ctx, const rd_broadcast *b, long ack_ms, cli_
         }
         json_decref(res);
     }
-    sio_free(shared);
-    sio_free(own);
+    util_free(shared);
+    util_free(own);
     if (rc < 0) {
         json_decref(out->acks);
         out->acks = NULL;

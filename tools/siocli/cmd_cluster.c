@@ -2,8 +2,8 @@
  * (the sid -> node map) and session SID (asked to its owning node over the control channel). */
 #include "cli_out.h"
 #include "cli_req.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
+#include "util_alloc.h"
+#include "util_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +13,9 @@
 
 static char *key_of(const cli_ctx *ctx, const char *kind, const char *id)
 {
-    sio_buf b = SIO_BUF_INIT;
-    sio_buf_printf(&b, "%s:%s:%s", ctx->key, kind, id);
-    return sio_buf_steal_str(&b);
+    util_buf b = UTIL_BUF_INIT;
+    util_buf_printf(&b, "%s:%s:%s", ctx->key, kind, id);
+    return util_buf_steal_str(&b);
 }
 
 /* SCANs the keys "K:kind:*" and appends the part after the prefix of each to out (an array).
@@ -23,10 +23,10 @@ static char *key_of(const cli_ctx *ctx, const char *kind, const char *id)
 static int scan_ids(cli_ctx *ctx, const char *kind, json_t *out, char *err, size_t errlen)
 {
     char *esc = cli_glob_escape(ctx->key);
-    sio_buf pat = SIO_BUF_INIT;
-    sio_buf_printf(&pat, "%s:%s:*", esc, kind);
-    char *pattern = sio_buf_steal_str(&pat);
-    sio_free(esc);
+    util_buf pat = UTIL_BUF_INIT;
+    util_buf_printf(&pat, "%s:%s:*", esc, kind);
+    char *pattern = util_buf_steal_str(&pat);
+    util_free(esc);
     size_t prefix = strlen(ctx->key) + strlen(kind) + 2;
     char cursor[32] = "0";
     int rc = 0;
@@ -51,7 +51,7 @@ static int scan_ids(cli_ctx *ctx, const char *kind, json_t *out, char *err, size
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
-    sio_free(pattern);
+    util_free(pattern);
     return rc;
 }
 
@@ -76,14 +76,14 @@ static int by_string(const void *a, const void *b)
 static void sort_strings(json_t *arr)
 {
     size_t n = json_array_size(arr);
-    json_t **v = sio_malloc((n ? n : 1) * sizeof *v);
+    json_t **v = util_malloc((n ? n : 1) * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref(json_array_get(arr, i));
     qsort(v, n, sizeof *v, by_string);
     json_array_clear(arr);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, v[i]);
-    sio_free(v);
+    util_free(v);
 }
 
 /* The node record K:node:ID as an object of strings (empty when it does not exist), or NULL with
@@ -93,7 +93,7 @@ static json_t *node_record(cli_ctx *ctx, const char *id, char *err, size_t errle
     char *key = key_of(ctx, "node", id);
     const char *argv[] = {"HGETALL", key};
     redisReply *r = cli_redis_command(ctx->redis, 2, argv, NULL, err, errlen);
-    sio_free(key);
+    util_free(key);
     if (!r)
         return NULL;
     json_t *rec = json_object();
@@ -118,11 +118,11 @@ int cmd_nodes(cli_ctx *ctx, const cli_args *a)
     char err[512];
     json_t *ids = json_array();
     const char *argv[] = {"SMEMBERS", NULL};
-    char *set = sio_malloc(strlen(ctx->key) + 8);
+    char *set = util_malloc(strlen(ctx->key) + 8);
     sprintf(set, "%s:nodes", ctx->key);
     argv[1] = set;
     redisReply *r = cli_redis_command(ctx->redis, 2, argv, NULL, err, sizeof err);
-    sio_free(set);
+    util_free(set);
     if (!r) {
         json_decref(ids);
         return cli_fail(CLI_EXIT_USAGE, "%s", err);
@@ -256,8 +256,8 @@ int cmd_sessions(cli_ctx *ctx, const cli_args *a)
     size_t n = json_array_size(sids);
     for (size_t at = 0; at < n && rc == CLI_EXIT_OK; at += 500) {
         size_t batch = n - at < 500 ? n - at : 500;
-        const char **argv = sio_malloc((batch + 1) * sizeof *argv);
-        char **keys = sio_malloc(batch * sizeof *keys);
+        const char **argv = util_malloc((batch + 1) * sizeof *argv);
+        char **keys = util_malloc(batch * sizeof *keys);
         argv[0] = "MGET";
         for (size_t i = 0; i < batch; i++) {
             keys[i] = key_of(ctx, "sid", json_string_value(json_array_get(sids, at + i)));
@@ -265,9 +265,9 @@ int cmd_sessions(cli_ctx *ctx, const cli_args *a)
         }
         redisReply *r = cli_redis_command(ctx->redis, (int)batch + 1, argv, NULL, err, sizeof err);
         for (size_t i = 0; i < batch; i++)
-            sio_free(keys[i]);
-        sio_free(keys);
-        sio_free(argv);
+            util_free(keys[i]);
+        util_free(keys);
+        util_free(argv);
         if (!r) {
             rc = cli_fail(CLI_EXIT_USAGE, "%s", err);
             break;
@@ -326,7 +326,7 @@ static void print_session(const json_t *s, const char *node)
     json_t *sock;
     json_array_foreach(json_object_get(s, "sockets"), i, sock)
     {
-        sio_buf rooms = SIO_BUF_INIT;
+        util_buf rooms = UTIL_BUF_INIT;
         const char *id = json_string_value(json_object_get(sock, "id"));
         size_t j;
         json_t *r;
@@ -336,14 +336,14 @@ static void print_session(const json_t *s, const char *node)
             if (!name || (id && strcmp(name, id) == 0))
                 continue; /* its own id room goes without saying */
             if (rooms.len)
-                sio_buf_puts(&rooms, ",");
-            sio_buf_puts(&rooms, name);
+                util_buf_puts(&rooms, ",");
+            util_buf_puts(&rooms, name);
         }
-        char *text = sio_buf_steal_str(&rooms);
+        char *text = util_buf_steal_str(&rooms);
         const char *cells2[] = {json_string_value(json_object_get(sock, "nsp")), id,
                                 text[0] ? text : "-"};
         cli_table_add(t, cells2);
-        sio_free(text);
+        util_free(text);
     }
     fputc('\n', stdout);
     cli_table_print(t, stdout);
@@ -357,7 +357,7 @@ int cmd_session(cli_ctx *ctx, const cli_args *a)
     char *key = key_of(ctx, "sid", sid);
     const char *argv[] = {"GET", key};
     redisReply *r = cli_redis_command(ctx->redis, 2, argv, NULL, err, sizeof err);
-    sio_free(key);
+    util_free(key);
     if (!r)
         return cli_fail(CLI_EXIT_USAGE, "%s", err);
     if (r->type != REDIS_REPLY_STRING) {
@@ -365,10 +365,10 @@ int cmd_session(cli_ctx *ctx, const cli_args *a)
         return cli_fail(CLI_EXIT_NONE, "no session %s in the cluster (%s:sid:%s is not set)", sid,
                         ctx->key, sid);
     }
-    char *node = sio_strndup(r->str, r->len);
+    char *node = util_strndup(r->str, r->len);
     freeReplyObject(r);
     if (cli_req_listen(ctx, err, sizeof err) != 0) {
-        sio_free(node);
+        util_free(node);
         return cli_fail(CLI_EXIT_USAGE, "%s", err);
     }
     json_t *req = json_pack("{s:s,s:s}", "type", "session", "sid", sid), *replies = NULL;
@@ -403,6 +403,6 @@ int cmd_session(cli_ctx *ctx, const cli_args *a)
         rc = CLI_EXIT_OK;
     }
     json_decref(replies);
-    sio_free(node);
+    util_free(node);
     return rc;
 }

@@ -3,9 +3,9 @@
  * in the emitter's form, which siobroker nodes and Node servers both apply). */
 #include "cli_out.h"
 #include "cli_req.h"
-#include "sio_alloc.h"
+#include "util_alloc.h"
 #include "sio_binary.h"
-#include "sio_buf.h"
+#include "util_buf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,27 +34,27 @@ static json_t *read_binary(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "--binary-file %s: %s", path, strerror(errno));
         return NULL;
     }
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     uint8_t chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (b.len + n > CLI_MAX_BINARY) {
             snprintf(err, errlen, "--binary-file %s: larger than %u bytes", path, CLI_MAX_BINARY);
             fclose(f);
-            sio_buf_free(&b);
+            util_buf_free(&b);
             return NULL;
         }
-        sio_buf_append(&b, chunk, n);
+        util_buf_append(&b, chunk, n);
     }
     bool failed = ferror(f);
     fclose(f);
     if (failed) {
         snprintf(err, errlen, "--binary-file %s: read error", path);
-        sio_buf_free(&b);
+        util_buf_free(&b);
         return NULL;
     }
     json_t *v = sio_binary_new(b.data, b.len);
-    sio_buf_free(&b);
+    util_buf_free(&b);
     return v;
 }
 
@@ -132,7 +132,7 @@ static int report_acks(cli_ctx *ctx, const char *event, int got, const cli_ack_r
             char *text = cli_json_text(v);
             const char *cells[] = {n, text};
             cli_table_add(t, cells);
-            sio_free(text);
+            util_free(text);
         }
         cli_table_print(t, stdout);
         cli_table_free(t);
@@ -198,10 +198,10 @@ int cmd_emit(cli_ctx *ctx, const cli_args *a)
         return rc;
     }
     /* The emitter's format: published once, on the room's channel when there is exactly one. */
-    sio_buf msg = SIO_BUF_INIT, ch = SIO_BUF_INIT;
+    util_buf msg = UTIL_BUF_INIT, ch = UTIL_BUF_INIT;
     rd_broadcast_encode(&msg, &b, true);
     rd_channel_broadcast(&ch, ctx->key, ctx->nsp, n_to == 1 ? to[0] : NULL);
-    sio_buf_putc(&ch, '\0');
+    util_buf_putc(&ch, '\0');
     long long receivers = 0;
     if (cli_redis_publish(ctx->redis, (const char *)ch.data, msg.data, msg.len, &receivers, err,
                           sizeof err) != 0) {
@@ -230,8 +230,8 @@ int cmd_emit(cli_ctx *ctx, const cli_args *a)
                  : cli_fail(CLI_EXIT_NONE, "no server listens on %s (nothing received it)",
                             (const char *)ch.data);
     }
-    sio_buf_free(&msg);
-    sio_buf_free(&ch);
+    util_buf_free(&msg);
+    util_buf_free(&ch);
     json_decref(data);
     return rc;
 }
@@ -269,16 +269,16 @@ static int selection_request(cli_ctx *ctx, const cli_args *a, int type, const ch
             json_object_set_new(req, "rooms", json_pack("[s]", room));
         else
             json_object_set_new(req, "close", json_boolean(close));
-        sio_buf msg = SIO_BUF_INIT, ch = SIO_BUF_INIT;
+        util_buf msg = UTIL_BUF_INIT, ch = UTIL_BUF_INIT;
         rd_request_encode_json(&msg, req);
         json_decref(req);
         rd_channel_request(&ch, ctx->key, ctx->nsp);
-        sio_buf_putc(&ch, '\0');
+        util_buf_putc(&ch, '\0');
         if (cli_redis_publish(ctx->redis, (const char *)ch.data, msg.data, msg.len, NULL, err,
                               sizeof err) != 0)
             rc = cli_fail(CLI_EXIT_USAGE, "%s", err);
-        sio_buf_free(&msg);
-        sio_buf_free(&ch);
+        util_buf_free(&msg);
+        util_buf_free(&ch);
     }
     if (rc != CLI_EXIT_OK)
         return rc;

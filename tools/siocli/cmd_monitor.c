@@ -3,8 +3,8 @@
  * never counts as a server in PUBSUB NUMSUB. */
 #include "cli_out.h"
 #include "cli_req.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
+#include "util_alloc.h"
+#include "util_buf.h"
 
 #include <signal.h>
 #include <string.h>
@@ -36,15 +36,15 @@ static json_t *names_json(char **v, size_t n)
 
 static char *names_text(char **v, size_t n)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sio_buf_putc(&b, ',');
-        sio_buf_puts(&b, v[i]);
+            util_buf_putc(&b, ',');
+        util_buf_puts(&b, v[i]);
     }
     if (!n)
-        sio_buf_putc(&b, '-');
-    return sio_buf_steal_str(&b);
+        util_buf_putc(&b, '-');
+    return util_buf_steal_str(&b);
 }
 
 static bool targets(const rd_broadcast *b, const char *room)
@@ -97,26 +97,26 @@ static void print_seen(const cli_ctx *ctx, const seen *s, const cli_msg *m)
         snprintf(when, sizeof when, "%s.%03d", hms, (int)(now % 1000));
         char *rooms = names_text(b->rooms, b->n_rooms);
         char *except = names_text(b->except, b->n_except);
-        sio_buf flags = SIO_BUF_INIT;
+        util_buf flags = UTIL_BUF_INIT;
         if (b->volatile_)
-            sio_buf_puts(&flags, "volatile ");
+            util_buf_puts(&flags, "volatile ");
         if (b->compress_set && !b->compress)
-            sio_buf_puts(&flags, "nocompress ");
+            util_buf_puts(&flags, "nocompress ");
         if (s->ack)
-            sio_buf_printf(&flags, "ack(%lldms) ", s->timeout);
+            util_buf_printf(&flags, "ack(%lldms) ", s->timeout);
         if (flags.len)
             flags.len--;
         else
-            sio_buf_putc(&flags, '-');
-        char *flag_text = sio_buf_steal_str(&flags);
+            util_buf_putc(&flags, '-');
+        char *flag_text = util_buf_steal_str(&flags);
         char *arg_text = cli_json_text(args);
         printf("%-12s  %-8s  %-16s  %-16s  %-12s  %-10s  %s\n", when, b->uid ? b->uid : "-", event,
                rooms, except, flag_text, arg_text);
         fflush(stdout);
-        sio_free(rooms);
-        sio_free(except);
-        sio_free(flag_text);
-        sio_free(arg_text);
+        util_free(rooms);
+        util_free(except);
+        util_free(flag_text);
+        util_free(arg_text);
     }
     json_decref(args);
 }
@@ -135,7 +135,7 @@ static int decode(const cli_ctx *ctx, const cli_msg *m, const char *request_chan
         char *room = NULL;
         if (rd_channel_room(m->channel, m->channel_len, ctx->key, ctx->nsp, &room) != 0)
             return -1;
-        sio_free(room);
+        util_free(room);
         if (rd_broadcast_decode(m->payload, m->len, &s->b, &err) != 0)
             return -1;
         return strcmp(s->b.nsp, ctx->nsp) == 0 ? 0 : (rd_broadcast_clear(&s->b), -1);
@@ -167,15 +167,15 @@ int cmd_monitor(cli_ctx *ctx, const cli_args *a)
     char err[512];
     /* Patterns, escaped so that glob characters in the prefix or namespace match literally. */
     char *key = cli_glob_escape(ctx->key), *nsp = cli_glob_escape(ctx->nsp);
-    sio_buf p = SIO_BUF_INIT;
-    sio_buf_printf(&p, "%s#%s#*", key, nsp);
-    char *bcast = sio_buf_steal_str(&p);
-    sio_buf_printf(&p, "%s-request#%s#", key, nsp);
-    char *reqpat = sio_buf_steal_str(&p);
+    util_buf p = UTIL_BUF_INIT;
+    util_buf_printf(&p, "%s#%s#*", key, nsp);
+    char *bcast = util_buf_steal_str(&p);
+    util_buf_printf(&p, "%s-request#%s#", key, nsp);
+    char *reqpat = util_buf_steal_str(&p);
     rd_channel_request(&p, ctx->key, ctx->nsp);
-    char *request_channel = sio_buf_steal_str(&p);
-    sio_free(key);
-    sio_free(nsp);
+    char *request_channel = util_buf_steal_str(&p);
+    util_free(key);
+    util_free(nsp);
     int rc = CLI_EXIT_OK;
     if (cli_redis_subscribe(ctx->redis, bcast, true, err, sizeof err) != 0 ||
         cli_redis_subscribe(ctx->redis, reqpat, true, err, sizeof err) != 0) {
@@ -216,8 +216,8 @@ int cmd_monitor(cli_ctx *ctx, const cli_args *a)
         json_decref(req);
     }
 done:
-    sio_free(bcast);
-    sio_free(reqpat);
-    sio_free(request_channel);
+    util_free(bcast);
+    util_free(reqpat);
+    util_free(request_channel);
     return rc;
 }

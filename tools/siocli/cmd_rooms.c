@@ -2,8 +2,8 @@
  * requests (so Node servers answer too): rooms, room NAME, sockets. */
 #include "cli_out.h"
 #include "cli_req.h"
-#include "sio_alloc.h"
-#include "sio_buf.h"
+#include "util_alloc.h"
+#include "util_buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,21 +28,21 @@ static int by_id(const void *a, const void *b)
 static void sort_by_id(json_t *arr)
 {
     size_t n = json_array_size(arr);
-    json_t **v = sio_malloc((n ? n : 1) * sizeof *v);
+    json_t **v = util_malloc((n ? n : 1) * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = json_incref(json_array_get(arr, i));
     qsort(v, n, sizeof *v, by_id);
     json_array_clear(arr);
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, v[i]);
-    sio_free(v);
+    util_free(v);
 }
 
 /* The rooms of a fetched socket without its own id room, comma-separated. Caller frees. */
 static char *rooms_text(const json_t *sock)
 {
     const char *id = json_string_value(json_object_get(sock, "id"));
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(sock, "rooms"), i, r)
@@ -51,10 +51,10 @@ static char *rooms_text(const json_t *sock)
         if (!name || (id && strcmp(name, id) == 0))
             continue;
         if (b.len)
-            sio_buf_putc(&b, ',');
-        sio_buf_puts(&b, name);
+            util_buf_putc(&b, ',');
+        util_buf_puts(&b, name);
     }
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 int cmd_rooms(cli_ctx *ctx, const cli_args *a)
@@ -198,17 +198,17 @@ int cmd_room(cli_ctx *ctx, const cli_args *a)
 /* The keys of the socket's handshake.auth, comma-separated. Caller frees. */
 static char *auth_keys(const json_t *sock, json_t *keys_out)
 {
-    sio_buf b = SIO_BUF_INIT;
+    util_buf b = UTIL_BUF_INIT;
     const char *k;
     json_t *v;
     json_object_foreach(json_object_get(json_object_get(sock, "handshake"), "auth"), k, v)
     {
         if (b.len)
-            sio_buf_putc(&b, ',');
-        sio_buf_puts(&b, k);
+            util_buf_putc(&b, ',');
+        util_buf_puts(&b, k);
         json_array_append_new(keys_out, json_string(k));
     }
-    return sio_buf_steal_str(&b);
+    return util_buf_steal_str(&b);
 }
 
 int cmd_sockets(cli_ctx *ctx, const cli_args *a)
@@ -259,9 +259,9 @@ int cmd_sockets(cli_ctx *ctx, const cli_args *a)
                                auth[0] ? auth : "-",
                                data_text};
         cli_table_add(t, cells);
-        sio_free(auth);
-        sio_free(room_list);
-        sio_free(data_text);
+        util_free(auth);
+        util_free(room_list);
+        util_free(data_text);
     }
     if (ctx->json) {
         json_t *out = json_pack("{s:s,s:O,s:I}", "nsp", ctx->nsp, "sockets", rows, "servers",

@@ -1,8 +1,8 @@
 /* main: siocli's entry point: the command table, the global options and the dispatch. */
 #include "cli_args.h"
 #include "siocli.h"
-#include "sio_alloc.h"
-#include "sio_rand.h"
+#include "util_alloc.h"
+#include "util_rand.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -106,7 +106,7 @@ static const cli_cmd k_cmds[] = {
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    json_set_alloc_funcs(sio_malloc, sio_free);
+    json_set_alloc_funcs(util_malloc, util_free);
     cli_args a;
     char err[512];
     if (cli_args_parse(&a, k_cmds, N_CMDS, argc, argv, err, sizeof err) != 0)
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     ctx.nsp = a.nsp ? a.nsp : "/";
     ctx.json = a.json;
     ctx.timeout_ms = 5000;
-    sio_rand_id(ctx.uid, 4);
+    util_rand_id(ctx.uid, 4);
     const char *url = a.redis_url ? a.redis_url : getenv("SIO_REDIS_URL");
     if (!url || !url[0])
         url = "redis://127.0.0.1:6379";

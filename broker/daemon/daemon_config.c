@@ -1,0 +1,459 @@
+/* daemon_config: the daemon's settings and its option table. */
+#include "daemon_config.h"
+
+#include "rd_link.h"
+#include "util_alloc.h"
+
+#include <errno.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the daemon's settings ---- */
+
+static int set_listen(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    return util_parse_hostport(v, c->listen_host, sizeof c->listen_host, &c->node.port, err,
+                               errlen);
+}
+
+static int set_path(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    size_t len = strlen(v);
+    if (!len || v[0] != '/' || strpbrk(v, "?# ")) {
+        snprintf(err, errlen, "a path starts with / and has no ?, # or spaces: \"%s\"", v);
+        return -1;
+    }
+    util_free(c->path);
+    c->path = util_malloc(len + 2);
+    memcpy(c->path, v, len);
+    if (v[len - 1] != '/')
+        c->path[len++] = '/';
+    c->path[len] = '\0';
+    return 0;
+}
+
+static int set_ping_interval(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->node.eio.ping_interval_ms, err, errlen);
+}
+
+static int set_ping_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->node.eio.ping_timeout_ms, err, errlen);
+}
+
+static int set_max_payload(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_payload(v, &((daemon_config *)p)->node.eio.max_payload, err, errlen);
+}
+
+static void free_cors(daemon_config *c)
+{
+    for (size_t i = 0; i < c->n_cors; i++)
+        util_free(c->cors_list[i]);
+    util_free(c->cors_list);
+    c->cors_list = NULL;
+    c->n_cors = 0;
+}
+
+static int set_cors(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    free_cors(c);
+    if (!*v) {
+        c->node.cors = NODE_CORS_NONE;
+        return 0;
+    }
+    if (strcmp(v, "*") == 0) {
+        c->node.cors = NODE_CORS_ANY;
+        return 0;
+    }
+    c->node.cors = NODE_CORS_LIST;
+    const char *s = v;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        while (len && (*s == ' '))
+            s++, len--;
+        while (len && s[len - 1] == ' ')
+            len--;
+        if (len) {
+            if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+                snprintf(err, errlen, "an origin looks like https://host[:port], got \"%.*s\"",
+                         (int)len, s);
+                return -1;
+            }
+            c->cors_list = util_realloc(c->cors_list, (c->n_cors + 1) * sizeof *c->cors_list);
+            c->cors_list[c->n_cors++] = util_strndup(s, len);
+        }
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    if (!c->n_cors) {
+        snprintf(err, errlen, "empty origin list");
+        return -1;
+    }
+    return 0;
+}
+
+static int set_log_level(void *p, const char *v, char *err, size_t errlen)
+{
+    if (util_log_parse_level(v, &((daemon_config *)p)->log_level)) {
+        snprintf(err, errlen, "expected error, warn, info or debug, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_log_format(void *p, const char *v, char *err, size_t errlen)
+{
+    if (util_log_parse_format(v, &((daemon_config *)p)->log_format)) {
+        snprintf(err, errlen, "expected text or json, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_namespaces(daemon_config *c)
+{
+    for (size_t i = 0; i < c->n_ns; i++) {
+        util_free(c->ns_names[i]);
+        util_free(c->ns_policies[i]);
+    }
+    util_free(c->ns_names);
+    util_free(c->ns_policies);
+    c->ns_names = c->ns_policies = NULL;
+    c->n_ns = 0;
+}
+
+/* One NSP[:POLICY] item. */
+static int add_namespace(daemon_config *c, const char *item, size_t len, char *err, size_t errlen)
+{
+    const char *colon = memchr(item, ':', len);
+    size_t nlen = colon ? (size_t)(colon - item) : len;
+    char *name = util_strndup(item, nlen);
+    char *policy = colon ? util_strndup(colon + 1, len - nlen - 1) : util_strdup("rooms");
+    int rc = 0;
+    if (name[0] != '/' || strpbrk(name, ",#*?[ ") || nlen > 256) {
+        snprintf(err, errlen, "a namespace starts with / and has no , # * ? [ or spaces: \"%s\"",
+                 name);
+        rc = -1;
+    } else if (daemon_policy_known(policy) != 0) {
+        snprintf(err, errlen, "unknown policy \"%s\" (known: rooms)", policy);
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < c->n_ns; i++) {
+        if (strcmp(c->ns_names[i], name) == 0) {
+            snprintf(err, errlen, "namespace %s given twice", name);
+            rc = -1;
+        }
+    }
+    if (rc) {
+        util_free(name);
+        util_free(policy);
+        return -1;
+    }
+    c->ns_names = util_realloc(c->ns_names, (c->n_ns + 1) * sizeof *c->ns_names);
+    c->ns_policies = util_realloc(c->ns_policies, (c->n_ns + 1) * sizeof *c->ns_policies);
+    c->ns_names[c->n_ns] = name;
+    c->ns_policies[c->n_ns++] = policy;
+    return 0;
+}
+
+static int set_namespace(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    if (!v) {
+        free_namespaces(c);
+        return 0;
+    }
+    while (*v) {
+        const char *e = strchr(v, ',');
+        size_t len = e ? (size_t)(e - v) : strlen(v);
+        if (len && add_namespace(c, v, len, err, errlen))
+            return -1;
+        if (!e)
+            break;
+        v = e + 1;
+    }
+    return 0;
+}
+
+static int set_connect_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->sio.connect_timeout_ms, err, errlen);
+}
+
+static int set_size(size_t *dst, const char *v, unsigned long long min, unsigned long long max,
+                    char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (util_parse_uint(v, min, max, &x, err, errlen))
+        return -1;
+    *dst = (size_t)x;
+    return 0;
+}
+
+static int set_max_attachments(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->sio.limits.max_attachments, v, 0, 1000, err, errlen);
+}
+
+static int set_max_depth(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->sio.limits.max_depth, v, 1, 1000, err, errlen);
+}
+
+static int set_max_event_name(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->sio.limits.max_event_name, v, 1, 65536, err, errlen);
+}
+
+static int set_max_room_name(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->rooms.max_room_name, v, 1, 65536, err, errlen);
+}
+
+static int set_max_rooms(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->rooms.max_rooms, v, 1, 100000, err, errlen);
+}
+
+static int set_dir_or_file(char **dst, const char *v, bool dir, char *err, size_t errlen)
+{
+    util_free(*dst);
+    *dst = NULL;
+    if (!*v)
+        return 0;
+    struct stat st;
+    if (stat(v, &st) != 0 || (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
+        snprintf(err, errlen, "%s \"%s\" not found", dir ? "directory" : "file", v);
+        return -1;
+    }
+    *dst = util_strdup(v);
+    return 0;
+}
+
+static int set_static(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_dir_or_file(&((daemon_config *)p)->static_dir, v, true, err, errlen);
+}
+
+static int set_client_js(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_dir_or_file(&((daemon_config *)p)->client_js, v, false, err, errlen);
+}
+
+static int set_redis(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    util_free(c->redis_url);
+    c->redis_url = NULL;
+    if (!*v)
+        return 0;
+    rd_link_config lc;
+    char buf[512];
+    if (rd_link_parse_url(v, &lc, buf, sizeof buf, err, errlen))
+        return -1;
+    c->redis_url = util_strdup(v);
+    return 0;
+}
+
+static int set_redis_key(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    if (!*v || strpbrk(v, "#*?[ ")) {
+        snprintf(err, errlen, "a key prefix is non-empty, without # * ? [ or spaces: \"%s\"", v);
+        return -1;
+    }
+    util_free(c->redis_key);
+    c->redis_key = util_strdup(v);
+    return 0;
+}
+
+static int set_redis_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->redis_timeout_ms, err, errlen);
+}
+
+static int set_node_id(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    size_t len = strlen(v);
+    if (len > 64 ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != len) {
+        snprintf(err, errlen, "a node id is 0-64 of [A-Za-z0-9._-]: \"%s\"", v);
+        return -1;
+    }
+    util_free(c->node_id);
+    c->node_id = len ? util_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_advertise(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    util_free(c->advertise);
+    c->advertise = NULL;
+    if (!*v)
+        return 0;
+    char host[256];
+    int port;
+    if (util_parse_hostport(v, host, sizeof host, &port, err, errlen))
+        return -1;
+    if (port == 0) {
+        snprintf(err, errlen, "an advertised address needs a real port");
+        return -1;
+    }
+    c->advertise = util_strdup(v);
+    return 0;
+}
+
+static int set_poll_batch(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (util_parse_uint(v, 0, 1000000, &n, err, errlen))
+        return -1;
+    ((daemon_config *)p)->node.eio.poll_max_packets = (uint32_t)n;
+    return 0;
+}
+
+static int set_ws_rx_buffer(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (util_parse_uint(v, 256, 1024 * 1024, &n, err, errlen))
+        return -1;
+    ((daemon_config *)p)->node.ws_rx_buffer = (size_t)n;
+    return 0;
+}
+
+static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    size_t len = strlen(v);
+    if (len && len < 16) {
+        snprintf(err, errlen, "a cluster secret has at least 16 characters");
+        return -1;
+    }
+    util_free(c->cluster_secret);
+    c->cluster_secret = len ? util_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_insecure_cluster(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((daemon_config *)p)->insecure_cluster, err, errlen);
+}
+
+static int set_cluster_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->cluster_timeout_ms, err, errlen);
+}
+
+static const util_option k_options[] = {
+    {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
+     set_listen},
+    {"--path", "SIO_PATH", "PATH", "/socket.io/", "HTTP path of the Engine.IO endpoint", set_path},
+    {"--ping-interval", "SIO_ENGINEIO_PING_INTERVAL_MS", "MS", "25000",
+     "interval between server pings", set_ping_interval},
+    {"--ping-timeout", "SIO_ENGINEIO_PING_TIMEOUT_MS", "MS", "20000",
+     "time allowed for the pong after a ping", set_ping_timeout},
+    {"--max-payload", "SIO_ENGINEIO_MAX_PAYLOAD_BYTES", "BYTES", "1000000",
+     "max bytes of a polling body or WebSocket message", set_max_payload},
+    {"--poll-batch", "SIO_ENGINEIO_POLL_BATCH", "N", "16",
+     "packets in one polling answer (python-engineio refuses more than 16; 0: no limit)",
+     set_poll_batch},
+    {"--ws-rx-buffer", "SIO_WS_RX_BUFFER", "BYTES", "2048",
+     "WebSocket receive buffer per connection: also the most read from one socket per loop turn",
+     set_ws_rx_buffer},
+    {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
+     "allowed origins: comma-separated list, or * for any; none by default", set_cors},
+    {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},
+    {"--log-format", "SIO_LOG_FORMAT", "FORMAT", "text", "text or json (one object per line)",
+     set_log_format},
+    {"--namespace", "SIO_NAMESPACES", "NSP[:POLICY]", "/:rooms",
+     "serve a namespace with a built-in policy (repeatable; env: comma-separated)", set_namespace,
+     true},
+    {"--connect-timeout", "SIO_CONNECT_TIMEOUT_MS", "MS", "45000",
+     "close sessions that connect no namespace in time", set_connect_timeout},
+    {"--max-attachments", "SIO_MAX_ATTACHMENTS", "N", "10", "binary attachments per packet",
+     set_max_attachments},
+    {"--max-json-depth", "SIO_MAX_JSON_DEPTH", "N", "32", "nesting depth of a packet's JSON",
+     set_max_depth},
+    {"--max-event-name", "SIO_MAX_EVENT_NAME", "BYTES", "256", "length of an event name",
+     set_max_event_name},
+    {"--max-room-name", "SIO_MAX_ROOM_NAME", "BYTES", "128", "rooms policy: length of a room name",
+     set_max_room_name},
+    {"--max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", "N", "64",
+     "rooms policy: rooms a socket may join", set_max_rooms},
+    {"--static", "SIO_STATIC_DIR", "DIR", "", "serve static files from DIR at /", set_static},
+    {"--redis", "SIO_REDIS_URL", "URL", "",
+     "join a cluster through Redis: redis://[:password@]HOST:PORT[/DB] (none: a single node)",
+     set_redis},
+    {"--redis-key", "SIO_REDIS_KEY", "PREFIX", "socket.io", "channel prefix of the Redis adapter",
+     set_redis_key},
+    {"--redis-requests-timeout", "SIO_REDIS_REQUESTS_TIMEOUT_MS", "MS", "5000",
+     "how long cross-node requests wait for the other nodes", set_redis_timeout},
+    {"--node-id", "SIO_NODE_ID", "ID", "", "this node's id in the cluster (default: random)",
+     set_node_id},
+    {"--advertise", "SIO_ADVERTISE", "HOST:PORT", "",
+     "address other nodes reach this one at (default: the listen address)", set_advertise},
+    {"--cluster-secret", "SIO_CLUSTER_SECRET", "SECRET", "",
+     "HMAC key signing requests between nodes (required with --redis)", set_cluster_secret},
+    {"--insecure-cluster", "SIO_INSECURE_CLUSTER", NULL, "0",
+     "with --redis, run without a cluster secret (trusted networks only)", set_insecure_cluster},
+    {"--cluster-timeout", "SIO_CLUSTER_TIMEOUT_MS", "MS", "10000",
+     "bound of a request forwarded to another node (a long-poll also gets the ping interval)",
+     set_cluster_timeout},
+    {"--client-js", "SIO_CLIENT_JS", "FILE", "",
+     "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
+     set_client_js},
+};
+
+const util_option *daemon_config_options(size_t *n)
+{
+    *n = sizeof k_options / sizeof k_options[0];
+    return k_options;
+}
+
+void daemon_config_init(daemon_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    node_config_defaults(&cfg->node);
+    sio_server_config_defaults(&cfg->sio);
+}
+
+void daemon_config_finish(daemon_config *cfg)
+{
+    cfg->node.host = cfg->listen_host;
+    cfg->node.cors_origins = (const char *const *)cfg->cors_list;
+    cfg->node.n_cors_origins = cfg->n_cors;
+    cfg->node.static_dir = cfg->static_dir;
+    cfg->node.client_js = cfg->client_js;
+    util_log_set_level(cfg->log_level);
+    util_log_set_format(cfg->log_format);
+}
+
+void daemon_config_free(daemon_config *cfg)
+{
+    free_cors(cfg);
+    free_namespaces(cfg);
+    util_free(cfg->static_dir);
+    util_free(cfg->client_js);
+    cfg->static_dir = cfg->client_js = NULL;
+    util_free(cfg->redis_url);
+    util_free(cfg->redis_key);
+    cfg->redis_url = cfg->redis_key = NULL;
+    util_free(cfg->node_id);
+    util_free(cfg->advertise);
+    cfg->node_id = cfg->advertise = NULL;
+    util_free(cfg->cluster_secret);
+    cfg->cluster_secret = NULL;
+    util_free(cfg->path);
+    cfg->path = NULL;
+}

@@ -1,0 +1,229 @@
+/* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
+#include "daemon_config.h"
+#include "daemon_policy.h"
+#include "rd_adapter.h"
+#include "rd_control.h"
+#include "rd_registry.h"
+#include "util_alloc.h"
+#include "util_log.h"
+#include "util_rand.h"
+#include "node_sio.h"
+#include "node.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <signal.h>
+#include <stdio.h>
+
+#ifndef SIO_VERSION
+#define SIO_VERSION "0.0.0"
+#endif
+
+/** The cluster membership of the daemon: adapter link, registry, and what they report on. */
+typedef struct membership {
+    rd_cluster *cluster;
+    rd_registry *registry;
+    rd_control *control; /**< answers siocli about this node (rd_control.h) */
+    node *nd;
+    sio_server *srv;
+    uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
+    node_cluster_config route; /**< how the node forwards requests for sessions held elsewhere */
+    char node_id[80];          /**< this node's id (route.node_id points here) */
+} membership;
+
+static void route_lookup(void *ud, const char *sid, node_route_done done, void *ctx)
+{
+    rd_registry_lookup(((membership *)ud)->registry, sid, (rd_owner_fn)done, ctx);
+}
+
+static void route_forget(void *ud, const char *sid)
+{
+    rd_registry_forget(((membership *)ud)->registry, sid);
+}
+
+static json_t *control_answer(void *ud, const char *type, const json_t *req, const char **err)
+{
+    return daemon_introspect(((membership *)ud)->nd, ((membership *)ud)->srv, type, req, err);
+}
+
+static void on_cluster_state(void *ud, bool ready)
+{
+    membership *m = ud;
+    if (ready) {
+        UTIL_LOGI(UTIL_SUB_CLUSTER, "cluster ready: subscriptions confirmed by Redis");
+        if (m->registry)
+            rd_registry_resync(m->registry);
+    } else {
+        UTIL_LOGW(UTIL_SUB_CLUSTER, "cluster not ready: Redis unavailable; serving local traffic");
+    }
+}
+
+static void on_session_open(void *ud, const char *sid)
+{
+    rd_registry_session_open(((membership *)ud)->registry, sid);
+}
+
+static void on_session_close(void *ud, const char *sid)
+{
+    rd_registry_session_close(((membership *)ud)->registry, sid);
+}
+
+static void node_stats(void *ud, size_t *sessions, size_t *sockets)
+{
+    membership *m = ud;
+    *sessions = node_session_count(m->nd);
+    *sockets = sio_server_socket_count(m->srv);
+}
+
+static bool cluster_ready(void *ud)
+{
+    return rd_cluster_ready(((membership *)ud)->cluster);
+}
+
+static void membership_closed(uv_handle_t *h)
+{
+    util_free(h->data);
+}
+
+static void on_linger(uv_timer_t *t)
+{
+    membership *m = t->data;
+    rd_control_free(m->control); /* with the link: it keeps the subscriptions until then */
+    rd_cluster_free(m->cluster);
+    uv_close((uv_handle_t *)&m->linger, membership_closed);
+}
+
+static void leave_cluster(void *ud)
+{
+    membership *m = ud;
+    node_observe_sessions(m->nd, NULL, NULL, NULL);
+    node_set_ready_check(m->nd, NULL, NULL);
+    /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
+    m->route.route = NULL;
+    node_set_cluster(m->nd, &m->route);
+    rd_registry_free(m->registry);
+    m->registry = NULL;
+    uv_timer_start(&m->linger, on_linger, 50, 0);
+}
+
+/* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+    daemon_config cfg;
+    daemon_config_init(&cfg);
+    size_t nopts;
+    const util_option *opts = daemon_config_options(&nopts);
+    char err[512];
+    switch (util_options_parse(opts, nopts, &cfg, argc, argv, err, sizeof err)) {
+    case UTIL_OPTS_HELP:
+        util_options_usage(stdout, "siobroker",
+                           "A Socket.IO v5 / Engine.IO v4 server nd; run several behind any load "
+                           "balancer.",
+                           opts, nopts);
+        daemon_config_free(&cfg);
+        return 0;
+    case UTIL_OPTS_VERSION:
+        printf("siobroker %s\n", SIO_VERSION);
+        daemon_config_free(&cfg);
+        return 0;
+    case UTIL_OPTS_ERROR:
+        fprintf(stderr, "siobroker: %s\n", err);
+        daemon_config_free(&cfg);
+        return 2;
+    default: break;
+    }
+    daemon_config_finish(&cfg);
+    if (cfg.redis_url && !cfg.cluster_secret && !cfg.insecure_cluster) {
+        fprintf(stderr, "siobroker: --redis needs --cluster-secret (or SIO_CLUSTER_SECRET): nodes "
+                        "sign the requests they forward to each other; --insecure-cluster runs "
+                        "without (trusted networks only)\n");
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.redis_url && !cfg.cluster_secret)
+        UTIL_LOGW(UTIL_SUB_CLUSTER, "--insecure-cluster: forwarded requests are neither signed nor "
+                                    "checked");
+    char *default_js = NULL;
+    if (!cfg.client_js) {
+        default_js = node_default_client_js();
+        cfg.node.client_js = default_js;
+    }
+
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    node *nd = node_new(&loop, &cfg.node, err, sizeof err);
+    free(default_js);
+    if (!nd) {
+        fprintf(stderr, "siobroker: %s\n", err);
+        uv_loop_close(&loop);
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
+    if (cfg.redis_url) {
+        rd_cluster_config cc;
+        memset(&cc, 0, sizeof cc);
+        char urlbuf[512];
+        rd_link_parse_url(cfg.redis_url, &cc.link, urlbuf, sizeof urlbuf, err, sizeof err);
+        cc.key = cfg.redis_key;
+        cc.requests_timeout_ms = cfg.redis_timeout_ms;
+        membership *m = util_calloc(1, sizeof *m);
+        m->nd = nd;
+        m->srv = srv;
+        m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
+        sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
+        char node_id[16];
+        util_rand_id(node_id, 6);
+        char advertise[128];
+        snprintf(advertise, sizeof advertise, "%s:%d", cfg.listen_host, node_port(nd));
+        rd_registry_config rc = {
+            .key = cfg.redis_key,
+            .node_id = cfg.node_id ? cfg.node_id : node_id,
+            .address = cfg.advertise ? cfg.advertise : advertise,
+            .version = SIO_VERSION,
+        };
+        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, node_stats, m);
+        rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
+        m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
+        snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
+        m->route = (node_cluster_config){
+            .node_id = m->node_id,
+            .secret = cfg.cluster_secret,
+            .route = route_lookup,
+            .forget = route_forget,
+            .route_ud = m,
+            .forward_timeout_ms = cfg.cluster_timeout_ms,
+        };
+        node_set_cluster(nd, &m->route);
+        node_observe_sessions(nd, on_session_open, on_session_close, m);
+        node_set_ready_check(nd, cluster_ready, m);
+        uv_timer_init(&loop, &m->linger);
+        m->linger.data = m;
+        node_on_shutdown(nd, leave_cluster, m);
+    }
+    for (size_t i = 0; i < cfg.n_ns; i++)
+        daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    node_handle_signals(nd);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    node_free(nd);
+    int rc = uv_loop_close(&loop);
+    daemon_config_free(&cfg);
+    if (rc != 0) {
+        fprintf(stderr, "siobroker: event loop did not close cleanly\n");
+        return 1;
+    }
+    return 0;
+}

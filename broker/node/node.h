@@ -1,0 +1,211 @@
+/* node: the public API of a broker node: one libuv loop, libwebsockets HTTP + WebSocket
+ * transports, Engine.IO endpoints, clean shutdown. Programs (siobroker, examples) embed it. */
+#ifndef NODE_H
+#define NODE_H
+
+#include "eio_msg.h"
+#include "eio_session.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <uv.h>
+
+typedef struct node node;
+typedef struct node_session node_session;
+
+/** CORS policy: none (no CORS headers, cross-origin requests refused), a list, or any origin. */
+typedef enum node_cors_mode {
+    NODE_CORS_NONE = 0,
+    NODE_CORS_LIST = 1,
+    NODE_CORS_ANY = 2
+} node_cors_mode;
+
+/** Settings of a node (see node_config_defaults). Strings are borrowed while the node lives. */
+typedef struct node_config {
+    const char *host;                /**< listen address (default 127.0.0.1) */
+    int port;                        /**< listen port (default 8080; 0 = pick a free one) */
+    eio_config eio;                  /**< Engine.IO settings */
+    node_cors_mode cors;             /**< CORS mode */
+    const char *const *cors_origins; /**< allowed origins when cors == NODE_CORS_LIST */
+    size_t n_cors_origins;           /**< number of entries in cors_origins */
+    size_t ws_rx_buffer;             /**< lws receive buffer per WebSocket (default 2048) */
+    const char *static_dir;          /**< serve files from this directory at / (NULL = none) */
+    const char *client_js;           /**< file served at <endpoint path>socket.io.min.js */
+} node_config;
+
+/** What an Engine.IO endpoint does with its sessions. Every callback may be NULL. */
+typedef struct node_endpoint_ops {
+    /** A session completed its handshake (its open packet is queued). */
+    void (*on_open)(node_session *c, void *ud);
+    /** A message packet arrived (data borrowed for the call). */
+    void (*on_message)(node_session *c, const uint8_t *data, size_t len, bool binary, void *ud);
+    /** The session closed; c stays valid until this returns, then must not be used. */
+    void (*on_close)(node_session *c, const char *reason, void *ud);
+    /** The node is being freed (every session is closed): release ud. */
+    void (*on_destroy)(void *ud);
+    /** End of a loop turn, before the node writes what the sessions have queued (optional). */
+    void (*on_turn_end)(void *ud);
+} node_endpoint_ops;
+
+/* Fills cfg with defaults. */
+void node_config_defaults(node_config *cfg);
+
+/* Creates a node on loop (borrowed; must outlive the node) and binds its listener. Returns the node
+ * (caller owns; release with node_free after the loop has finished), or NULL with a one-line
+ * reason written to err (size errlen), e.g. when the port is in use. */
+node *node_new(uv_loop_t *loop, const node_config *cfg, char *err, size_t errlen);
+
+/* Registers an Engine.IO endpoint at path (e.g. "/engine.io/"; a trailing slash is added if
+ * missing). ops is copied, ud borrowed. Returns 0, or -1 if the path is taken. */
+int node_add_endpoint(node *n, const char *path, const node_endpoint_ops *ops, void *ud);
+
+/* The port the node listens on (useful with port 0). */
+int node_port(const node *n);
+
+/* Installs SIGINT/SIGTERM handlers that call node_shutdown. */
+void node_handle_signals(node *n);
+
+/* Starts a clean shutdown: every session is closed with "server shutting down" (held polling GETs
+ * get "1", WebSockets get a close frame), then the listener and lws are torn down so that uv_run
+ * returns. Safe to call more than once and from any callback. */
+void node_shutdown(node *n);
+
+/* Finishes teardown after uv_run returned and frees the node. Accepts NULL. */
+void node_free(node *n);
+
+/* ---- sessions (connections) ---- */
+
+/* Queues m on the session (a new reference is taken). Returns 0 or -1 when closed / over limit. */
+int node_session_send(node_session *c, eio_msg *m);
+
+/* Queues the n messages of m in order (eio_session_send_many). Returns as node_session_send. */
+int node_session_send_many(node_session *c, eio_msg *const *m, size_t n);
+
+/* Queues a message packet. Returns as node_session_send. */
+int node_session_send_message(node_session *c, const void *data, size_t len, bool binary);
+
+/* Tells the node that the message just received on c made a broadcast reaching n_sessions
+ * sessions: while c's WebSocket has more input to read, the node may wait a turn or a few
+ * before writing, so that a publisher's burst leaves in one write per receiver. */
+void node_session_note_fanout(node_session *c, uint64_t n_sessions);
+
+/* Closes the session with reason (e.g. EIO_REASON_FORCED_CLOSE); on_close runs. */
+void node_session_close(node_session *c, const char *reason);
+
+/* The Engine.IO sid. Borrowed. */
+const char *node_session_sid(const node_session *c);
+
+/* "polling" or "websocket". Static string. */
+const char *node_session_transport(const node_session *c);
+
+/* Remote address as text. Borrowed. */
+const char *node_session_remote(const node_session *c);
+
+/* The query string of the handshake request (without '?'). Borrowed. */
+const char *node_session_query(const node_session *c);
+
+/* The node the session lives on. */
+node *node_session_node(const node_session *c);
+
+/* Per-session slot for the endpoint's own data. */
+void *node_session_data(const node_session *c);
+void node_session_set_data(node_session *c, void *data);
+
+/* Observes every Engine.IO session of the node: on_open(sid) runs when it is created (before its
+ * open packet can leave), on_close(sid) when it closes. One observer; NULLs remove it. */
+void node_observe_sessions(node *n, void (*on_open)(void *ud, const char *sid),
+                           void (*on_close)(void *ud, const char *sid), void *ud);
+
+/* Sets what GET /readyz consults besides "listening and not shutting down" (e.g. the cluster's
+ * Redis link). fn NULL: always ready. */
+void node_set_ready_check(node *n, bool (*fn)(void *ud), void *ud);
+
+/* Number of open Engine.IO sessions. */
+size_t node_session_count(const node *n);
+
+/* Registers fn(arg) to run once during shutdown, after every session is closed and before
+ * libwebsockets is torn down: the place to close connections of the program's own (Redis) so that
+ * the loop can end. */
+void node_on_shutdown(node *n, void (*fn)(void *arg), void *arg);
+
+/* Runs fn(arg) at the end of the current loop iteration, outside every lws and session callback
+ * (never before this returns). Used to act on events that must not re-enter their caller. */
+void node_defer(node *n, void (*fn)(void *arg), void *arg);
+
+/* True when a packet queued now would go out at once: a polling GET is held, or the WebSocket is
+ * not backed up. */
+bool node_session_writable(const node_session *c);
+
+/* The request headers of the handshake as a JSON object with lower-case names (the headers
+ * libwebsockets parses). Only valid inside on_open; NULL elsewhere. Caller owns the result. */
+json_t *node_session_handshake_headers(const node_session *c);
+
+/* Path of the browser client installed beside the program (<exe dir>/../share/siobroker/
+ * socket.io.min.js), or NULL when there is none. Caller frees with free(). */
+char *node_default_client_js(void);
+
+/* The query parameters of the handshake (url-decoded) as a JSON object. Only valid inside on_open;
+ * NULL elsewhere. Caller owns the result. */
+json_t *node_session_handshake_query(const node_session *c);
+
+/* Milliseconds of the node's loop clock (uv_now). */
+uint64_t node_now(const node *n);
+
+/* The loop the node runs on. Borrowed. */
+uv_loop_t *node_loop(const node *n);
+
+/* ---- cluster: requests for sessions held by other nodes ------------------------------------- */
+
+/** Result of a route lookup: address ("host:port") of the live node owning the sid, or NULL when
+ *  none does; failed when the lookup itself could not be made (e.g. Redis down). Strings are
+ *  borrowed for the call. */
+typedef void (*node_route_done)(void *ctx, const char *address, const char *node_id, bool failed);
+
+/** How a node finds the owner of a sid it does not hold: calls done(ctx, ...) exactly once, maybe
+ *  before returning. */
+typedef void (*node_route_fn)(void *ud, const char *sid, node_route_done done, void *ctx);
+
+/** Cluster settings (see node_set_cluster). Strings are copied. */
+typedef struct node_cluster_config {
+    const char *node_id; /**< this node's id (sent as x-siobroker-from) */
+    const char *secret;  /**< HMAC key for node-to-node requests; NULL = insecure */
+    node_route_fn route; /**< owner lookup */
+    void (*forget)(void *ud, const char *sid); /**< the owner did not answer: drop cached route */
+    void *route_ud;
+    uint32_t forward_timeout_ms; /**< bound of a forwarded POST (0 = 10 s); a GET may also last a
+                                      whole ping interval + ping timeout */
+} node_cluster_config;
+
+/* Makes n part of a cluster: a polling request or WebSocket for a sid that n does not hold is
+ * forwarded (polling) or relayed (WebSocket) to the owner route() names; a request forwarded by
+ * a peer must carry a valid signature under secret (401 otherwise) and is never forwarded again.
+ * Call before the loop runs; cfg NULL leaves the cluster (requests for unknown sids get 400). */
+void node_set_cluster(node *n, const node_cluster_config *cfg);
+
+/* ==== introspection (broker/introspect.c) =====================================================
+ * What a node tells operator tools (siocli) about itself, answered over siobroker's control
+ * channel (adapter-redis/rd_control.h). Read-only. srv is the node's Socket.IO server (may be
+ * NULL: no sockets are reported). */
+
+typedef struct sio_server sio_server;
+
+/* Answers one control request of type ("ping", "session", "sockets"; see rd_control.h) with req
+ * (borrowed) holding its fields. Returns a new object of result fields (caller owns), or NULL with
+ * *err set to a static message ("unknown session", "unknown namespace", "unknown request type"). */
+json_t *daemon_introspect(node *n, sio_server *srv, const char *type, const json_t *req,
+                          const char **err);
+
+/* The session sid held by n: a new object {sid, transport, state, remote, issued, age_ms,
+ * sockets: [{nsp, id, rooms}]} (issued and age_ms only for a Socket.IO session of srv), or NULL
+ * when n holds no open session sid. Caller owns the result. */
+json_t *daemon_session_info(node *n, sio_server *srv, const char *sid);
+
+/* Every socket of namespace nsp on n with its Engine.IO session: a new array of {id, sid} (caller
+ * owns), or NULL when srv does not serve nsp. */
+json_t *daemon_nsp_sockets(node *n, sio_server *srv, const char *nsp);
+
+/* ==== end of introspection ==================================================================== */
+
+#endif
