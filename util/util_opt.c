@@ -2,6 +2,8 @@
  * the value parsers option tables share. */
 #include "util_opt.h"
 
+#include "util_alloc.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,7 @@ int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port, ch
     return 0;
 }
 
+/* The option argv[a] names (flag, or "flag=..."), or NULL. */
 static const util_option *find_flag(const util_option *opts, size_t n, const char *arg,
                                     size_t arglen)
 {
@@ -87,8 +90,7 @@ static const util_option *find_flag(const util_option *opts, size_t n, const cha
     return NULL;
 }
 
-int util_options_parse(const util_option *opts, size_t n, void *cfg, int argc, char **argv,
-                       char *err, size_t errlen)
+int util_options_env(const util_option *opts, size_t n, void *cfg, char *err, size_t errlen)
 {
     char why[256];
     for (size_t i = 0; i < n; i++) {
@@ -106,41 +108,151 @@ int util_options_parse(const util_option *opts, size_t n, void *cfg, int argc, c
             return UTIL_OPTS_ERROR;
         }
     }
-    bool seen[64] = {false};
-    for (int a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
-            return UTIL_OPTS_HELP;
-        if (strcmp(arg, "--version") == 0)
-            return UTIL_OPTS_VERSION;
-        const char *eq = strchr(arg, '=');
-        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
-        const util_option *o = strncmp(arg, "--", 2) == 0 ? find_flag(opts, n, arg, flen) : NULL;
-        if (!o) {
-            snprintf(err, errlen, "unknown option \"%.*s\" (see --help)", (int)flen, arg);
-            return UTIL_OPTS_ERROR;
-        }
-        const char *value = eq ? eq + 1 : NULL;
-        if (!value && !o->metavar)
-            value = "1"; /* a switch */
-        if (!value) {
-            if (a + 1 >= argc) {
-                snprintf(err, errlen, "%s needs a value (%s)", o->flag, o->metavar);
-                return UTIL_OPTS_ERROR;
-            }
-            value = argv[++a];
-        }
-        size_t idx = (size_t)(o - opts);
-        if (o->repeatable && idx < 64 && !seen[idx])
-            o->set(cfg, NULL, why, sizeof why); /* flags replace what env or defaults gave */
-        if (idx < 64)
-            seen[idx] = true;
-        if (o->set(cfg, value, why, sizeof why)) {
-            snprintf(err, errlen, "invalid %s: %s", o->flag, why);
-            return UTIL_OPTS_ERROR;
-        }
-    }
     return UTIL_OPTS_OK;
+}
+
+/* Writes "(see PROG --help)" or "(usage: PROG ARGS)" for the errors of p. */
+static const char *hint(const util_opt_args *p, bool usage, char *buf, size_t len)
+{
+    if (usage && p->prog)
+        snprintf(buf, len, "(usage: %s%s%s)", p->prog, p->args && *p->args ? " " : "",
+                 p->args ? p->args : "");
+    else
+        snprintf(buf, len, "(see %s%s--help)", p->prog ? p->prog : "", p->prog ? " " : "");
+    return buf;
+}
+
+/* Applies the option o with its value (NULL for a bare switch). seen[] marks the repeatable
+ * options already given on this command line. Returns 0, or -1 with err set. */
+static int apply(const util_opt_args *p, const util_option *o, const char *value, bool *seen,
+                 void *cfg, char *err, size_t errlen)
+{
+    char why[256];
+    size_t idx = (size_t)(o - p->opts);
+    if (o->repeatable && !seen[idx])
+        o->set(cfg, NULL, why, sizeof why); /* flags replace what env or defaults gave */
+    seen[idx] = true;
+    if (o->set(cfg, value, why, sizeof why)) {
+        snprintf(err, errlen, "invalid %s: %s", o->flag, why);
+        return -1;
+    }
+    return 0;
+}
+
+int util_options_argv(const util_opt_args *p, void *cfg, int argc, char **argv, int *next,
+                      char *err, size_t errlen)
+{
+    char h[160];
+    bool *seen = util_calloc(p->n ? p->n : 1, sizeof *seen);
+    bool options_done = false;
+    int n_pos = 0, rc = UTIL_OPTS_OK, a;
+    for (a = *next; a < argc; a++) {
+        const char *arg = argv[a];
+        bool dashed = arg[0] == '-' && arg[1] != '\0' && !options_done;
+        if (dashed && strcmp(arg, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (dashed && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            rc = UTIL_OPTS_HELP;
+            goto out;
+        }
+        if (dashed && strcmp(arg, "--version") == 0) {
+            rc = UTIL_OPTS_VERSION;
+            goto out;
+        }
+        const char *eq = dashed && arg[1] == '-' ? strchr(arg, '=') : NULL;
+        size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const util_option *o = dashed ? find_flag(p->opts, p->n, arg, flen) : NULL;
+        bool room = p->positional && (p->max_positional < 0 || n_pos < p->max_positional);
+        if (o) {
+            const char *value = eq ? eq + 1 : NULL;
+            if (!value && o->metavar) {
+                if (a + 1 >= argc) {
+                    snprintf(err, errlen, "%s needs a value (%s)", o->flag, o->metavar);
+                    goto fail;
+                }
+                value = argv[++a];
+            }
+            if (apply(p, o, value ? value : "1", seen, cfg, err, errlen))
+                goto fail;
+            continue;
+        }
+        if (dashed && !room) {
+            snprintf(err, errlen, "unknown option \"%.*s\" %s", (int)flen, arg,
+                     hint(p, false, h, sizeof h));
+            goto fail;
+        }
+        if (!p->positional)
+            break; /* a command name: the caller reads on from here */
+        if (!room) {
+            snprintf(err, errlen, "unexpected argument \"%s\" %s", arg, hint(p, true, h, sizeof h));
+            goto fail;
+        }
+        char why[256];
+        if (p->positional(cfg, arg, why, sizeof why)) {
+            snprintf(err, errlen, "%s", why);
+            goto fail;
+        }
+        n_pos++;
+    }
+    if (n_pos < p->min_positional) {
+        snprintf(err, errlen, "missing argument %s", hint(p, true, h, sizeof h));
+        goto fail;
+    }
+out:
+    *next = a;
+    util_free(seen);
+    return rc;
+fail:
+    *next = a;
+    util_free(seen);
+    return UTIL_OPTS_ERROR;
+}
+
+int util_options_parse(const util_option *opts, size_t n, void *cfg, int argc, char **argv,
+                       char *err, size_t errlen)
+{
+    if (util_options_env(opts, n, cfg, err, errlen))
+        return UTIL_OPTS_ERROR;
+    util_opt_args p = {.opts = opts, .n = n};
+    int next = 1;
+    int rc = util_options_argv(&p, cfg, argc, argv, &next, err, errlen);
+    if (rc == UTIL_OPTS_OK && next < argc) {
+        char h[160];
+        snprintf(err, errlen, "unexpected argument \"%s\" %s", argv[next],
+                 hint(&p, false, h, sizeof h));
+        return UTIL_OPTS_ERROR;
+    }
+    return rc;
+}
+
+void util_options_print(FILE *out, const util_option *opts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const util_option *o = &opts[i];
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s%s", o->flag, o->metavar ? " " : "",
+                 o->metavar ? o->metavar : "", o->repeatable ? "..." : "");
+        fprintf(out, "  %-28s %s\n", left, o->help);
+        const char *def = o->default_text;
+        bool on = false;
+        char why[8];
+        if (!def && o->defval && *o->defval)
+            def = o->metavar || util_parse_bool(o->defval, &on, why, sizeof why) ? o->defval
+                  : on                                                           ? "on"
+                                                                                 : "off";
+        if (!def && o->env)
+            def = "none";
+        if (!o->env && !def)
+            continue;
+        fprintf(out, "  %-28s   ", "");
+        if (o->env)
+            fprintf(out, "[env %s]%s", o->env, def ? " " : "");
+        if (def)
+            fprintf(out, "[default %s]", def);
+        fputc('\n', out);
+    }
 }
 
 void util_options_usage(FILE *out, const char *prog, const char *summary, const util_option *opts,
@@ -148,15 +260,7 @@ void util_options_usage(FILE *out, const char *prog, const char *summary, const 
 {
     fprintf(out, "Usage: %s [OPTIONS]\n%s\n\nOptions (flag > environment > default):\n", prog,
             summary);
-    for (size_t i = 0; i < n; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s", opts[i].flag, opts[i].metavar ? " " : "",
-                 opts[i].metavar ? opts[i].metavar : "");
-        fprintf(out, "  %-28s %s\n", left, opts[i].help);
-        if (opts[i].env || opts[i].defval)
-            fprintf(out, "  %-28s   [env %s] [default %s]\n", "", opts[i].env ? opts[i].env : "-",
-                    opts[i].defval && *opts[i].defval ? opts[i].defval : "none");
-    }
+    util_options_print(out, opts, n);
     fprintf(out, "  %-28s %s\n  %-28s %s\n", "--help", "show this help and exit", "--version",
             "print the version and exit");
 }

@@ -1,6 +1,8 @@
 /* args: siobench's command line (scenario, server URLs, load shape) and its help text. */
 #include "siobench.h"
 
+#include "util_opt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +16,7 @@ const char *sb_scenario_name(sb_scenario s)
 }
 
 static const char help[] =
-    "usage: siobench SCENARIO [options]\n"
+    "usage: siobench SCENARIO [OPTIONS]\n"
     "\n"
     "scenarios:\n"
     "  connect   N clients: Engine.IO handshake + namespace connect rate and failures\n"
@@ -27,32 +29,7 @@ static const char help[] =
     "            then the same with the publisher on --url (single node); with --lb-url, polling\n"
     "            round trips through the balancer against direct ones\n"
     "\n"
-    "options:\n"
-    "  --url URL          server the clients use (default http://127.0.0.1:8080/socket.io/)\n"
-    "  --pub-url URL      server the fanout publisher uses (default --url)\n"
-    "  --lb-url URL       cluster: a round-robin balancer in front of the nodes\n"
-    "  --transport T      websocket (default) or polling\n"
-    "  --ws-impl I        WebSocket clients: raw (default: lws RAW sockets, siobench's own\n"
-    "                     framing) or lws (libwebsockets' WebSocket client)\n"
-    "  --nsp NSP          namespace (default /)\n"
-    "  --room NAME        room of the fanout (default bench)\n"
-    "  --clients N        clients (default 100)\n"
-    "  --events M         fanout events (default 100)\n"
-    "  --size BYTES       padding per event (default 100)\n"
-    "  --rate R           fanout events per second (default 0: as fast as the window allows)\n"
-    "  --window W         outstanding acks: fanout publisher (default 16), echo per client (1)\n"
-    "  --warmup K         unmeasured fanout events first (default 2)\n"
-    "  --duration S       echo: seconds measured (default 5)\n"
-    "  --settle S         idle: seconds before reading the RSS (default 2)\n"
-    "  --concurrency C    handshakes in flight while connecting (default 500)\n"
-    "  --poll-clients N   cluster: polling clients of the round-trip comparison (default 100)\n"
-    "  --sources K        loopback source addresses 127.0.0.1..K (default: one per 20000 "
-    "clients)\n"
-    "  --server-pid PID   idle: the server process whose RSS is read\n"
-    "  --timeout S        bound of each phase (default 60)\n"
-    "  --label NAME       server name printed with the results\n"
-    "  --json             print one JSON document\n"
-    "  -h, --help         this text\n";
+    "options:\n";
 
 int sb_url_parse(sb_url *u, const char *s)
 {
@@ -88,158 +65,269 @@ int sb_url_parse(sb_url *u, const char *s)
     return 0;
 }
 
-static int bad(const char *opt, const char *v)
+static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out, char *err,
+                      size_t errlen)
 {
-    fprintf(stderr, "siobench: invalid value for %s: '%s'\n", opt, v ? v : "");
-    return -1;
-}
-
-static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out)
-{
-    char *end;
-    unsigned long x = strtoul(v, &end, 10);
-    if (!*v || *end || *v == '-' || x < lo || x > hi)
+    unsigned long long x;
+    if (util_parse_uint(v, lo, hi, &x, err, errlen))
         return -1;
     *out = (unsigned)x;
     return 0;
 }
 
-static int parse_double(const char *v, double lo, double hi, double *out)
+static int parse_double(const char *v, double lo, double hi, double *out, char *err, size_t errlen)
 {
     char *end;
     double x = strtod(v, &end);
-    if (!*v || *end || !(x >= lo && x <= hi))
+    if (!*v || *end || !(x >= lo && x <= hi)) {
+        snprintf(err, errlen, "expected a number from %g to %g, got \"%s\"", lo, hi, v);
         return -1;
+    }
     *out = x;
     return 0;
 }
 
-static int copy_str(char *dst, size_t cap, const char *v)
+static int copy_str(char *dst, size_t cap, const char *v, char *err, size_t errlen)
 {
     size_t n = strlen(v);
-    if (n == 0 || n >= cap)
+    if (n == 0 || n >= cap) {
+        snprintf(err, errlen, "expected 1 to %zu characters", cap - 1);
         return -1;
+    }
     memcpy(dst, v, n + 1);
     return 0;
+}
+
+static int url(sb_url *u, const char *v, char *err, size_t errlen)
+{
+    if (sb_url_parse(u, v) == 0)
+        return 0;
+    snprintf(err, errlen, "expected http://HOST[:PORT][/PATH], got \"%s\"", v);
+    return -1;
+}
+
+/* The setters: each takes the sb_args being filled and a value borrowed from argv. */
+#define ARGS ((sb_args *)p)
+static int set_url(void *p, const char *v, char *err, size_t errlen)
+{
+    return url(&ARGS->url, v, err, errlen);
+}
+
+static int set_pub_url(void *p, const char *v, char *err, size_t errlen)
+{
+    ARGS->has_pub_url = true;
+    return url(&ARGS->pub_url, v, err, errlen);
+}
+
+static int set_lb_url(void *p, const char *v, char *err, size_t errlen)
+{
+    ARGS->has_lb_url = true;
+    return url(&ARGS->lb_url, v, err, errlen);
+}
+
+static int set_transport(void *p, const char *v, char *err, size_t errlen)
+{
+    ARGS->has_transport = true;
+    if (strcmp(v, "websocket") == 0)
+        ARGS->transport = SB_WEBSOCKET;
+    else if (strcmp(v, "polling") == 0)
+        ARGS->transport = SB_POLLING;
+    else {
+        snprintf(err, errlen, "expected websocket or polling, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_ws_impl(void *p, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "raw") == 0)
+        ARGS->ws_impl = SB_WS_RAW;
+    else if (strcmp(v, "lws") == 0)
+        ARGS->ws_impl = SB_WS_LWS;
+    else {
+        snprintf(err, errlen, "expected raw or lws, got \"%s\"", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_nsp(void *p, const char *v, char *err, size_t errlen)
+{
+    if (v[0] != '/') {
+        snprintf(err, errlen, "must start with '/', got \"%s\"", v);
+        return -1;
+    }
+    return copy_str(ARGS->nsp, sizeof ARGS->nsp, v, err, errlen);
+}
+
+static int set_room(void *p, const char *v, char *err, size_t errlen)
+{
+    return copy_str(ARGS->room, sizeof ARGS->room, v, err, errlen);
+}
+
+static int set_label(void *p, const char *v, char *err, size_t errlen)
+{
+    return copy_str(ARGS->label, sizeof ARGS->label, v, err, errlen);
+}
+
+static int set_clients(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 1000000, &ARGS->clients, err, errlen);
+}
+
+static int set_events(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 100000000, &ARGS->events, err, errlen);
+}
+
+static int set_size(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 0, 1000000, &ARGS->size, err, errlen);
+}
+
+static int set_rate(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_double(v, 0, 1e9, &ARGS->rate, err, errlen);
+}
+
+static int set_window(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 1000000, &ARGS->window, err, errlen);
+}
+
+static int set_warmup(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 0, 1000000, &ARGS->warmup, err, errlen);
+}
+
+static int set_duration(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_double(v, 0.01, 86400, &ARGS->duration, err, errlen);
+}
+
+static int set_settle(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_double(v, 0, 86400, &ARGS->settle, err, errlen);
+}
+
+static int set_concurrency(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 1000000, &ARGS->concurrency, err, errlen);
+}
+
+static int set_poll_clients(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 1000000, &ARGS->poll_clients, err, errlen);
+}
+
+static int set_sources(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_uint(v, 1, 250, &ARGS->sources, err, errlen);
+}
+
+static int set_server_pid(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned pid;
+    if (parse_uint(v, 1, 1u << 30, &pid, err, errlen))
+        return -1;
+    ARGS->server_pid = (int)pid;
+    return 0;
+}
+
+static int set_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_double(v, 0.1, 86400, &ARGS->timeout, err, errlen);
+}
+
+static int set_json(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &ARGS->json, err, errlen);
+}
+
+static int set_scenario(void *p, const char *v, char *err, size_t errlen)
+{
+    for (unsigned k = 0; k < sizeof scenario_names / sizeof *scenario_names; k++) {
+        if (strcmp(v, scenario_names[k]) == 0) {
+            ARGS->scenario = (sb_scenario)k;
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "unknown scenario \"%s\" (see --help)", v);
+    return -1;
+}
+#undef ARGS
+
+static const util_option k_opts[] = {
+    {"--url", NULL, "URL", "http://127.0.0.1:8080/socket.io/", "server the clients use", set_url},
+    {"--pub-url", NULL, "URL", NULL, "server the fanout publisher uses", set_pub_url, false,
+     "--url"},
+    {"--lb-url", NULL, "URL", NULL, "cluster: a round-robin balancer in front of the nodes",
+     set_lb_url},
+    {"--transport", NULL, "T", NULL, "websocket or polling", set_transport, false, "websocket"},
+    {"--ws-impl", NULL, "I", "raw",
+     "WebSocket clients: raw (lws RAW sockets, siobench's own framing) or lws", set_ws_impl},
+    {"--nsp", NULL, "NSP", "/", "namespace", set_nsp},
+    {"--room", NULL, "NAME", "bench", "room of the fanout", set_room},
+    {"--clients", NULL, "N", "100", "clients", set_clients},
+    {"--events", NULL, "M", "100", "fanout events", set_events},
+    {"--size", NULL, "BYTES", "100", "padding per event", set_size},
+    {"--rate", NULL, "R", "0", "fanout events per second (0: as fast as the window allows)",
+     set_rate},
+    {"--window", NULL, "W", NULL, "outstanding acks: fanout publisher, echo per client", set_window,
+     false, "16 (fanout), 1 (echo)"},
+    {"--warmup", NULL, "K", "2", "unmeasured fanout events first", set_warmup},
+    {"--duration", NULL, "S", "5", "echo: seconds measured", set_duration},
+    {"--settle", NULL, "S", "2", "idle: seconds before reading the RSS", set_settle},
+    {"--concurrency", NULL, "C", "500", "handshakes in flight while connecting", set_concurrency},
+    {"--poll-clients", NULL, "N", "100", "cluster: polling clients of the round-trip comparison",
+     set_poll_clients},
+    {"--sources", NULL, "K", NULL, "loopback source addresses 127.0.0.1..K", set_sources, false,
+     "one per 20000 clients"},
+    {"--server-pid", NULL, "PID", NULL, "idle: the server process whose RSS is read",
+     set_server_pid},
+    {"--timeout", NULL, "S", "60", "bound of each phase", set_timeout},
+    {"--label", NULL, "NAME", "server", "server name printed with the results", set_label},
+    {"--json", NULL, NULL, NULL, "print one JSON document", set_json},
+};
+
+static void usage(void)
+{
+    fputs(help, stdout);
+    util_options_print(stdout, k_opts, sizeof k_opts / sizeof k_opts[0]);
+    printf("  %-28s %s\n", "-h, --help", "this text");
 }
 
 int sb_args_parse(sb_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
     a->scenario = SB_SC_FANOUT;
-    a->transport = SB_WEBSOCKET;
-    sb_url_parse(&a->url, "http://127.0.0.1:8080/socket.io/");
-    strcpy(a->nsp, "/");
-    strcpy(a->room, "bench");
-    a->clients = 100;
-    a->events = 100;
-    a->size = 100;
-    a->window = 0; /* per scenario */
-    a->warmup = 2;
-    a->duration = 5;
-    a->settle = 2;
-    a->concurrency = 500;
-    a->poll_clients = 100;
-    a->timeout = 60;
-    bool have_scenario = false, have_transport = false;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) {
-            fputs(help, stdout);
-            return 1;
-        }
-        if (strcmp(o, "--json") == 0) {
-            a->json = true;
-            continue;
-        }
-        if (o[0] != '-') {
-            if (have_scenario)
-                return bad("SCENARIO", o);
-            unsigned k;
-            for (k = 0; k < sizeof scenario_names / sizeof *scenario_names; k++)
-                if (strcmp(o, scenario_names[k]) == 0)
-                    break;
-            if (k == sizeof scenario_names / sizeof *scenario_names)
-                return bad("SCENARIO", o);
-            a->scenario = (sb_scenario)k;
-            have_scenario = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            fprintf(stderr, "siobench: %s needs a value (or unknown option)\n", o);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int r = 0;
-        unsigned pid;
-        if (strcmp(o, "--url") == 0)
-            r = sb_url_parse(&a->url, v);
-        else if (strcmp(o, "--pub-url") == 0)
-            r = sb_url_parse(&a->pub_url, v), a->has_pub_url = true;
-        else if (strcmp(o, "--lb-url") == 0)
-            r = sb_url_parse(&a->lb_url, v), a->has_lb_url = true;
-        else if (strcmp(o, "--transport") == 0) {
-            have_transport = true;
-            if (strcmp(v, "websocket") == 0)
-                a->transport = SB_WEBSOCKET;
-            else if (strcmp(v, "polling") == 0)
-                a->transport = SB_POLLING;
-            else
-                r = -1;
-        } else if (strcmp(o, "--ws-impl") == 0) {
-            if (strcmp(v, "raw") == 0)
-                a->ws_impl = SB_WS_RAW;
-            else if (strcmp(v, "lws") == 0)
-                a->ws_impl = SB_WS_LWS;
-            else
-                r = -1;
-        } else if (strcmp(o, "--nsp") == 0)
-            r = v[0] == '/' ? copy_str(a->nsp, sizeof a->nsp, v) : -1;
-        else if (strcmp(o, "--room") == 0)
-            r = copy_str(a->room, sizeof a->room, v);
-        else if (strcmp(o, "--clients") == 0)
-            r = parse_uint(v, 1, 1000000, &a->clients);
-        else if (strcmp(o, "--events") == 0)
-            r = parse_uint(v, 1, 100000000, &a->events);
-        else if (strcmp(o, "--size") == 0)
-            r = parse_uint(v, 0, 1000000, &a->size);
-        else if (strcmp(o, "--rate") == 0)
-            r = parse_double(v, 0, 1e9, &a->rate);
-        else if (strcmp(o, "--window") == 0)
-            r = parse_uint(v, 1, 1000000, &a->window);
-        else if (strcmp(o, "--warmup") == 0)
-            r = parse_uint(v, 0, 1000000, &a->warmup);
-        else if (strcmp(o, "--duration") == 0)
-            r = parse_double(v, 0.01, 86400, &a->duration);
-        else if (strcmp(o, "--settle") == 0)
-            r = parse_double(v, 0, 86400, &a->settle);
-        else if (strcmp(o, "--concurrency") == 0)
-            r = parse_uint(v, 1, 1000000, &a->concurrency);
-        else if (strcmp(o, "--poll-clients") == 0)
-            r = parse_uint(v, 1, 1000000, &a->poll_clients);
-        else if (strcmp(o, "--sources") == 0)
-            r = parse_uint(v, 1, 250, &a->sources);
-        else if (strcmp(o, "--server-pid") == 0) {
-            r = parse_uint(v, 1, 1u << 30, &pid);
-            a->server_pid = (int)pid;
-        } else if (strcmp(o, "--timeout") == 0)
-            r = parse_double(v, 0.1, 86400, &a->timeout);
-        else if (strcmp(o, "--label") == 0)
-            r = copy_str(a->label, sizeof a->label, v);
-        else {
-            fprintf(stderr, "siobench: unknown option %s (see --help)\n", o);
-            return -1;
-        }
-        if (r != 0)
-            return bad(o, v);
+    char err[512];
+    util_opt_args p = {k_opts,
+                       sizeof k_opts / sizeof k_opts[0],
+                       set_scenario,
+                       1,
+                       1,
+                       "siobench",
+                       "SCENARIO [OPTIONS]"};
+    int next = 1;
+    int rc = util_options_env(p.opts, p.n, a, err, sizeof err);
+    if (rc == UTIL_OPTS_OK)
+        rc = util_options_argv(&p, a, argc, argv, &next, err, sizeof err);
+    if (rc == UTIL_OPTS_HELP || rc == UTIL_OPTS_VERSION) {
+        usage();
+        return 1;
     }
-    if (!have_scenario) {
-        fprintf(stderr, "siobench: a SCENARIO is required (see --help)\n");
+    if (rc != UTIL_OPTS_OK) {
+        fprintf(stderr, "siobench: %s\n", err);
         return -1;
     }
     if (a->scenario == SB_SC_POLLING) {
-        if (have_transport && a->transport != SB_POLLING)
-            return bad("--transport", "websocket (the polling scenario is polling-only)");
+        if (a->has_transport && a->transport != SB_POLLING) {
+            fprintf(stderr,
+                    "siobench: --transport websocket: the polling scenario is polling-only\n");
+            return -1;
+        }
         a->transport = SB_POLLING;
     }
     if (a->scenario == SB_SC_CLUSTER && !a->has_pub_url) {
@@ -260,7 +348,5 @@ int sb_args_parse(sb_args *a, int argc, char **argv)
         fprintf(stderr, "siobench: --clients x --events too large (1 GiB of delivery bits)\n");
         return -1;
     }
-    if (!a->label[0])
-        strcpy(a->label, "server");
     return 0;
 }

@@ -44,7 +44,7 @@ typedef struct sb_args {
     sb_url url;             /**< where the clients connect */
     sb_url pub_url;         /**< where the publisher connects (fanout; default: url) */
     sb_url lb_url;          /**< cluster: the round-robin balancer (polling round trips) */
-    bool has_pub_url, has_lb_url;
+    bool has_pub_url, has_lb_url, has_transport;
     char nsp[64];          /**< namespace, "/" by default */
     char room[64];         /**< room the fanout clients join */
     unsigned clients;      /**< N */

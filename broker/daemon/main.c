@@ -130,7 +130,7 @@ int main(int argc, char **argv)
     switch (util_options_parse(opts, nopts, &cfg, argc, argv, err, sizeof err)) {
     case UTIL_OPTS_HELP:
         util_options_usage(stdout, "siobroker",
-                           "A Socket.IO v5 / Engine.IO v4 server nd; run several behind any load "
+                           "A Socket.IO v5 / Engine.IO v4 server node; run several behind any load "
                            "balancer.",
                            opts, nopts);
         daemon_config_free(&cfg);

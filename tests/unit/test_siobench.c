@@ -86,6 +86,14 @@ START_TEST(args_defaults_and_values)
     ck_assert_int_eq(a.pub_url.port, 8080);
     ck_assert_uint_eq(a.window, 16);
     ck_assert_uint_eq(a.sources, 1);
+    ck_assert_str_eq(a.label, "server");
+    ck_assert_str_eq(a.room, "bench");
+    ck_assert_int_eq(a.timeout, 60);
+    ck_assert_int_eq(parse(&a, "polling --transport polling --json=off"), 0);
+    ck_assert(!a.json);
+    ck_assert_int_eq(parse(&a, "--clients 3 -- connect"), 0);
+    ck_assert_int_eq(a.scenario, SB_SC_CONNECT);
+    ck_assert_uint_eq(a.clients, 3);
     ck_assert_int_eq(parse(&a, "echo --clients 50000 --url http://127.0.0.1:9000/x --json"), 0);
     ck_assert_uint_eq(a.window, 1);
     ck_assert_uint_eq(a.clients, 50000);
@@ -125,7 +133,9 @@ START_TEST(args_invalid)
                          "fanout --bogus 1",
                          "polling --transport websocket",
                          "fanout --ws-impl ws",
-                         "cluster"};
+                         "cluster",
+                         "--bogus fanout",
+                         "fanout --json=maybe"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         ck_assert_msg(parse(&a, bad[i]) == -1, "accepted: %s", bad[i]);
 }

@@ -1,78 +1,193 @@
-/* cli_args: parsing of siocli's command line and its help texts. */
+/* cli_args: siocli's option tables, the parsing of its command line and its help texts. */
 #include "cli_args.h"
 
 #include "util_alloc.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-/** The options every command takes. */
-static const cli_opt k_global[] = {
-    {"--redis", CLI_OPT_VALUE, "URL",
-     "Redis of the cluster, redis://[:password@]HOST:PORT[/DB] (env SIO_REDIS_URL; default "
-     "redis://127.0.0.1:6379)"},
-    {"--key", CLI_OPT_VALUE, "PREFIX", "channel and key prefix of the cluster (default socket.io)"},
-    {"--nsp", CLI_OPT_VALUE, "NSP", "namespace (default /)"},
-    {"--timeout", CLI_OPT_VALUE, "MS",
-     "how long to wait for Redis and for the servers' answers (default 5000)"},
-    {"--json", CLI_OPT_FLAG, NULL, "one JSON document on stdout instead of a table"},
-    {"--help", CLI_OPT_FLAG, NULL, "this help (also -h)"},
-    {NULL, 0, NULL, NULL},
+#define REDIS_DEFAULT "redis://127.0.0.1:6379"
+
+static int parse_long(const char *v, long max, const char *what, long *out, char *err,
+                      size_t errlen)
+{
+    unsigned long long x;
+    if (util_parse_uint(v, 1, (unsigned long long)max, &x, err, errlen)) {
+        snprintf(err, errlen, "expected %s from 1 to %ld, got \"%s\"", what, max, v);
+        return -1;
+    }
+    *out = (long)x;
+    return 0;
+}
+
+/* Appends v to the list l, or empties it when v is NULL (util_opt's "forget"). */
+static int add_str(cli_strs *l, const char *v)
+{
+    if (!v) {
+        util_free(l->v);
+        l->v = NULL;
+        l->n = 0;
+        return 0;
+    }
+    l->v = util_realloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = v;
+    return 0;
+}
+
+/* Each setter takes the cli_args being filled and a value borrowed from argv (or a table). */
+static int set_redis(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    ((cli_args *)p)->redis_url = *v ? v : REDIS_DEFAULT; /* SIO_REDIS_URL="" is the default */
+    return 0;
+}
+
+static int set_key(void *p, const char *v, char *err, size_t errlen)
+{
+    if (!*v) {
+        snprintf(err, errlen, "must not be empty");
+        return -1;
+    }
+    ((cli_args *)p)->key = v;
+    return 0;
+}
+
+static int set_nsp(void *p, const char *v, char *err, size_t errlen)
+{
+    if (v[0] != '/') {
+        snprintf(err, errlen, "must start with '/' (e.g. /chat), not \"%s\"", v);
+        return -1;
+    }
+    ((cli_args *)p)->nsp = v;
+    return 0;
+}
+
+static int set_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_long(v, 86400000L, "milliseconds", &((cli_args *)p)->timeout_ms, err, errlen);
+}
+
+static int set_json(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((cli_args *)p)->json, err, errlen);
+}
+
+static int set_to(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return add_str(&((cli_args *)p)->to, v);
+}
+
+static int set_except(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return add_str(&((cli_args *)p)->except, v);
+}
+
+static int set_rooms(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return add_str(&((cli_args *)p)->rooms, v);
+}
+
+static int set_files(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    return add_str(&((cli_args *)p)->files, v);
+}
+
+static int set_node(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    ((cli_args *)p)->node = v;
+    return 0;
+}
+
+static int set_room(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err, (void)errlen;
+    ((cli_args *)p)->room = v;
+    return 0;
+}
+
+static int set_ack(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_long(v, 86400000L, "milliseconds", &((cli_args *)p)->ack_ms, err, errlen);
+}
+
+static int set_count(void *p, const char *v, char *err, size_t errlen)
+{
+    return parse_long(v, 1000000000L, "a number", &((cli_args *)p)->count, err, errlen);
+}
+
+static int set_all(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((cli_args *)p)->all, err, errlen);
+}
+
+static int set_volatile(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((cli_args *)p)->volatile_, err, errlen);
+}
+
+static int set_close(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((cli_args *)p)->close, err, errlen);
+}
+
+/** The options every command takes, before or after it. */
+static const util_option k_global[] = {
+    {"--redis", "SIO_REDIS_URL", "URL", REDIS_DEFAULT,
+     "Redis of the cluster, redis://[:password@]HOST:PORT[/DB]", set_redis},
+    {"--key", NULL, "PREFIX", "socket.io", "channel and key prefix of the cluster", set_key},
+    {"--nsp", NULL, "NSP", "/", "namespace", set_nsp},
+    {"--timeout", NULL, "MS", "5000", "how long to wait for Redis and for the servers' answers",
+     set_timeout},
+    {"--json", NULL, NULL, NULL, "one JSON document on stdout instead of a table", set_json},
+};
+#define N_GLOBAL (sizeof k_global / sizeof k_global[0])
+
+#define OPT_TO                                                                                     \
+    {                                                                                              \
+        "--to", NULL, "ROOM", NULL, "only the sockets in this room (any of them)", set_to, true    \
+    }
+#define OPT_EXCEPT                                                                                 \
+    {                                                                                              \
+        "--except", NULL, "ROOM", NULL, "leave out the sockets in this room", set_except, true     \
+    }
+
+const util_option cli_opts_sessions[1] = {
+    {"--node", NULL, "ID", NULL, "only the sessions of this node", set_node},
+};
+const util_option cli_opts_rooms[1] = {
+    {"--all", NULL, NULL, NULL, "also list each socket's own id room", set_all},
+};
+const util_option cli_opts_sockets[2] = {
+    {"--room", NULL, "ROOM", NULL, "only sockets in this room (any of them)", set_rooms, true},
+    OPT_EXCEPT,
+};
+const util_option cli_opts_emit[5] = {
+    OPT_TO,
+    OPT_EXCEPT,
+    {"--volatile", NULL, NULL, NULL, "may be dropped for clients that are not ready", set_volatile},
+    {"--binary-file", NULL, "PATH", NULL, "append the file's bytes as a binary argument", set_files,
+     true},
+    {"--ack", NULL, "MS", NULL, "ask every client for an ack and wait up to MS for them", set_ack},
+};
+const util_option cli_opts_select[2] = {OPT_TO, OPT_EXCEPT};
+const util_option cli_opts_disconnect[3] = {
+    OPT_TO,
+    OPT_EXCEPT,
+    {"--close", NULL, NULL, NULL, "also close each client's whole connection", set_close},
+};
+const util_option cli_opts_monitor[2] = {
+    {"--room", NULL, "ROOM", NULL, "only broadcasts that target this room", set_room},
+    {"--count", NULL, "N", NULL, "stop after N broadcasts", set_count},
 };
 
-static size_t opt_count(const cli_opt *opts)
+static int add_pos(void *p, const char *v, char *err, size_t errlen)
 {
-    size_t n = 0;
-    while (opts && opts[n].name)
-        n++;
-    return n;
-}
-
-/* A positional argument, not an option: does not start with '-', is "-" alone, or is a negative
- * number. */
-static bool is_positional(const char *s)
-{
-    return s[0] != '-' || s[1] == '\0' || isdigit((unsigned char)s[1]) || s[1] == '.';
-}
-
-/* Splits "--name=value" into its name length and value; value NULL when there is no '='. */
-static size_t split_opt(const char *s, const char **value)
-{
-    const char *eq = strchr(s, '=');
-    *value = eq ? eq + 1 : NULL;
-    return eq ? (size_t)(eq - s) : strlen(s);
-}
-
-static const cli_opt *find_opt(const cli_opt *opts, const char *s, size_t len, size_t *index)
-{
-    for (size_t i = 0; opts && opts[i].name; i++) {
-        if (strlen(opts[i].name) == len && strncmp(opts[i].name, s, len) == 0) {
-            *index = i;
-            return &opts[i];
-        }
-    }
-    return NULL;
-}
-
-static void set_global(cli_args *a, size_t index, const char *value)
-{
-    switch (index) {
-    case 0: a->redis_url = value; break;
-    case 1: a->key = value; break;
-    case 2: a->nsp = value; break;
-    case 3: a->timeout = value; break;
-    case 4: a->json = true; break;
-    default: a->help = true; break;
-    }
-}
-
-static void add_value(cli_args *a, size_t index, const char *value)
-{
-    size_t n = a->count[index]++;
-    a->values[index] = util_realloc(a->values[index], (n + 1) * sizeof *a->values[index]);
-    a->values[index][n] = value;
+    (void)err, (void)errlen;
+    return add_str(&((cli_args *)p)->pos, v);
 }
 
 static const cli_cmd *find_cmd(const cli_cmd *cmds, size_t n, const char *name)
@@ -83,104 +198,41 @@ static const cli_cmd *find_cmd(const cli_cmd *cmds, size_t n, const char *name)
     return NULL;
 }
 
-/* One option at argv[*i] (moves *i past its value). Returns 0, or -1 with err set. */
-static int parse_option(cli_args *a, int argc, char **argv, int *i, char *err, size_t errlen)
-{
-    const char *arg = argv[*i];
-    const char *where = a->cmd ? a->cmd->name : NULL;
-    if (strcmp(arg, "-h") == 0) {
-        a->help = true;
-        return 0;
-    }
-    if (!a->cmd && strcmp(arg, "--version") == 0) {
-        a->version = true;
-        return 0;
-    }
-    const char *value;
-    size_t len = split_opt(arg, &value);
-    size_t index;
-    bool global = true;
-    const cli_opt *o = find_opt(k_global, arg, len, &index);
-    if (!o && a->cmd) {
-        o = find_opt(a->cmd->opts, arg, len, &index);
-        global = false;
-    }
-    if (!o) {
-        snprintf(err, errlen, "%s%sunknown option %.*s (see siocli %s%s--help)", where ? where : "",
-                 where ? ": " : "", (int)len, arg, where ? where : "", where ? " " : "");
-        return -1;
-    }
-    if (o->kind == CLI_OPT_FLAG) {
-        if (value) {
-            snprintf(err, errlen, "%s takes no value", o->name);
-            return -1;
-        }
-        if (global)
-            set_global(a, index, NULL);
-        else if (a->count[index]++ > 0) {
-            snprintf(err, errlen, "%s given twice", o->name);
-            return -1;
-        }
-        return 0;
-    }
-    if (!value) {
-        if (*i + 1 >= argc) {
-            snprintf(err, errlen, "%s needs a value (%s)", o->name, o->metavar);
-            return -1;
-        }
-        value = argv[++*i];
-    }
-    if (global)
-        set_global(a, index, value);
-    else
-        add_value(a, index, value);
-    return 0;
-}
-
 int cli_args_parse(cli_args *a, const cli_cmd *cmds, size_t n_cmds, int argc, char **argv,
                    char *err, size_t errlen)
 {
     memset(a, 0, sizeof *a);
-    bool options_done = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (!options_done && strcmp(arg, "--") == 0) {
-            options_done = true;
-            continue;
-        }
-        if (!options_done && !is_positional(arg)) {
-            if (parse_option(a, argc, argv, &i, err, errlen) != 0)
-                goto fail;
-            continue;
-        }
+    /* The global options up to the command name, then the command's and the global ones. */
+    util_opt_args before = {.opts = k_global, .n = N_GLOBAL, .prog = "siocli"};
+    int next = 1;
+    int rc = util_options_env(k_global, N_GLOBAL, a, err, errlen);
+    if (rc == UTIL_OPTS_OK)
+        rc = util_options_argv(&before, a, argc, argv, &next, err, errlen);
+    if (rc == UTIL_OPTS_OK && next < argc) {
+        a->cmd = find_cmd(cmds, n_cmds, argv[next]);
         if (!a->cmd) {
-            a->cmd = find_cmd(cmds, n_cmds, arg);
-            if (!a->cmd) {
-                snprintf(err, errlen, "unknown command \"%s\" (see siocli --help)", arg);
-                goto fail;
-            }
-            if (opt_count(a->cmd->opts) > CLI_MAX_OPTS) {
-                snprintf(err, errlen, "%s: too many options declared", arg);
-                goto fail;
-            }
-            continue;
+            snprintf(err, errlen, "unknown command \"%s\" (see siocli --help)", argv[next]);
+            goto fail;
         }
-        a->pos = util_realloc(a->pos, (a->n_pos + 1) * sizeof *a->pos);
-        a->pos[a->n_pos++] = arg;
-    }
-    if (a->cmd && !a->help) {
         const cli_cmd *c = a->cmd;
-        if ((int)a->n_pos < c->min_pos) {
-            snprintf(err, errlen, "%s: missing argument (usage: siocli %s %s)", c->name, c->name,
-                     c->args);
-            goto fail;
-        }
-        if (c->max_pos >= 0 && (int)a->n_pos > c->max_pos) {
-            snprintf(err, errlen, "%s: unexpected argument \"%s\" (usage: siocli %s %s)", c->name,
-                     a->pos[c->max_pos], c->name, c->args);
-            goto fail;
-        }
+        size_t n = N_GLOBAL + c->n_opts;
+        util_option *all = util_malloc(n * sizeof *all);
+        if (c->n_opts)
+            memcpy(all, c->opts, c->n_opts * sizeof *all);
+        memcpy(all + c->n_opts, k_global, sizeof k_global);
+        char prog[64];
+        snprintf(prog, sizeof prog, "siocli %s", c->name);
+        util_opt_args after = {all, n, add_pos, c->min_pos, c->max_pos, prog, c->args};
+        rc = util_options_env(c->opts, c->n_opts, a, err, errlen);
+        next++;
+        if (rc == UTIL_OPTS_OK)
+            rc = util_options_argv(&after, a, argc, argv, &next, err, errlen);
+        util_free(all);
     }
+    if (rc == UTIL_OPTS_ERROR)
+        goto fail;
+    a->help = rc == UTIL_OPTS_HELP;
+    a->version = rc == UTIL_OPTS_VERSION;
     return 0;
 fail:
     cli_args_free(a);
@@ -191,71 +243,10 @@ void cli_args_free(cli_args *a)
 {
     if (!a)
         return;
-    for (size_t i = 0; i < CLI_MAX_OPTS; i++)
-        util_free(a->values[i]);
-    util_free(a->pos);
+    cli_strs *lists[] = {&a->to, &a->except, &a->rooms, &a->files, &a->pos};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        add_str(lists[i], NULL);
     memset(a, 0, sizeof *a);
-}
-
-static bool cmd_opt(const cli_args *a, const char *name, size_t *index)
-{
-    return a->cmd && find_opt(a->cmd->opts, name, strlen(name), index) != NULL;
-}
-
-bool cli_flag(const cli_args *a, const char *name)
-{
-    size_t i;
-    return cmd_opt(a, name, &i) && a->count[i] > 0;
-}
-
-const char *cli_value(const cli_args *a, const char *name)
-{
-    size_t i;
-    return cmd_opt(a, name, &i) && a->count[i] > 0 ? a->values[i][a->count[i] - 1] : NULL;
-}
-
-const char *const *cli_list(const cli_args *a, const char *name, size_t *n)
-{
-    size_t i;
-    if (!cmd_opt(a, name, &i) || a->count[i] == 0) {
-        *n = 0;
-        return NULL;
-    }
-    *n = a->count[i];
-    return a->values[i];
-}
-
-static int parse_range(const char *s, long lo, long hi, long *out)
-{
-    if (!s || !isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cli_parse_ms(const char *s, long *out)
-{
-    return parse_range(s, 1, 86400000L, out);
-}
-
-int cli_parse_count(const char *s, long *out)
-{
-    return parse_range(s, 1, 1000000000L, out);
-}
-
-static void print_opts(FILE *f, const cli_opt *opts)
-{
-    for (size_t i = 0; opts && opts[i].name; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "%s%s%s%s", opts[i].name, opts[i].metavar ? " " : "",
-                 opts[i].metavar ? opts[i].metavar : "", opts[i].kind == CLI_OPT_LIST ? "..." : "");
-        fprintf(f, "  %-20s %s\n", left, opts[i].help);
-    }
 }
 
 void cli_usage(FILE *f, const cli_cmd *cmds, size_t n_cmds)
@@ -265,10 +256,13 @@ void cli_usage(FILE *f, const cli_cmd *cmds, size_t n_cmds)
                "Commands:\n");
     for (size_t i = 0; i < n_cmds; i++)
         fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].summary);
-    fprintf(f, "\nOptions (every command):\n");
-    print_opts(f, k_global);
-    fprintf(f, "  %-20s %s\n", "--version", "print the version");
+    fprintf(f, "\nOptions (every command, before or after it; flag > environment > default):\n");
+    util_options_print(f, k_global, N_GLOBAL);
+    fprintf(f, "  %-28s %s\n  %-28s %s\n", "--help, -h", "this help", "--version",
+            "print the version");
     fprintf(f,
+            "\nAn argument may start with '-' (an Engine.IO sid does one time in 64); after `--`\n"
+            "every word is an argument, even one spelled like an option (`siocli room -- --to`).\n"
             "\nExit status: 0 success, 1 nothing matched or a timeout, 2 usage error or Redis\n"
             "unreachable. `siocli COMMAND --help` describes a command; `man siocli` has more.\n");
 }
@@ -279,10 +273,12 @@ void cli_usage_cmd(FILE *f, const cli_cmd *cmd)
             cmd->args, cmd->summary);
     if (cmd->details)
         fprintf(f, "\n%s\n", cmd->details);
-    if (opt_count(cmd->opts)) {
+    if (cmd->n_opts) {
         fprintf(f, "\nOptions:\n");
-        print_opts(f, cmd->opts);
+        util_options_print(f, cmd->opts, cmd->n_opts);
     }
     fprintf(f, "\nGlobal options:\n");
-    print_opts(f, k_global);
+    util_options_print(f, k_global, N_GLOBAL);
+    if (cmd->max_pos != 0)
+        fprintf(f, "\nAn argument may start with '-'; after `--` every word is an argument.\n");
 }

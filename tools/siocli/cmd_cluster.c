@@ -241,7 +241,7 @@ int cmd_nodes(cli_ctx *ctx, const cli_args *a)
 
 int cmd_sessions(cli_ctx *ctx, const cli_args *a)
 {
-    const char *only = cli_value(a, "--node");
+    const char *only = a->node;
     char err[512];
     json_t *sids = json_array();
     if (scan_ids(ctx, "sid", sids, err, sizeof err) != 0) {
@@ -352,7 +352,7 @@ static void print_session(const json_t *s, const char *node)
 
 int cmd_session(cli_ctx *ctx, const cli_args *a)
 {
-    const char *sid = a->pos[0];
+    const char *sid = a->pos.v[0];
     char err[512];
     char *key = key_of(ctx, "sid", sid);
     const char *argv[] = {"GET", key};

@@ -62,7 +62,7 @@ static json_t *read_binary(const char *path, char *err, size_t errlen)
  * --binary-file as a binary argument. Returns a new array, or NULL with err. */
 static json_t *event_data(const cli_args *a, char *err, size_t errlen)
 {
-    const char *event = a->pos[0];
+    const char *event = a->pos.v[0];
     if (!event[0] || reserved(event)) {
         snprintf(err, errlen, "emit: \"%s\" cannot be emitted (empty or reserved event name)",
                  event);
@@ -70,23 +70,21 @@ static json_t *event_data(const cli_args *a, char *err, size_t errlen)
     }
     json_t *data = json_array();
     json_array_append_new(data, json_string(event));
-    for (size_t i = 1; i < a->n_pos; i++) {
+    for (size_t i = 1; i < a->pos.n; i++) {
         json_error_t jerr;
-        json_t *v = json_loads(a->pos[i], JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+        json_t *v = json_loads(a->pos.v[i], JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
         if (!v) {
             snprintf(err, errlen,
                      "emit: argument %zu is not JSON (%s): %s (write strings with quotes: "
                      "'\"text\"')",
-                     i, jerr.text, a->pos[i]);
+                     i, jerr.text, a->pos.v[i]);
             json_decref(data);
             return NULL;
         }
         json_array_append_new(data, v);
     }
-    size_t n_files;
-    const char *const *files = cli_list(a, "--binary-file", &n_files);
-    for (size_t i = 0; i < n_files; i++) {
-        json_t *v = read_binary(files[i], err, errlen);
+    for (size_t i = 0; i < a->files.n; i++) {
+        json_t *v = read_binary(a->files.v[i], err, errlen);
         if (!v) {
             json_decref(data);
             return NULL;
@@ -156,16 +154,10 @@ static int report_acks(cli_ctx *ctx, const char *event, int got, const cli_ack_r
 
 int cmd_emit(cli_ctx *ctx, const cli_args *a)
 {
-    size_t n_to, n_except;
-    const char *const *to = cli_list(a, "--to", &n_to);
-    const char *const *except = cli_list(a, "--except", &n_except);
-    const char *ack = cli_value(a, "--ack");
-    long ack_ms = 0;
-    if (ack && cli_parse_ms(ack, &ack_ms) != 0)
-        return cli_fail(CLI_EXIT_USAGE,
-                        "emit: --ack takes milliseconds from 1 to 86400000, not "
-                        "\"%s\"",
-                        ack);
+    size_t n_to = a->to.n, n_except = a->except.n;
+    const char *const *to = a->to.v;
+    const char *const *except = a->except.v;
+    long ack_ms = a->ack_ms;
     char err[512];
     json_t *data = event_data(a, err, sizeof err);
     if (!data)
@@ -179,10 +171,10 @@ int cmd_emit(cli_ctx *ctx, const cli_args *a)
     b.n_rooms = n_to;
     b.except = (char **)except;
     b.n_except = n_except;
-    b.volatile_ = cli_flag(a, "--volatile");
-    const char *event = a->pos[0];
+    b.volatile_ = a->volatile_;
+    const char *event = a->pos.v[0];
     int rc;
-    if (ack) {
+    if (ack_ms) {
         cli_ack_result res;
         if (cli_req_listen(ctx, err, sizeof err) != 0) {
             json_decref(data);
@@ -241,11 +233,11 @@ int cmd_emit(cli_ctx *ctx, const cli_args *a)
  * it). Nothing is sent when no socket matches. */
 static int selection_request(cli_ctx *ctx, const cli_args *a, int type, const char *verb)
 {
-    size_t n_to, n_except;
-    const char *const *to = cli_list(a, "--to", &n_to);
-    const char *const *except = cli_list(a, "--except", &n_except);
-    const char *room = type == RD_REQ_REMOTE_DISCONNECT ? NULL : a->pos[0];
-    bool close = type == RD_REQ_REMOTE_DISCONNECT && cli_flag(a, "--close");
+    size_t n_to = a->to.n, n_except = a->except.n;
+    const char *const *to = a->to.v;
+    const char *const *except = a->except.v;
+    const char *room = type == RD_REQ_REMOTE_DISCONNECT ? NULL : a->pos.v[0];
+    bool close = type == RD_REQ_REMOTE_DISCONNECT && a->close;
     char err[512];
     if (cli_req_listen(ctx, err, sizeof err) != 0)
         return cli_fail(CLI_EXIT_USAGE, "%s", err);

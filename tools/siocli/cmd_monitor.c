@@ -158,12 +158,8 @@ static int decode(const cli_ctx *ctx, const cli_msg *m, const char *request_chan
 
 int cmd_monitor(cli_ctx *ctx, const cli_args *a)
 {
-    const char *room = cli_value(a, "--room");
-    const char *count_s = cli_value(a, "--count");
-    long count = 0;
-    if (count_s && cli_parse_count(count_s, &count) != 0)
-        return cli_fail(CLI_EXIT_USAGE, "monitor: --count takes a number from 1, not \"%s\"",
-                        count_s);
+    const char *room = a->room;
+    long count = a->count;
     char err[512];
     /* Patterns, escaped so that glob characters in the prefix or namespace match literally. */
     char *key = cli_glob_escape(ctx->key), *nsp = cli_glob_escape(ctx->nsp);

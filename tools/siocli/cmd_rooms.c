@@ -59,7 +59,7 @@ static char *rooms_text(const json_t *sock)
 
 int cmd_rooms(cli_ctx *ctx, const cli_args *a)
 {
-    bool all = cli_flag(a, "--all");
+    bool all = a->all;
     char err[512];
     if (cli_req_listen(ctx, err, sizeof err) != 0)
         return cli_fail(CLI_EXIT_USAGE, "%s", err);
@@ -149,7 +149,7 @@ static void owner_of(const json_t *owners, const char *id, const char **node, co
 
 int cmd_room(cli_ctx *ctx, const cli_args *a)
 {
-    const char *room = a->pos[0];
+    const char *room = a->pos.v[0];
     char err[512];
     if (cli_req_listen(ctx, err, sizeof err) != 0)
         return cli_fail(CLI_EXIT_USAGE, "%s", err);
@@ -213,9 +213,9 @@ static char *auth_keys(const json_t *sock, json_t *keys_out)
 
 int cmd_sockets(cli_ctx *ctx, const cli_args *a)
 {
-    size_t n_rooms, n_except;
-    const char *const *rooms = cli_list(a, "--room", &n_rooms);
-    const char *const *except = cli_list(a, "--except", &n_except);
+    size_t n_rooms = a->rooms.n, n_except = a->except.n;
+    const char *const *rooms = a->rooms.v;
+    const char *const *except = a->except.v;
     char err[512];
     if (cli_req_listen(ctx, err, sizeof err) != 0)
         return cli_fail(CLI_EXIT_USAGE, "%s", err);

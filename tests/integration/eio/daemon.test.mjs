@@ -30,6 +30,10 @@ describe('command line', () => {
     assert.equal(r.code, 0, `exit code${diag}`);
     for (const f of FLAGS) assert.ok(r.stdout.includes(f), `--help output on stdout does not mention ${f}${diag}`);
     assert.ok(!r.stderr.includes('listening on'), `--help must not start the server${diag}`);
+    // Each flag's entry (its line and the indented lines under it) states its default once.
+    const entries = r.stdout.split(/\n(?=  --)/).filter((e) => e.startsWith('  --'));
+    assert.ok(entries.length >= 20, `one entry per flag${diag}`);
+    for (const e of entries) assert.ok((e.match(/default/gi) ?? []).length <= 1, `default stated twice:\n${e}`);
   });
 
   itest('--ping-interval abc → exit 2 with a one-line message', async () => {

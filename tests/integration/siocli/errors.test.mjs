@@ -27,6 +27,8 @@ itest('--help lists every command and option; COMMAND --help describes it', asyn
   assert.equal(r.code, 0);
   for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c} `, 'm'), c);
   for (const o of ['--redis URL', '--key PREFIX', '--nsp NSP', '--timeout MS', '--json', 'SIO_REDIS_URL']) assert.ok(r.stdout.includes(o), o);
+  assert.match(r.stdout, /may start with '-'/, 'arguments starting with - are documented');
+  assert.match(r.stdout, /after `--`/, '-- is documented');
   const e = await cli(['emit', '--help']);
   assert.equal(e.code, 0);
   assert.match(e.stdout, /^usage: siocli emit EVENT \[JSON_ARG\.\.\.\] \[OPTIONS\]/);
@@ -48,18 +50,18 @@ itest('bad arguments exit 2 with a one-line message, before touching Redis', asy
   const dead = `redis://127.0.0.1:${await freePort()}`;
   const cases = [
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['rooms', '--bogus'], /rooms: unknown option --bogus/],
-    [['--bogus', 'rooms'], /unknown option --bogus/],
-    [['session'], /session: missing argument \(usage: siocli session SID\)/],
-    [['room', 'a', 'b'], /room: unexpected argument "b"/],
-    [['emit'], /emit: missing argument/],
+    [['rooms', '--bogus'], /unknown option "--bogus" \(see siocli rooms --help\)/],
+    [['--bogus', 'rooms'], /unknown option "--bogus" \(see siocli --help\)/],
+    [['session'], /missing argument \(usage: siocli session SID\)/],
+    [['room', 'a', 'b'], /unexpected argument "b" \(usage: siocli room NAME\)/],
+    [['room', 'a', '-b'], /unknown option "-b" \(see siocli room --help\)/],
+    [['emit'], /missing argument \(usage: siocli emit EVENT/],
     [['emit', 'x', '--to'], /--to needs a value \(ROOM\)/],
-    [['rooms', '--all=yes'], /--all takes no value/],
-    [['disconnect', '--close', '--close'], /--close given twice/],
-    [['--timeout', '0', 'nodes'], /--timeout takes milliseconds/],
-    [['--timeout', 'soon', 'nodes'], /--timeout takes milliseconds/],
-    [['--nsp', 'chat', 'rooms'], /--nsp must start with '\/'/],
-    [['--key', '', 'rooms'], /--key must not be empty/],
+    [['rooms', '--all=maybe'], /invalid --all: expected true or false/],
+    [['--timeout', '0', 'nodes'], /invalid --timeout: expected milliseconds from 1 to 86400000/],
+    [['--timeout', 'soon', 'nodes'], /invalid --timeout: expected milliseconds/],
+    [['--nsp', 'chat', 'rooms'], /invalid --nsp: must start with '\/'/],
+    [['--key', '', 'rooms'], /invalid --key: must not be empty/],
     [['--redis', 'http://x', 'nodes'], /expected redis:\/\//],
     [['--redis', 'redis://127.0.0.1:99999', 'nodes'], /bad port/],
   ];
@@ -82,10 +84,10 @@ itest('usage errors that need Redis (bad JSON argument, reserved event) and an e
   usageError(await cli([...base, 'emit', 'news', 'hello']), /emit: argument 1 is not JSON .*: hello \(write strings with quotes/, 'bare word');
   usageError(await cli([...base, 'emit', 'disconnect']), /"disconnect" cannot be emitted/, 'reserved');
   usageError(await cli([...base, 'emit', 'x', '--binary-file', '/no/such/file']), /--binary-file \/no\/such\/file: No such file/, 'file');
-  usageError(await cli([...base, 'emit', 'x', '--ack', '-5']), /--ack takes milliseconds/, 'ack');
-  usageError(await cli([...base, 'monitor', '--count', 'x']), /--count takes a number/, 'count');
+  usageError(await cli([...base, 'emit', 'x', '--ack', '-5']), /invalid --ack: expected milliseconds/, 'ack');
+  usageError(await cli([...base, 'monitor', '--count', 'x']), /invalid --count: expected a number/, 'count');
   // A cluster without servers: nothing matched (exit 1), never a hang or a crash.
-  for (const args of [['nodes'], ['sessions'], ['rooms'], ['sockets'], ['room', 'r'], ['session', 'abc'], ['join', 'r'], ['disconnect'], ['emit', 'x', '--ack', '300']]) {
+  for (const args of [['nodes'], ['sessions'], ['rooms'], ['sockets'], ['room', 'r'], ['session', 'abc'], ['session', '-KqK3xQ9aZ_bYcWdEfGh'], ['room', '--', '--to'], ['join', 'r'], ['disconnect'], ['emit', 'x', '--ack', '300']]) {
     const r = await cli([...base, ...args]);
     assert.equal(r.code, 1, `${args.join(' ')}: exit ${r.code} ${r.stderr}`);
     assert.match(r.stderr, /^siocli: /m, args.join(' '));
