@@ -2,6 +2,7 @@
 #
 #   make run                        install what is missing, build, run the broker (no Redis)
 #   make test                       install what is missing, build, run every ctest
+#   make build                      build only (no package check)
 #   make test SANITIZE=address,undefined   the same in build-san/ with ASan + UBSan
 #
 # CI=true (or WERROR=1) turns warnings into errors (-DSIO_WERROR=ON).
@@ -76,7 +77,7 @@ all: build
 
 help:
 	@echo 'make deps      install missing Debian packages and the npm test clients (npm ci)'
-	@echo 'make build     configure + build into $(BUILD_DIR)/'
+	@echo 'make build     configure + build into $(BUILD_DIR)/ (no package check: see deps)'
 	@echo 'make run       build, then exec siobroker on $(LISTEN) serving the chat page at / ($$ARGS appended)'
 	@echo 'make test      build, then ctest --output-on-failure -j2 --timeout 600'
 	@echo '               SANITIZE=address,undefined -> build-san/; CTEST_ARGS="-R unit" to filter'
@@ -87,7 +88,10 @@ help:
 
 deps: deps-apt deps-npm
 
-# Checks each package; runs apt only when something is missing, so a second `make` is quick.
+# Checks each package; runs apt only when something is missing, so a second `make` is quick. When
+# another apt-get or unattended-upgrades holds the dpkg lock, apt waits for it (up to 10 minutes)
+# instead of failing at once.
+APT_LOCK_WAIT := -o DPkg::Lock::Timeout=600
 deps-apt:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \
@@ -101,8 +105,9 @@ deps-apt:
 	done; \
 	if [ -n "$$missing" ]; then \
 	    echo "deps: installing:$$missing"; \
-	    $(SUDO) apt-get update; \
-	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	    $(SUDO) apt-get $(APT_LOCK_WAIT) update; \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get $(APT_LOCK_WAIT) install -y \
+	        --no-install-recommends $$missing; \
 	fi
 
 # npm ci (a clean install from package-lock.json) only when node_modules is missing or stale.
@@ -120,8 +125,12 @@ endif
 
 # ---- build -----------------------------------------------------------------------------------
 
+# `make run`, `make test` (and `make deps`) install what is missing first; `make build` alone
+# only builds. deps is order-only so that an installed package never forces a rebuild.
+DEPS_FIRST := $(if $(filter run test,$(MAKECMDGOALS)),deps)
+
 # cmake is idempotent: re-running it picks up changed options (WERROR, SANITIZE) and new files.
-configure: deps
+configure: | $(DEPS_FIRST)
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_ARGS)
 
 build: configure
