@@ -149,7 +149,7 @@ describe('browser: chat page on siobroker --static', () => {
     // A shows its own message once, marked as its own, acknowledged as delivered to B only.
     await a.locator('#log li[data-kind="chat"][data-own="true"][data-delivered]').waitFor({ timeout: 5000 });
     assert.equal(await a.inputValue('#text'), '', 'A: the input is cleared after sending');
-    await b.locator('#log li[data-kind="chat"]', { hasText: 'hello from A' }).waitFor({ timeout: 1000 });
+    await b.locator('#log li[data-kind="chat"]', { hasText: 'hello from A' }).waitFor({ timeout: 5000 });
 
     // B answers; A receives it.
     await send(b, 'hi from B');

@@ -19,8 +19,9 @@ async function assertGone(p, what) {
   assert.equal(get.body, UNKNOWN_SID, `${what}: GET with the old sid: body`);
 }
 
-/** Lets a just-started GET reach the server and become the pending poll. */
-const settle = () => sleep(150);
+/** Lets a just-started GET reach the server and become the pending poll. The server says nothing
+ * when it holds a GET, so this is a wait with a wide margin for a busy machine. */
+const settle = () => sleep(500);
 
 describe('polling close cases', () => {
   itest('a second overlapping GET gets 400, the first completes with "1", the session is closed', async (h) => {
@@ -31,7 +32,7 @@ describe('polling close cases', () => {
     await settle();
     const g2 = await withTimeout(p.get().done, 2000, 'the overlapping GET');
     assert.equal(g2.status, 400, `overlapping GET: status (body ${JSON.stringify(g2.body)})`);
-    const r1 = await withTimeout(g1.done, 1000, 'the first GET to complete after the overlap');
+    const r1 = await withTimeout(g1.done, 3000, 'the first GET to complete after the overlap');
     assert.equal(r1.status, 200);
     assert.equal(r1.body, '1', 'the first GET must complete with a close packet');
     await assertGone(p, 'after overlapping GET');
@@ -109,7 +110,7 @@ describe('polling close cases', () => {
     const post = await p.post('1');
     assert.equal(post.status, 200, `POST 1: ${post.status} ${post.body}`);
     assert.equal(post.body, 'ok');
-    const res = await withTimeout(g.done, 1000, 'the pending GET to complete after POST "1"');
+    const res = await withTimeout(g.done, 3000, 'the pending GET to complete after POST "1"');
     assert.equal(res.status, 200);
     assert.equal(res.body, '6', 'the pending GET must complete with a noop');
     await assertGone(p, 'after POST 1');
@@ -142,7 +143,7 @@ describe('WebSocket close cases', () => {
     c.send('4before');
     assert.equal((await c.nextNonPing()).data, '4before');
     c.send('1');
-    await c.waitClosed(1500, 'the server to close the WebSocket after "1"');
+    await c.waitClosed(4000, 'the server to close the WebSocket after "1"');
     const res = await httpRequest(srv.port, { path: `${BASE}?EIO=4&transport=polling&sid=${open.sid}` });
     assert.equal(res.status, 400);
     assert.equal(res.body, UNKNOWN_SID, 'the session must be gone after "1"');
@@ -152,14 +153,14 @@ describe('WebSocket close cases', () => {
     const srv = await h.echo(QUIET);
     const { c } = await openWsSession(h, srv.port);
     c.send('9garbage');
-    await c.waitClosed(1500, 'the server to close the WebSocket after an invalid packet');
+    await c.waitClosed(4000, 'the server to close the WebSocket after an invalid packet');
   });
 
   itest('an empty text frame closes the WebSocket', async (h) => {
     const srv = await h.echo(QUIET);
     const { c } = await openWsSession(h, srv.port);
     c.send('');
-    await c.waitClosed(1500, 'the server to close the WebSocket after an empty frame');
+    await c.waitClosed(4000, 'the server to close the WebSocket after an empty frame');
   });
 
   itest('a WebSocket message over maxPayload closes the WebSocket', async (h) => {
@@ -167,7 +168,7 @@ describe('WebSocket close cases', () => {
     const srv = await h.echo({ ...QUIET, maxPayload });
     const { c } = await openWsSession(h, srv.port);
     c.send(`4${'y'.repeat(10 * maxPayload)}`);
-    await c.waitClosed(1500, 'the server to close the WebSocket after an oversized message');
+    await c.waitClosed(4000, 'the server to close the WebSocket after an oversized message');
     const echoed = c.all.find((m) => !m.binary && m.data.startsWith('4y'));
     assert.equal(echoed, undefined, 'an oversized message must not be echoed');
   });

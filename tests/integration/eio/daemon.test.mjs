@@ -164,7 +164,7 @@ describe('shutdown', () => {
       await withTimeout(ws.opened, 2000, 'WebSocket to open');
       const open = await ws.next(2000, 'open packet');
       assert.equal(open.data[0], '0');
-      await sleep(150); // the GET is now pending
+      await sleep(500); // the GET is now pending (the server says nothing when it holds one)
       const t0 = Date.now();
       srv.kill(sig);
       const res = await withTimeout(held.done, 3000, `the held GET to complete after ${sig}`);

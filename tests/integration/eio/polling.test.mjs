@@ -30,7 +30,7 @@ async function drain(p, count, { timeoutMs = 5000 } = {}) {
 
 describe('polling handshake', () => {
   itest('GET handshake returns 0{...} with exactly sid, upgrades, pingInterval, pingTimeout, maxPayload', async (h) => {
-    const srv = await h.echo({ pingInterval: 300, pingTimeout: 200, maxPayload: 1000000 });
+    const srv = await h.echo({ pingInterval: 4321, pingTimeout: 3210, maxPayload: 1000000 });
     const res = await httpRequest(srv.port, { path: eioUrl('/engine.io/') });
     assert.equal(res.status, 200, `handshake status, body ${JSON.stringify(res.body)}`);
     assert.equal(res.body[0], '0', `handshake body must start with the open packet type: ${JSON.stringify(res.body)}`);
@@ -38,8 +38,8 @@ describe('polling handshake', () => {
     const open = parseOpen(res.body);
     assert.deepEqual(Object.keys(open).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
     assert.deepEqual(open.upgrades, ['websocket']);
-    assert.equal(open.pingInterval, 300);
-    assert.equal(open.pingTimeout, 200);
+    assert.equal(open.pingInterval, 4321);
+    assert.equal(open.pingTimeout, 3210);
     assert.equal(open.maxPayload, 1000000);
     assert.equal(typeof open.sid, 'string');
     assert.ok(open.sid.length >= 20, `sid too short: ${open.sid}`);
@@ -104,10 +104,11 @@ describe('polling data', () => {
     const postedAt = Date.now();
     const post = await p.post('4wake up');
     assert.equal(post.body, 'ok');
-    const res = await withTimeout(g.done, 1000, 'the held GET to return the echoed message');
+    const res = await withTimeout(g.done, 3000, 'the held GET to return the echoed message');
     assert.equal(res.status, 200);
     assert.equal(res.body, '4wake up');
-    assert.ok(res.at - postedAt < 500, `held GET returned ${res.at - postedAt} ms after the POST`);
+    // Promptly: long before the next ping (10 s) would have released it.
+    assert.ok(res.at - postedAt < 3000, `held GET returned ${res.at - postedAt} ms after the POST`);
   });
 
   itest('UTF-8 text is echoed byte-exact', async (h) => {

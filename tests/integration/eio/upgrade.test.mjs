@@ -26,51 +26,51 @@ describe('upgrade by hand', () => {
   itest('2probe → 3probe, the held GET gets "6" at once, a GET during the upgrade gets "6", then 5 moves the session to ws', async (h) => {
     const { srv, p } = await pollingThenWs(h);
     const held = p.get();
-    await sleep(150); // the GET is now pending on the server
+    await sleep(500); // the GET is now pending on the server (no event tells; see close.test.mjs)
     const ws = await openProbe(h, srv, p);
     const probeAt = Date.now();
     ws.send('2probe');
-    const pong = await ws.next(1000, '3probe');
+    const pong = await ws.next(3000, '3probe');
     assert.equal(pong.binary, false);
     assert.equal(pong.data, '3probe', 'first frame on an upgrade WebSocket must be 3probe (no open packet)');
 
-    const r1 = await withTimeout(held.done, 1000, 'the held GET to complete with a noop after 2probe (not at the next ping)');
+    const r1 = await withTimeout(held.done, 3000, 'the held GET to complete with a noop after 2probe (not at the next ping, 5 s later)');
     assert.equal(r1.status, 200);
     assert.equal(r1.body, '6', 'held GET completes with noop');
-    assert.ok(r1.at - probeAt < 1000, `held GET completed ${r1.at - probeAt} ms after 2probe`);
+    assert.ok(r1.at - probeAt < 3000, `held GET completed ${r1.at - probeAt} ms after 2probe (pingInterval 5000)`);
 
-    const r2 = await withTimeout(p.get().done, 1000, 'a GET issued during the upgrade to get a noop');
+    const r2 = await withTimeout(p.get().done, 3000, 'a GET issued during the upgrade to get a noop');
     assert.equal(r2.status, 200);
     assert.equal(r2.body, '6', 'a GET during the upgrade gets a noop');
 
     ws.send('5');
     ws.send('4over websocket');
-    const echo = await ws.nextNonPing(1000, 'text echo over the upgraded WebSocket');
+    const echo = await ws.nextNonPing(3000, 'text echo over the upgraded WebSocket');
     assert.equal(echo.binary, false);
     assert.equal(echo.data, '4over websocket');
     const bin = Buffer.from([1, 2, 3, 250, 251]);
     ws.send(bin);
-    const becho = await ws.nextNonPing(1000, 'binary echo over the upgraded WebSocket');
+    const becho = await ws.nextNonPing(3000, 'binary echo over the upgraded WebSocket');
     assert.equal(becho.binary, true, 'binary must come back as a binary frame');
     assert.deepEqual(becho.data, bin, 'binary frames carry raw bytes, no b prefix, no base64');
 
-    const get = await p.getNow(1000, 'polling GET after the upgrade');
+    const get = await p.getNow(3000, 'polling GET after the upgrade');
     assert.equal(get.status, 400, `polling GET after the upgrade: ${get.status} ${JSON.stringify(get.body)}`);
     const post = await p.post('4late');
     assert.equal(post.status, 400, `polling POST after the upgrade: ${post.status} ${JSON.stringify(post.body)}`);
     assert.equal(ws.isClosed, false, 'rejected polling requests must not kill the upgraded session');
     ws.send('4after rejected polling');
-    assert.equal((await ws.nextNonPing(1000)).data, '4after rejected polling');
+    assert.equal((await ws.nextNonPing(3000)).data, '4after rejected polling');
   });
 
   itest('a second WebSocket with the same sid after the upgrade is closed; the first keeps working', async (h) => {
     const { srv, p } = await pollingThenWs(h);
     const ws = await openProbe(h, srv, p);
     ws.send('2probe');
-    assert.equal((await ws.next(1000, '3probe')).data, '3probe');
+    assert.equal((await ws.next(3000, '3probe')).data, '3probe');
     ws.send('5');
     ws.send('4one');
-    assert.equal((await ws.nextNonPing(1000)).data, '4one');
+    assert.equal((await ws.nextNonPing(3000)).data, '4one');
 
     const ws2 = h.ws(srv.port, wsUrl(BASE, { sid: p.sid }));
     ws2.opened.then(() => ws2.send('2probe'), () => {});
@@ -79,14 +79,14 @@ describe('upgrade by hand', () => {
 
     assert.equal(ws.isClosed, false, 'the first WebSocket must stay open');
     ws.send('4two');
-    assert.equal((await ws.nextNonPing(1000, 'echo on the first WebSocket after the second was refused')).data, '4two');
+    assert.equal((await ws.nextNonPing(3000, 'echo on the first WebSocket after the second was refused')).data, '4two');
   });
 
   itest('a second WebSocket while the first is still probing is closed; the upgrade then completes', async (h) => {
     const { srv, p } = await pollingThenWs(h);
     const ws = await openProbe(h, srv, p);
     ws.send('2probe');
-    assert.equal((await ws.next(1000, '3probe')).data, '3probe');
+    assert.equal((await ws.next(3000, '3probe')).data, '3probe');
 
     const ws2 = h.ws(srv.port, wsUrl(BASE, { sid: p.sid }));
     ws2.opened.then(() => ws2.send('2probe'), () => {});
@@ -95,21 +95,21 @@ describe('upgrade by hand', () => {
 
     ws.send('5');
     ws.send('4upgraded');
-    assert.equal((await ws.nextNonPing(1000, 'echo after the upgrade')).data, '4upgraded');
+    assert.equal((await ws.nextNonPing(3000, 'echo after the upgrade')).data, '4upgraded');
   });
 
   itest('packets queued on polling during the upgrade are flushed on the WebSocket after "5", in order', async (h) => {
     const { srv, p } = await pollingThenWs(h);
     const ws = await openProbe(h, srv, p);
     ws.send('2probe');
-    assert.equal((await ws.next(1000, '3probe')).data, '3probe');
+    assert.equal((await ws.next(3000, '3probe')).data, '3probe');
     // Posted (and echoed) while the session is still on polling; no GET takes them.
     const post = await p.post(['4q1', '4q2', Buffer.from([7, 7, 7])]);
     assert.equal(post.status, 200, `POST during the upgrade: ${post.status} ${post.body}`);
     assert.equal(post.body, 'ok');
     ws.send('5');
     const got = [];
-    for (let i = 0; i < 3; i++) got.push(await ws.nextNonPing(1000, `queued packet #${i + 1} on the WebSocket`));
+    for (let i = 0; i < 3; i++) got.push(await ws.nextNonPing(3000, `queued packet #${i + 1} on the WebSocket`));
     assert.deepEqual(
       got.map((m) => (m.binary ? ['bin', m.data.toString('hex')] : ['txt', m.data])),
       [['txt', '4q1'], ['txt', '4q2'], ['bin', '070707']],
@@ -119,15 +119,15 @@ describe('upgrade by hand', () => {
   itest('messages posted before the upgrade are not lost or duplicated across the switch', async (h) => {
     const { srv, p } = await pollingThenWs(h);
     assert.equal((await p.post('4before')).body, 'ok');
-    const first = await p.getNow(1000, 'echo before the upgrade');
+    const first = await p.getNow(3000, 'echo before the upgrade');
     assert.deepEqual(decodePayload(first.body).map((x) => x.raw), ['4before']);
     const ws = await openProbe(h, srv, p);
     ws.send('2probe');
-    assert.equal((await ws.next(1000, '3probe')).data, '3probe');
+    assert.equal((await ws.next(3000, '3probe')).data, '3probe');
     ws.send('5');
     for (let i = 0; i < 20; i++) ws.send(`4n${i}`);
     const got = [];
-    for (let i = 0; i < 20; i++) got.push((await ws.nextNonPing(1000, `echo #${i}`)).data);
+    for (let i = 0; i < 20; i++) got.push((await ws.nextNonPing(3000, `echo #${i}`)).data);
     assert.deepEqual(got, Array.from({ length: 20 }, (_, i) => `4n${i}`));
   });
 });

@@ -16,14 +16,14 @@ async function open(h, port) {
 
 describe('raw WebSocket transport', () => {
   itest('first frame is a text open packet with upgrades [] and exactly the five keys', async (h) => {
-    const srv = await h.echo({ pingInterval: 300, pingTimeout: 200, maxPayload: 5000 });
+    const srv = await h.echo({ pingInterval: 4321, pingTimeout: 3210, maxPayload: 5000 });
     const { m } = await open(h, srv.port);
     assert.equal(m.binary, false, 'open packet must be a text frame');
     const o = parseOpen(m.data);
     assert.deepEqual(Object.keys(o).sort(), ['maxPayload', 'pingInterval', 'pingTimeout', 'sid', 'upgrades']);
     assert.deepEqual(o.upgrades, []);
-    assert.equal(o.pingInterval, 300);
-    assert.equal(o.pingTimeout, 200);
+    assert.equal(o.pingInterval, 4321);
+    assert.equal(o.pingTimeout, 3210);
     assert.equal(o.maxPayload, 5000);
     assert.ok(o.sid.length >= 20);
     assert.match(o.sid, /^[A-Za-z0-9_-]+$/);
@@ -33,18 +33,18 @@ describe('raw WebSocket transport', () => {
     const srv = await h.echo(QUIET);
     const { c } = await open(h, srv.port);
     c.send('4hello');
-    const t = await c.nextNonPing(1000, 'text echo');
+    const t = await c.nextNonPing(3000, 'text echo');
     assert.equal(t.binary, false);
     assert.equal(t.data, '4hello');
     c.send('4héllo €𝄞');
-    assert.equal((await c.nextNonPing(1000, 'utf-8 echo')).data, '4héllo €𝄞');
+    assert.equal((await c.nextNonPing(3000, 'utf-8 echo')).data, '4héllo €𝄞');
     const bytes = Buffer.from([0x62, 0x34, 0, 255, 0x1e, 1]); // starts with "b4": must not be mistaken for base64
     c.send(bytes);
-    const b = await c.nextNonPing(1000, 'binary echo');
+    const b = await c.nextNonPing(3000, 'binary echo');
     assert.equal(b.binary, true, 'binary echo must be a binary frame');
     assert.deepEqual(b.data, bytes);
     c.send(Buffer.alloc(0));
-    const e = await c.nextNonPing(1000, 'empty binary echo');
+    const e = await c.nextNonPing(3000, 'empty binary echo');
     assert.equal(e.binary, true);
     assert.equal(e.data.length, 0);
   });

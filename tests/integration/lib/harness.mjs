@@ -274,7 +274,7 @@ export class Ctx {
    * echo-server: raw Engine.IO echo at /engine.io/. Defaults are the fixture's: ping interval
    * 300 ms, ping timeout 200 ms, max payload 1000000.
    */
-  echo({ pingInterval = 300, pingTimeout = 200, maxPayload = 1000000, extraArgs = [] } = {}) {
+  echo({ pingInterval = 10000, pingTimeout = 5000, maxPayload = 1000000, extraArgs = [] } = {}) {
     return this.start('echo-server', (port) => {
       const a = ['--port', String(port), '--ping-interval', String(pingInterval), '--ping-timeout', String(pingTimeout), '--max-payload', String(maxPayload)];
       if (ECHO_LOG_LEVEL) a.push('--log-level', ECHO_LOG_LEVEL);

@@ -68,31 +68,32 @@ itest('redis-server killed and restarted: nodes survive, fail fast, then resume 
   await call(c, 'emit', { rooms: ['room1'], event: 'bc', args: [t] });
   await c.rec.next('bc', 3000, (x) => x[0] === t, 'local broadcast on c2 while Redis is down');
 
-  // Cross-node operations fail fast instead of hanging until the requests timeout (3 s).
+  // Cross-node operations fail fast instead of hanging until the requests timeout (3 s): the
+  // bound leaves a busy machine a second either side.
   let started = Date.now();
   const fetched = await call(a, 'fetch', {}, 5000);
   let elapsed = Date.now() - started;
   assert.ok(fetched && typeof fetched.error === 'string', `fetch while Redis is down must report an error: ${JSON.stringify(fetched)}`);
-  assert.ok(elapsed < 1000, `fetch failed after ${elapsed} ms (must fail fast, < 1000 ms)`);
+  assert.ok(elapsed < 2000, `fetch failed after ${elapsed} ms (must fail fast, < 2000 ms)`);
 
   started = Date.now();
   const rooms = await call(c, 'all-rooms', undefined, 5000);
   elapsed = Date.now() - started;
   assert.ok(rooms && typeof rooms.error === 'string', `allRooms while Redis is down must report an error: ${JSON.stringify(rooms)}`);
-  assert.ok(elapsed < 1000, `allRooms failed after ${elapsed} ms`);
+  assert.ok(elapsed < 2000, `allRooms failed after ${elapsed} ms`);
 
   started = Date.now();
   const srv = await call(a, 'server-emit', { event: 'ping-srv', args: [1], ack: true, timeout: 3000 }, 5000);
   elapsed = Date.now() - started;
   assert.ok(typeof srv.error === 'string', `serverSideEmit with ack while Redis is down must report an error: ${JSON.stringify(srv)}`);
-  assert.ok(elapsed < 1000, `serverSideEmit with ack failed after ${elapsed} ms`);
+  assert.ok(elapsed < 2000, `serverSideEmit with ack failed after ${elapsed} ms`);
 
   // A broadcast with acks completes with the local replies, without waiting for its timeout.
   started = Date.now();
   const acks = await call(a, 'emit-ack', { rooms: ['room1'], event: 'q', args: [1], timeout: 3000 }, 5000);
   elapsed = Date.now() - started;
   assert.deepStrictEqual([...acks.replies].sort(), ['a-ack', 'b-ack'], `emit-ack while Redis is down: ${JSON.stringify(acks)}`);
-  assert.ok(elapsed < 1000, `emit-ack while Redis is down took ${elapsed} ms`);
+  assert.ok(elapsed < 2000, `emit-ack while Redis is down took ${elapsed} ms`);
 
   // Join/leave keep working locally.
   assert.deepStrictEqual((await call(b, 'sockets-join', { rooms: ['room1'], targets: ['during-outage'] })).ok, true);
@@ -143,7 +144,7 @@ itest('a node started before redis-server serves local traffic, then joins the c
   await b.rec.next('bc', 3000, (x) => x[0] === t, 'local broadcast without Redis');
   const started = Date.now();
   const fetched = await call(a, 'fetch', {}, 5000);
-  assert.ok(typeof fetched.error === 'string' && Date.now() - started < 1000, `fetch without Redis: ${JSON.stringify(fetched)} after ${Date.now() - started} ms`);
+  assert.ok(typeof fetched.error === 'string' && Date.now() - started < 2000, `fetch without Redis: ${JSON.stringify(fetched)} after ${Date.now() - started} ms`);
 
   // Redis appears: both nodes get ready by themselves and the cluster works.
   await sleep(500);

@@ -25,7 +25,8 @@ ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 BIN_DIR = os.environ.get('SIO_BIN_DIR') or os.path.join(ROOT, 'build', 'bin')
 USE_REF = os.environ.get('SIO_TEST_SERVER') == 'ref'
 LOG_LEVEL = os.environ.get('SIO_TEST_LOG_LEVEL', 'debug')
-WAIT = 3.0  # seconds, for every bounded wait
+WAIT = 5.0  # seconds, for every bounded wait
+PING_MS, PONG_MS = 1000, 2000  # the fixture's pingInterval and pingTimeout
 
 
 def free_port():
@@ -47,8 +48,10 @@ class Fixture:
     def start(self):
         for attempt in range(3):
             self.port = free_port()
-            args = ['--port', str(self.port), '--ping-interval', '300', '--ping-timeout', '200',
-                    '--connect-timeout', '1000']
+            # A busy machine may delay a ping by a second: the heartbeat is not what these
+            # tests check (test_disconnect waits for a ping timeout: PING_MS + PONG_MS).
+            args = ['--port', str(self.port), '--ping-interval', str(PING_MS),
+                    '--ping-timeout', str(PONG_MS), '--connect-timeout', '5000']
             if LOG_LEVEL:
                 args += ['--log-level', LOG_LEVEL]
             if USE_REF:
@@ -315,7 +318,8 @@ class PythonClientTests:
         c = self.client(namespaces=('/rooms',))
         cid = c.sio.get_sid('/rooms')
         c.sio.disconnect()
-        left = observer.rec['/rooms'].next('left', pred=lambda a: a[0]['id'] == cid)
+        left = observer.rec['/rooms'].next('left', pred=lambda a: a[0]['id'] == cid,
+                                           timeout=WAIT + (PING_MS + PONG_MS) / 1000)
         # python-socketio 5.7 queues a DISCONNECT packet and then aborts its Engine.IO session
         # at once: the DISCONNECT, only the Engine.IO close, or (polling) nothing at all may reach
         # the server before the client stops, so any of these is right (Node's server too).
