@@ -136,7 +136,7 @@ export class ServerProcess {
   }
 
   /** Waits (bounded) until stderr contains `listening on 127.0.0.1:PORT`. */
-  async waitListening(port, ms = 5000) {
+  async waitListening(port, ms = 15000) {
     const needle = `listening on ${HOST}:${port}`;
     const ready = new Promise((resolve, reject) => {
       const check = () => {
@@ -252,7 +252,7 @@ export class Ctx {
   }
 
   /** Spawns a binary on a free port, waits for its listening line, stops it at test end. */
-  async start(bin, argsFor, { envFor = () => ({}), readyMs = 5000 } = {}) {
+  async start(bin, argsFor, { envFor = () => ({}), readyMs = 15000 } = {}) {
     // The port picked by freePort() can be taken again before the server binds it (another
     // test process, or the ephemeral source port of some client connection): retry then.
     for (let attempt = 1; ; attempt++) {
@@ -314,8 +314,9 @@ export class Ctx {
 }
 
 /**
- * Like node:test's test(), with a Ctx as the body's argument, a default per-test timeout
- * (safety net behind the finer withTimeout() waits), and the output of every server the test
+ * Like node:test's test(), with a Ctx as the body's argument, a per-test timeout (a safety net
+ * behind the finer withTimeout() waits: at least 60 s, and twice what the test asks for, since a
+ * busy machine may slow every step of a long test), and the output of every server the test
  * started appended to the error when it fails.
  */
 export function itest(name, opts, fn) {
@@ -323,7 +324,8 @@ export function itest(name, opts, fn) {
     fn = opts;
     opts = {};
   }
-  return nodeTest(name, { timeout: 25000, ...opts }, async (t) => {
+  const timeout = Math.max(60000, 2 * (opts.timeout ?? 0));
+  return nodeTest(name, { ...opts, timeout }, async (t) => {
     const ctx = new Ctx(t);
     try {
       await fn(ctx);

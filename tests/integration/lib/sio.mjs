@@ -60,7 +60,7 @@ export async function startSio(h, { pingInterval = 5000, pingTimeout = 5000, con
     sp.port = port;
     h.servers.push(sp);
     try {
-      await sp.waitListening(port, 5000);
+      await sp.waitListening(port, 15000);
       return Object.assign(sp, { url: `http://${HOST}:${port}`, path: '/socket.io/', pingInterval, pingTimeout, connectTimeout });
     } catch (err) {
       if (attempt >= 3 || sp.running || !/in use/i.test(sp.stderr)) throw err;

@@ -75,7 +75,7 @@ export async function startRedis(h, { port } = {}) {
     sp.port = p;
     h.servers.push(sp);
     try {
-      await waitOutput(sp, 'Ready to accept connections', { ms: 5000, stream: 'stdout' });
+      await waitOutput(sp, 'Ready to accept connections', { ms: 15000, stream: 'stdout' });
       sp.url = `redis://${HOST}:${p}`;
       return sp;
     } catch (err) {
@@ -92,7 +92,9 @@ export async function kill9(sp) {
   await withTimeout(sp.exited, 3000, `${sp.name} to die after SIGKILL`);
 }
 
-async function startListening(h, name, file, argsFor, { env, readyNeedle = 'cluster ready', readyMs = 8000 } = {}) {
+// Bounds: a Node server (imports of socket.io and the adapter) may need seconds to start on a busy
+// machine; these waits cost nothing when it is quick.
+async function startListening(h, name, file, argsFor, { env, readyNeedle = 'cluster ready', readyMs = 15000 } = {}) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = argsFor(port);
@@ -100,7 +102,7 @@ async function startListening(h, name, file, argsFor, { env, readyNeedle = 'clus
     sp.port = port;
     h.servers.push(sp);
     try {
-      await sp.waitListening(port, 5000);
+      await sp.waitListening(port, 15000);
       if (readyNeedle) await waitOutput(sp, readyNeedle, { ms: readyMs });
       return Object.assign(sp, { url: `http://${HOST}:${port}`, path: '/socket.io/' });
     } catch (err) {

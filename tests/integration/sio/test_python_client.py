@@ -65,7 +65,7 @@ class Fixture:
                                          stderr=subprocess.PIPE, env=env)
             self._reader = threading.Thread(target=self._read, args=(self.proc,), daemon=True)
             self._reader.start()
-            if self._listening.wait(5.0):
+            if self._listening.wait(15.0):
                 return
             self.stop()
             if 'in use' not in self.log():

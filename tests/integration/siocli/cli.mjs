@@ -40,7 +40,7 @@ export function table(stdout) {
 export async function startMonitor(h, redis, args = []) {
   const sp = spawnBinary('siocli', ['--redis', redis.url, 'monitor', ...args]);
   h.servers.push(sp);
-  await waitOutput(sp, 'siocli: monitoring', { ms: 5000 });
+  await waitOutput(sp, 'siocli: monitoring', { ms: 10000 });
   return sp;
 }
 
