@@ -1,5 +1,6 @@
 /* rd_adapter: the Redis adapter of @socket.io/redis-adapter 8.x, in C: one cluster link per node,
- * one adapter per namespace, wire format as in shared/protocol/redis-adapter.md. */
+ * one adapter per namespace, Node's wire format (docs/cluster.md; byte vectors in
+ * tests/vectors/redis). */
 #ifndef RD_ADAPTER_H
 #define RD_ADAPTER_H
 

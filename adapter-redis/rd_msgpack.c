@@ -278,7 +278,7 @@ static json_t *js_date(double t)
 
 /* The msgpack header byte an ext was written with (0xd4..0xd8 fixext, 0xc7/0xc8/0xc9 ext8/16/32),
  * which notepack looks at but msgpack_object does not keep. msgpack_unpack_next leaves ext data
- * pointing into the input (STYLE.md practice 6), so the header sits just before it; the forms
+ * pointing into the input (it copies nothing it does not have to), so the header sits just before it; the forms
  * cannot be confused since a fixext header byte never equals its size. Returns 0 if not found. */
 static int ext_form(const conv_ctx *c, const msgpack_object_ext *e)
 {

@@ -1,5 +1,5 @@
 /* eio_msg: an immutable, refcounted outbound Engine.IO packet, encoded once and shared by every
- * session it is sent to (the broadcast fast path of ARCHITECTURE.md). */
+ * session it is sent to, so that a broadcast costs one encoding whatever its fan-out. */
 #ifndef EIO_MSG_H
 #define EIO_MSG_H
 

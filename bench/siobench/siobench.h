@@ -213,7 +213,8 @@ void sb_raw_send(sb_client *c, const char *text, size_t len);
 /* Closes c's raw WebSocket asynchronously (a close frame, then the TCP connection). */
 void sb_raw_close(sb_client *c);
 
-/* Destroys the lws context (twice, as lws 4.1.6 needs; see STYLE.md). */
+/* Starts destroying the lws context: lws 4.1.6 tears a foreign-loop context down in two calls with
+ * the loop run between them; main.c makes the second once the loop has stopped. */
 void sb_ws_destroy(sb_bench *b);
 
 /* --- polling.c: Engine.IO long-polling over two keep-alive HTTP/1.1 connections --- */

@@ -6,7 +6,8 @@
 // Usage (from the repository root, after `npm install`):
 //   node tests/vectors/redis/gen_cases.js [DIR]
 //
-// Golden hex from ../../../../shared/protocol/redis-adapter.md is copied verbatim; the other cases
+// The "golden" cases are hex captured from Node's redis-emitter and redis-adapter, copied verbatim
+// (their labels keep the numbers of the notes they were first written down in); the other cases
 // are built with notepack.io 3 (or python msgpack 1.0, pasted as hex) so that the bytes are what a
 // real sender writes. The expected trees come from notepack.decode, the oracle the C decoder must
 // agree with.
