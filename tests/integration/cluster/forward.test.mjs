@@ -67,7 +67,7 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     held.done.then(() => (answered = true));
     assert.equal(answered, false, 'the forwarded GET is held');
     assert.equal((await s.at(C).post('420["join","room1"]')).status, 200);
-    const res = await withTimeout(held.done, 3000, 'the held GET through B');
+    const res = await withTimeout(held.done, 5000, 'the held GET through B');
     assert.equal(res.status, 200);
     assert.deepEqual(decodePayload(res.body).map((p) => p.raw), ['430[{"ok":true}]']);
 
@@ -87,7 +87,7 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     assert.equal(second.status, 400);
     assert.deepEqual(JSON.parse(second.body), { code: 3, message: 'Bad request' });
     // The session is closed: the held GET gets the close packet, and the sid is unknown after.
-    const first = await withTimeout(held.done, 3000, 'the first GET');
+    const first = await withTimeout(held.done, 5000, 'the first GET');
     assert.equal(first.status, 200);
     await until(async () => (await s.at(A).getNow()).status === 400, 3000, 'the session to be gone');
   });
@@ -106,7 +106,7 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     const next = s.at(C).get();
     await sleep(200);
     assert.equal((await s.at(B).post('40')).status, 200);
-    const res = await withTimeout(next.done, 3000, 'the GET after the abort');
+    const res = await withTimeout(next.done, 5000, 'the GET after the abort');
     assert.equal(res.status, 200);
     assert.match(res.body, /^40\{"sid"/);
   });
@@ -120,13 +120,13 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     const held = s.at(B).get();
     await waitOutput(B, `sid=${s.sid} GET forwarded`);
     await kill9(B);
-    await assert.rejects(withTimeout(held.done, 3000, 'the GET through the dead node'));
+    await assert.rejects(withTimeout(held.done, 5000, 'the GET through the dead node'));
     // The client's retry through another node is held by the owner, not refused as overlapping,
     // even if it arrives before the owner has processed the dead connection.
     const retry = s.at(C).get();
     await sleep(100);
     assert.equal((await s.at(C).post('421["join","r"]')).status, 200);
-    const res = await withTimeout(retry.done, 3000, 'the retried GET');
+    const res = await withTimeout(retry.done, 5000, 'the retried GET');
     assert.equal(res.status, 200);
     assert.equal(res.body, '431[{"ok":true}]');
     assert.ok(!A.stderr.includes(`sid=${s.sid} closed`), 'the session lives on');
@@ -148,7 +148,7 @@ describe('misrouted polling requests are forwarded to the owner', () => {
     viaPeer.abort();
     await waitOutput(A, `sid=${s.sid} forwarded GET released by its node`);
     assert.equal((await s.at(A).post('40')).status, 200);
-    const res = await withTimeout(retry.done, 3000, 'the retried GET');
+    const res = await withTimeout(retry.done, 5000, 'the retried GET');
     assert.equal(res.status, 200);
     assert.match(res.body, /^40\{"sid"/);
     assert.ok(!A.stderr.includes(`sid=${s.sid} closed`), 'the session lives on');
@@ -242,7 +242,7 @@ describe('unknown, forged and dead owners', () => {
     await waitOutput(B, `sid=${s.sid} GET forwarded`);
     await sleep(300);
     await kill9(A);
-    const cut = await withTimeout(held.done, 3000, 'the GET whose owner died');
+    const cut = await withTimeout(held.done, 5000, 'the GET whose owner died');
     assert.equal(cut.status, 502, cut.body);
     assert.deepEqual(JSON.parse(cut.body), { code: 0, message: 'connection to the peer failed' });
     await waitOutput(B, `sid=${s.sid} GET not forwarded: connection to the peer failed (502)`);
@@ -338,7 +338,7 @@ describe('misrouted WebSockets are relayed to the owner', () => {
     await ws.opened;
     ws.send('2probe');
     assert.equal((await ws.nextNonPing(WS_WAIT, '3probe')).data, '3probe');
-    assert.equal((await withTimeout(held.done, 3000, 'the noop for the held GET')).body, '6');
+    assert.equal((await withTimeout(held.done, 5000, 'the noop for the held GET')).body, '6');
     ws.send('5');
     ws.send('420["join","r"]');
     assert.equal((await ws.nextNonPing(WS_WAIT, 'the join ack')).data, '430[{"ok":true}]');
@@ -347,7 +347,7 @@ describe('misrouted WebSockets are relayed to the owner', () => {
     const gotY = new Promise((resolve) => y.once('blob', (t, b) => resolve([t, b])));
     ws.send('451-["blob","from-x",{"_placeholder":true,"num":0}]');
     ws.send(Buffer.from([0, 1, 2, 255]));
-    const [t, b] = await withTimeout(gotY, 3000, 'X\'s binary event at Y');
+    const [t, b] = await withTimeout(gotY, 5000, 'X\'s binary event at Y');
     assert.equal(t, 'from-x');
     assert.deepEqual([...Buffer.from(b)], [0, 1, 2, 255]);
     // Y -> X: the owner's frames come back through the relay, binary kept.

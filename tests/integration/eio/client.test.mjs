@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { Socket } from 'engine.io-client';
-import { itest, HOST, withTimeout, sleep, eventually, httpRequest, eioUrl } from '../lib/harness.mjs';
+import { itest, HOST, withTimeout, waitBound, sleep, eventually, httpRequest, eioUrl } from '../lib/harness.mjs';
 
 // The heartbeat test's interval: short to be quick, with a timeout that leaves 1.5 s of margin
 // for a busy machine (engine.io-client closes when no ping comes within PI + PT).
@@ -58,7 +58,7 @@ async function connect(h, srv, mode) {
   /** Next message (bounded). */
   const nextMessage = async (ms, what) => {
     if (!rec.messages.length) {
-      await withTimeout(new Promise((resolve) => (waiter = resolve)), ms, `${what}; ${fail()}`).finally(() => (waiter = null));
+      await withTimeout(new Promise((resolve) => (waiter = resolve)), waitBound(ms), `${what}; ${fail()}`).finally(() => (waiter = null));
     }
     return rec.messages.shift();
   };

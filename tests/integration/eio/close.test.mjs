@@ -30,9 +30,9 @@ describe('polling close cases', () => {
     await p.handshake();
     const g1 = p.get();
     await settle();
-    const g2 = await withTimeout(p.get().done, 2000, 'the overlapping GET');
+    const g2 = await withTimeout(p.get().done, 5000, 'the overlapping GET');
     assert.equal(g2.status, 400, `overlapping GET: status (body ${JSON.stringify(g2.body)})`);
-    const r1 = await withTimeout(g1.done, 3000, 'the first GET to complete after the overlap');
+    const r1 = await withTimeout(g1.done, 5000, 'the first GET to complete after the overlap');
     assert.equal(r1.status, 200);
     assert.equal(r1.body, '1', 'the first GET must complete with a close packet');
     await assertGone(p, 'after overlapping GET');
@@ -110,7 +110,7 @@ describe('polling close cases', () => {
     const post = await p.post('1');
     assert.equal(post.status, 200, `POST 1: ${post.status} ${post.body}`);
     assert.equal(post.body, 'ok');
-    const res = await withTimeout(g.done, 3000, 'the pending GET to complete after POST "1"');
+    const res = await withTimeout(g.done, 5000, 'the pending GET to complete after POST "1"');
     assert.equal(res.status, 200);
     assert.equal(res.body, '6', 'the pending GET must complete with a noop');
     await assertGone(p, 'after POST 1');
@@ -131,7 +131,7 @@ describe('polling close cases', () => {
 describe('WebSocket close cases', () => {
   async function openWsSession(h, port) {
     const c = h.ws(port, wsUrl(BASE));
-    await withTimeout(c.opened, 2000, 'WebSocket to open');
+    await withTimeout(c.opened, 5000, 'WebSocket to open');
     const m = await c.next(2000, 'open packet');
     const open = parseOpen(m.data);
     return { c, open };

@@ -73,7 +73,7 @@ describe('refused WebSockets', () => {
     const c = h.ws(port, path);
     let opened = false;
     c.opened.then(() => (opened = true), () => {});
-    await withTimeout(c.closed, 3000, `refusal of WebSocket ${path}`);
+    await withTimeout(c.closed, 5000, `refusal of WebSocket ${path}`);
     const open = c.all.find((m) => !m.binary && m.data.startsWith('0'));
     assert.equal(open, undefined, `a refused WebSocket received an open packet: ${open && open.data}`);
     if (c.unexpectedResponse) assert.ok(c.unexpectedResponse.status >= 400, `HTTP status ${c.unexpectedResponse.status}`);
@@ -104,7 +104,7 @@ describe('refused WebSockets', () => {
     const srv = await h.echo(QUIET);
     await assertRefused(h, srv.port, `${BASE}?EIO=3&transport=websocket`);
     const c = h.ws(srv.port, wsUrl(BASE));
-    await withTimeout(c.opened, 2000, 'valid WebSocket to open');
+    await withTimeout(c.opened, 5000, 'valid WebSocket to open');
     const m = await c.next(2000, 'open packet');
     assert.equal(m.data[0], '0');
   });

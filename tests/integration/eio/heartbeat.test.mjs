@@ -79,7 +79,7 @@ describe('heartbeat over polling', () => {
 describe('heartbeat over WebSocket', () => {
   async function open(h, port) {
     const c = h.ws(port, wsUrl(BASE));
-    await withTimeout(c.opened, 2000, 'WebSocket to open');
+    await withTimeout(c.opened, 5000, 'WebSocket to open');
     const m = await c.next(2000, 'open packet');
     return { c, open: parseOpen(m.data), openAt: m.at };
   }

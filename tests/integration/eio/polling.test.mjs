@@ -104,7 +104,7 @@ describe('polling data', () => {
     const postedAt = Date.now();
     const post = await p.post('4wake up');
     assert.equal(post.body, 'ok');
-    const res = await withTimeout(g.done, 3000, 'the held GET to return the echoed message');
+    const res = await withTimeout(g.done, 5000, 'the held GET to return the echoed message');
     assert.equal(res.status, 200);
     assert.equal(res.body, '4wake up');
     // Promptly: long before the next ping (10 s) would have released it.

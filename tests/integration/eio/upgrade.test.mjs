@@ -18,7 +18,7 @@ async function pollingThenWs(h) {
 
 async function openProbe(h, srv, p) {
   const ws = h.ws(srv.port, wsUrl(BASE, { sid: p.sid }));
-  await withTimeout(ws.opened, 2000, 'the upgrade WebSocket to open');
+  await withTimeout(ws.opened, 5000, 'the upgrade WebSocket to open');
   return ws;
 }
 
@@ -34,12 +34,12 @@ describe('upgrade by hand', () => {
     assert.equal(pong.binary, false);
     assert.equal(pong.data, '3probe', 'first frame on an upgrade WebSocket must be 3probe (no open packet)');
 
-    const r1 = await withTimeout(held.done, 3000, 'the held GET to complete with a noop after 2probe (not at the next ping, 5 s later)');
+    const r1 = await withTimeout(held.done, 4500, 'the held GET to complete with a noop after 2probe (not at the next ping, 5 s later)');
     assert.equal(r1.status, 200);
     assert.equal(r1.body, '6', 'held GET completes with noop');
     assert.ok(r1.at - probeAt < 3000, `held GET completed ${r1.at - probeAt} ms after 2probe (pingInterval 5000)`);
 
-    const r2 = await withTimeout(p.get().done, 3000, 'a GET issued during the upgrade to get a noop');
+    const r2 = await withTimeout(p.get().done, 5000, 'a GET issued during the upgrade to get a noop');
     assert.equal(r2.status, 200);
     assert.equal(r2.body, '6', 'a GET during the upgrade gets a noop');
 
@@ -74,7 +74,7 @@ describe('upgrade by hand', () => {
 
     const ws2 = h.ws(srv.port, wsUrl(BASE, { sid: p.sid }));
     ws2.opened.then(() => ws2.send('2probe'), () => {});
-    await withTimeout(ws2.closed, 2000, 'the second WebSocket with the same sid to be closed');
+    await withTimeout(ws2.closed, 5000, 'the second WebSocket with the same sid to be closed');
     assert.ok(!ws2.all.some((m) => m.data === '3probe'), 'the second WebSocket must not be probed');
 
     assert.equal(ws.isClosed, false, 'the first WebSocket must stay open');
@@ -90,7 +90,7 @@ describe('upgrade by hand', () => {
 
     const ws2 = h.ws(srv.port, wsUrl(BASE, { sid: p.sid }));
     ws2.opened.then(() => ws2.send('2probe'), () => {});
-    await withTimeout(ws2.closed, 2000, 'the concurrent upgrade WebSocket to be closed');
+    await withTimeout(ws2.closed, 5000, 'the concurrent upgrade WebSocket to be closed');
     assert.ok(!ws2.all.some((m) => m.data === '3probe'), 'the second WebSocket must not be probed');
 
     ws.send('5');

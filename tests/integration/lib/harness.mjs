@@ -30,6 +30,15 @@ const MAX_CAPTURE = 4 * 1024 * 1024;
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The bound of a wait for something that must happen: what a test asks for, but never less than
+ * 5 s. A test's short bound means "soon"; on a busy 2-core machine "soon" can take seconds, and a
+ * longer bound costs nothing when the answer comes. (A test that asserts how soon measures the
+ * time itself; absence is checked with sentinels, never with a timed-out wait.)
+ */
+export const MIN_WAIT_MS = 5000;
+export const waitBound = (ms) => Math.max(ms, MIN_WAIT_MS);
+
+/**
  * Resolves or rejects like `promise`, but rejects with "timed out after MS ms waiting for WHAT"
  * if it has not settled within `ms`. The timer never keeps the process alive.
  */
@@ -462,7 +471,7 @@ export class RawPolling {
 
   /** GET and wait for the response (bounded). */
   getNow(timeoutMs = 3000, what = 'polling GET') {
-    return withTimeout(this.get().done, timeoutMs, what);
+    return withTimeout(this.get().done, waitBound(timeoutMs), what);
   }
 
   /** POST a payload (string or array of packets) and wait for the response (bounded). */
@@ -527,8 +536,12 @@ export class WsClient {
     return this.ws.readyState === WebSocket.CLOSED;
   }
 
-  /** Next message (bounded). Rejects if the socket closes first. */
+  /** Next message (bounded by waitBound(ms)). Rejects if the socket closes first. */
   next(ms = 2000, what = 'a WebSocket message') {
+    return this._nextWithin(waitBound(ms), what);
+  }
+
+  _nextWithin(ms, what) {
     if (this.messages.length) return Promise.resolve(this.messages.shift());
     let waiter;
     const p = new Promise((resolve, reject) => {
@@ -544,9 +557,9 @@ export class WsClient {
 
   /** Next message that is not a ping; answers pings with pongs when `pong` is true. */
   async nextNonPing(ms = 2000, what = 'a non-ping WebSocket message', { pong = true } = {}) {
-    const deadline = Date.now() + ms;
+    const deadline = Date.now() + waitBound(ms);
     for (;;) {
-      const m = await this.next(Math.max(1, deadline - Date.now()), what);
+      const m = await this._nextWithin(Math.max(1, deadline - Date.now()), what);
       if (!m.binary && m.data === '2') {
         if (pong) this.send('3');
         continue;
@@ -561,7 +574,7 @@ export class WsClient {
 
   /** Waits (bounded) for the socket to be closed by the peer. */
   waitClosed(ms = 2000, what = 'the WebSocket to be closed') {
-    return withTimeout(this.closed, ms, what);
+    return withTimeout(this.closed, waitBound(ms), what);
   }
 
   terminate() {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { Socket as EioSocket } from 'engine.io-client';
-import { BIN_DIR, HOST, ServerProcess, freePort, withTimeout, sleep } from './harness.mjs';
+import { BIN_DIR, HOST, ServerProcess, freePort, withTimeout, sleep, waitBound } from './harness.mjs';
 
 export { io, EioSocket };
 
@@ -123,7 +123,7 @@ export class Recorder {
       waiter();
     });
     const desc = what ?? `'${event}' on ${this.socket.nsp} (received so far: ${JSON.stringify(this.events())})`;
-    return withTimeout(p, ms, desc).finally(() => this._waiters.delete(waiter));
+    return withTimeout(p, waitBound(ms), desc).finally(() => this._waiters.delete(waiter));
   }
 }
 
@@ -140,7 +140,7 @@ export async function connect(h, srv, mode, nsp = '/', { auth, expectConnect = t
     rememberUpgrade: false,
     forceNew: true,
     reconnection: false,
-    timeout: 5000,
+    timeout: 15000, // the client's own connect timeout: generous, a busy machine is slow
   };
   if (auth !== undefined) opts.auth = auth;
   if (query !== undefined) opts.query = query;
@@ -172,7 +172,7 @@ export function waitConnected(socket, what = socket.nsp) {
       socket.once('connect', resolve);
       socket.once('connect_error', (err) => reject(new Error(`connect_error on ${what}: ${err.message} ${JSON.stringify(err.data ?? null)}`)));
     }),
-    4000,
+    waitBound(4000),
     `'connect' on ${what}`,
   );
 }
@@ -190,11 +190,11 @@ function trackUpgrade(manager) {
   if (!hook()) manager.once('open', hook);
   return {
     async wait(socket) {
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + waitBound(3000);
       while (!state.done && !state.error && Date.now() < deadline) await sleep(10);
       if (!state.done) {
         throw new Error(
-          `no upgrade to websocket within 3 s (transport ${manager.engine?.transport?.name}, upgradeError ${state.error && state.error.message})`,
+          `no upgrade to websocket within ${waitBound(3000)} ms (transport ${manager.engine?.transport?.name}, upgradeError ${state.error && state.error.message})`,
         );
       }
       if (manager.engine.transport.name !== 'websocket') throw new Error(`after upgrade the transport is ${manager.engine.transport.name}`);
@@ -227,7 +227,7 @@ export function rawEngine(h, srv, mode) {
       sock.once('open', () => resolve(Date.now()));
       sock.once('close', (reason) => reject(new Error(`engine closed before open: ${reason}`)));
     }),
-    3000,
+    waitBound(3000),
     'raw engine.io socket to open',
   );
   r.opened.catch(() => {});
@@ -246,7 +246,7 @@ export function rawEngine(h, srv, mode) {
       r._waiters.add(waiter);
       waiter();
     });
-    return withTimeout(p, ms, `${what} (pending: ${JSON.stringify(r.messages)})`).finally(() => r._waiters.delete(waiter));
+    return withTimeout(p, waitBound(ms), `${what} (pending: ${JSON.stringify(r.messages)})`).finally(() => r._waiters.delete(waiter));
   };
   return r;
 }
@@ -260,12 +260,12 @@ export function pattern(n, seed = 0) {
 
 /** Emits event and waits for its ack (bounded). */
 export function ask(socket, ms, event, ...args) {
-  return withTimeout(socket.emitWithAck(event, ...args), ms, `ack of '${event}' on ${socket.nsp}`);
+  return withTimeout(socket.emitWithAck(event, ...args), waitBound(ms), `ack of '${event}' on ${socket.nsp}`);
 }
 
 /** Emits with a callback and resolves with all the ack's arguments (bounded). */
 export function askAll(socket, ms, event, ...args) {
-  return withTimeout(new Promise((resolve) => socket.emit(event, ...args, (...r) => resolve(r))), ms, `ack of '${event}' on ${socket.nsp}`);
+  return withTimeout(new Promise((resolve) => socket.emit(event, ...args, (...r) => resolve(r))), waitBound(ms), `ack of '${event}' on ${socket.nsp}`);
 }
 
 /**

@@ -89,7 +89,7 @@ export async function startRedis(h, { port } = {}) {
 /** SIGKILLs a process by PID and waits (bounded) for it to be gone. */
 export async function kill9(sp) {
   sp.kill('SIGKILL');
-  await withTimeout(sp.exited, 3000, `${sp.name} to die after SIGKILL`);
+  await withTimeout(sp.exited, 5000, `${sp.name} to die after SIGKILL`);
 }
 
 // Bounds: a Node server (imports of socket.io and the adapter) may need seconds to start on a busy
@@ -224,7 +224,7 @@ export function flushFrom(origin, sockets, ms) {
 export async function redisClient(h, redis) {
   const c = createClient({ url: redis.url, socket: { reconnectStrategy: false } });
   c.on('error', () => {});
-  await withTimeout(c.connect(), 3000, 'redis client to connect');
+  await withTimeout(c.connect(), 5000, 'redis client to connect');
   h.defer(() => c.disconnect().catch(() => {}));
   return c;
 }

@@ -99,7 +99,7 @@ for (const mode of MODES) {
       // the client reports "io server disconnect" for the siblings too.
       assert.equal(await disconnected(root), 'io server disconnect', 'the "/" socket on the same session');
       assert.equal(await disconnected(admin), 'io server disconnect', 'the "/admin" socket on the same session');
-      await withTimeout(engineClosed, 3000, 'the Engine.IO session to close');
+      await withTimeout(engineClosed, 5000, 'the Engine.IO session to close');
       const [left] = await observer.rec.next('left', 3000, (a) => a[0].id === ids.rooms);
       assert.deepEqual(left, { id: ids.rooms, reason: 'server namespace disconnect' });
       // The observer is fine.
@@ -201,7 +201,7 @@ for (const mode of MODES) {
       }));
       sessions.forEach((s, i) => s.sock.send(bad[i]));
       const results = await Promise.all(
-        sessions.map((s, i) => withTimeout(s.closed, 2000, `the session to close after ${JSON.stringify(bad[i])}`)),
+        sessions.map((s, i) => withTimeout(s.closed, 5000, `the session to close after ${JSON.stringify(bad[i])}`)),
       );
       assert.equal(results.length, bad.length);
       // A well-formed session beside them is unaffected.

@@ -175,7 +175,7 @@ itest('monitor shows the broadcasts other processes make, decoded, until interru
   // Ctrl-C: a clean exit 0.
   mon.kill('SIGINT');
   table_.kill('SIGINT');
-  const [s1, s2] = await Promise.all([withTimeout(mon.exited, 3000, 'monitor to exit'), withTimeout(table_.exited, 3000, 'monitor to exit')]);
+  const [s1, s2] = await Promise.all([withTimeout(mon.exited, 5000, 'monitor to exit'), withTimeout(table_.exited, 5000, 'monitor to exit')]);
   assert.deepEqual([s1.code, s2.code], [0, 0]);
   assert.equal(clients.length, 4);
 });
