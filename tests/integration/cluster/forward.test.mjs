@@ -324,7 +324,7 @@ describe('misrouted WebSockets are relayed to the owner', () => {
   itest('upgrade through another node: probe, text and binary both ways, close both ways', { timeout: 30000 }, async (h) => {
     // Z is reaped by a ping timeout at the end: short enough to keep the test quick, long enough
     // for a busy machine (Y is a real client and must not time out).
-    const { nodes } = await startCluster(h, 2, { args: ['--ping-interval', '1000', '--ping-timeout', '1500'] });
+    const { nodes } = await startCluster(h, 2, { args: ['--ping-interval', '1000', '--ping-timeout', '4000'] });
     const [A, B] = nodes;
     // Y: an official client on A in room "r".
     const y = await connect(h, A, WS, '/');
@@ -369,7 +369,7 @@ describe('misrouted WebSockets are relayed to the owner', () => {
     wz.send('2probe');
     assert.equal((await wz.nextNonPing(WS_WAIT, '3probe', { pong: false })).data, '3probe');
     wz.send('5');
-    await wz.waitClosed(8000, 'the relayed WebSocket to close after the owner timed the session out');
+    await wz.waitClosed(10000, 'the relayed WebSocket to close after the owner timed the session out');
     await waitOutput(A, `sid=${z.sid} closed: ping timeout`);
   });
 });

@@ -5,10 +5,10 @@ import { describe } from 'node:test';
 import { Socket } from 'engine.io-client';
 import { itest, HOST, withTimeout, waitBound, sleep, eventually, httpRequest, eioUrl } from '../lib/harness.mjs';
 
-// The heartbeat test's interval: short to be quick, with a timeout that leaves 1.5 s of margin
+// The heartbeat test's interval: short to be quick, with a timeout that leaves 2.5 s of margin
 // for a busy machine (engine.io-client closes when no ping comes within PI + PT).
 const PI = 500;
-const PT = 1500;
+const PT = 2500;
 const UNKNOWN_SID = '{"code":1,"message":"Session ID unknown"}';
 
 const MODES = [

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { itest, RawPolling, sleep, withTimeout, wsUrl, parseOpen, decodePayload } from '../lib/harness.mjs';
 
-// A short interval keeps the tests quick; a timeout of 1.5 s is the margin every "before" and
+// A short interval keeps the tests quick; the timeout (2.5 s) is the margin every "before" and
 // "after" below keeps against a busy machine's scheduling delays.
 const PI = 500; // fixture ping interval
-const PT = 1500; // fixture ping timeout
+const PT = 2500; // fixture ping timeout
 const LATE = 700; // how long after a deadline a check runs
 const BASE = '/engine.io/';
 const UNKNOWN_SID = '{"code":1,"message":"Session ID unknown"}';

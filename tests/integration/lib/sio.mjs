@@ -41,10 +41,10 @@ process.on('exit', () => {
 /**
  * Starts the Socket.IO fixture on a free port (retrying when the port was taken meanwhile) and
  * stops it when the test ends. Resolves with its ServerProcess plus {port, url, path}.
- * The default heartbeat and connect timeout are long so that a busy machine's scheduling delays
- * never close a session; a test of the heartbeat or of connectTimeout passes its own values.
+ * The default heartbeat is Node's (25 s / 20 s) and the connect timeout long, so that a busy
+ * machine's scheduling delays never close a session; a test of the heartbeat or of connectTimeout passes its own values.
  */
-export async function startSio(h, { pingInterval = 5000, pingTimeout = 5000, connectTimeout = 5000 } = {}) {
+export async function startSio(h, { pingInterval = 25000, pingTimeout = 20000, connectTimeout = 5000 } = {}) {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const args = ['--port', String(port), '--ping-interval', String(pingInterval), '--ping-timeout', String(pingTimeout), '--connect-timeout', String(connectTimeout)];

@@ -150,8 +150,8 @@ for (const mode of MODES) {
 
     itest('a client that stops answering pings is reaped: "left" with "ping timeout"', async (h) => {
       // A short interval keeps the test quick; the timeout leaves the observer (a real client that
-      // does answer) 1.5 s of scheduling delay before its own session would be at risk.
-      const PI = 500, PT = 1500;
+      // does answer) 2.5 s of scheduling delay before its own session would be at risk.
+      const PI = 500, PT = 2500;
       const srv = await startSio(h, { pingInterval: PI, pingTimeout: PT });
       const observer = await connect(h, srv, mode, '/rooms');
       const silent = await silentSession(h, srv, mode);

@@ -91,7 +91,7 @@ for (const mode of MODES) {
       // Past the node's burst threshold (a message reaching 64+ sessions): the server batches the
       // burst and may wait for the publisher's next reads before writing; nothing may change for
       // the clients but the number of writes.
-      const srv = await startSio(h, { pingInterval: 5000, pingTimeout: 5000 });
+      const srv = await startSio(h);
       const members = await clients(h, srv, mode, Array.from({ length: 70 }, (_, i) => `m${i}`));
       const [pub] = await clients(h, srv, mode, ['P']);
       await Promise.all(members.map((m) => ask(m, 5000, 'join', 'burst')));

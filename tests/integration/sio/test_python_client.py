@@ -26,7 +26,7 @@ BIN_DIR = os.environ.get('SIO_BIN_DIR') or os.path.join(ROOT, 'build', 'bin')
 USE_REF = os.environ.get('SIO_TEST_SERVER') == 'ref'
 LOG_LEVEL = os.environ.get('SIO_TEST_LOG_LEVEL', 'debug')
 WAIT = 5.0  # seconds, for every bounded wait
-PING_MS, PONG_MS = 1000, 2000  # the fixture's pingInterval and pingTimeout
+PING_MS, PONG_MS = 2000, 5000  # the fixture's pingInterval and pingTimeout
 
 
 def free_port():
