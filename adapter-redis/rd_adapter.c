@@ -1,40 +1,18 @@
 /* rd_adapter: the socket.io-redis adapter protocol (8.x) for one namespace: broadcasts on
  * K#NSP#[ROOM#], requests and responses on K-request#NSP# / K-response#NSP#[UID#], node count by
- * PUBSUB NUMSUB. Local delivery goes through socketio's local operations. */
+ * PUBSUB NUMSUB, one handler per request type. Local delivery goes through socketio's local
+ * operations; the cluster those adapters share is rd_cluster.c. */
 #include "rd_adapter.h"
 
 #include "rd_codec.h"
+#include "rd_internal.h"
 #include "util_alloc.h"
 #include "util_buf.h"
 #include "util_log.h"
 #include "util_rand.h"
 
 #include <string.h>
-
-enum {
-    RQ_SOCKETS = 0,
-    RQ_ALL_ROOMS = 1,
-    RQ_REMOTE_JOIN = 2,
-    RQ_REMOTE_LEAVE = 3,
-    RQ_REMOTE_DISCONNECT = 4,
-    RQ_REMOTE_FETCH = 5,
-    RQ_SERVER_SIDE_EMIT = 6,
-    RQ_BROADCAST = 7,
-    RQ_BROADCAST_CLIENT_COUNT = 8,
-    RQ_BROADCAST_ACK = 9,
-};
-
-typedef struct rd_adapter rd_adapter;
-
-struct rd_cluster {
-    uv_loop_t *loop;
-    rd_link *link;
-    char *key;
-    uint32_t timeout_ms;
-    rd_adapter *adapters;
-    rd_state_fn on_state;
-    void *ud;
-};
+#include <utlist.h>
 
 /** A request this node issued and whose answers it collects. */
 typedef struct rd_pending {
@@ -177,12 +155,7 @@ static void pending_finish(rd_pending *p, const char *err)
     if (p->done)
         return;
     p->done = true;
-    for (rd_pending **pp = &p->a->pending; *pp; pp = &(*pp)->next) {
-        if (*pp == p) {
-            *pp = p->next;
-            break;
-        }
-    }
+    LL_DELETE(p->a->pending, p); /* p is in the list until it is finished, once */
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, pending_timer_closed);
     if (p->cb)
@@ -192,7 +165,7 @@ static void pending_finish(rd_pending *p, const char *err)
 static void on_pending_timeout(uv_timer_t *t)
 {
     rd_pending *p = t->data;
-    if (p->type == RQ_BROADCAST) {
+    if (p->type == RD_REQ_BROADCAST) {
         pending_finish(p, NULL); /* the ack state has its own timeout */
         return;
     }
@@ -219,8 +192,7 @@ static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t
     uv_timer_init(a->cl->loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, on_pending_timeout, timeout_ms ? timeout_ms : a->cl->timeout_ms, 0);
-    p->next = a->pending;
-    a->pending = p;
+    LL_PREPEND(a->pending, p);
     return p;
 }
 
@@ -335,7 +307,7 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
         return n;
     /* Acks are collected for as long as the caller waits (as Node's flags.timeout). */
     uint32_t timeout = sio_bcast_ack_timeout(ack);
-    rd_pending *p = pending_new(a, RQ_BROADCAST, "broadcast", NULL, NULL, NULL, timeout);
+    rd_pending *p = pending_new(a, RD_REQ_BROADCAST, "broadcast", NULL, NULL, NULL, timeout);
     p->ack = ack;
     sio_bcast_ack_ref(ack);
     rd_broadcast b;
@@ -378,7 +350,7 @@ static void rd_sockets_join(sio_adapter *base, const sio_bcast_opts *o, const ch
 {
     sio_nsp_local_join(base->nsp, o, rooms, n);
     if (((rd_adapter *)base)->cl)
-        publish_rooms_request((rd_adapter *)base, RQ_REMOTE_JOIN, o, rooms, n);
+        publish_rooms_request((rd_adapter *)base, RD_REQ_REMOTE_JOIN, o, rooms, n);
 }
 
 static void rd_sockets_leave(sio_adapter *base, const sio_bcast_opts *o, const char *const *rooms,
@@ -386,7 +358,7 @@ static void rd_sockets_leave(sio_adapter *base, const sio_bcast_opts *o, const c
 {
     sio_nsp_local_leave(base->nsp, o, rooms, n);
     if (((rd_adapter *)base)->cl)
-        publish_rooms_request((rd_adapter *)base, RQ_REMOTE_LEAVE, o, rooms, n);
+        publish_rooms_request((rd_adapter *)base, RD_REQ_REMOTE_LEAVE, o, rooms, n);
 }
 
 static void rd_disconnect_sockets(sio_adapter *base, const sio_bcast_opts *o, bool close)
@@ -396,7 +368,7 @@ static void rd_disconnect_sockets(sio_adapter *base, const sio_bcast_opts *o, bo
         sio_nsp_local_disconnect(base->nsp, o, close);
         return;
     }
-    json_t *m = request_head(a, NULL, RQ_REMOTE_DISCONNECT);
+    json_t *m = request_head(a, NULL, RD_REQ_REMOTE_DISCONNECT);
     json_object_set_new(m, "opts", opts_json(o));
     json_object_set_new(m, "close", json_boolean(close));
     publish_json(a, a->ch_request, m);
@@ -408,9 +380,9 @@ static void rd_fetch_sockets(sio_adapter *base, const sio_bcast_opts *o, sio_ada
                              void *ud)
 {
     rd_adapter *a = (rd_adapter *)base;
-    rd_pending *p = pending_new(a, RQ_REMOTE_FETCH, "fetchSockets",
+    rd_pending *p = pending_new(a, RD_REQ_REMOTE_FETCH, "fetchSockets",
                                 sio_nsp_local_fetch(base->nsp, o), cb, ud, 0);
-    json_t *m = request_head(a, p->id, RQ_REMOTE_FETCH);
+    json_t *m = request_head(a, p->id, RD_REQ_REMOTE_FETCH);
     json_object_set_new(m, "opts", opts_json(o));
     request_collect(a, p, m);
 }
@@ -425,8 +397,8 @@ static void rd_all_rooms(sio_adapter *base, sio_adapter_result_fn cb, void *ud)
         return;
     }
     rd_pending *p =
-        pending_new(a, RQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud, 0);
-    request_collect(a, p, request_head(a, p->id, RQ_ALL_ROOMS));
+        pending_new(a, RD_REQ_ALL_ROOMS, "allRooms", sio_nsp_local_rooms(base->nsp), cb, ud, 0);
+    request_collect(a, p, request_head(a, p->id, RD_REQ_ALL_ROOMS));
 }
 
 static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t timeout_ms,
@@ -442,14 +414,15 @@ static void rd_server_side_emit(sio_adapter *base, json_t *packet, uint32_t time
         return;
     }
     if (!cb) {
-        json_t *m = request_head(a, NULL, RQ_SERVER_SIDE_EMIT);
+        json_t *m = request_head(a, NULL, RD_REQ_SERVER_SIDE_EMIT);
         json_object_set(m, "data", packet);
         publish_json(a, a->ch_request, m);
         json_decref(m);
         return;
     }
-    rd_pending *p = pending_new(a, RQ_SERVER_SIDE_EMIT, "serverSideEmit", NULL, cb, ud, timeout_ms);
-    json_t *m = request_head(a, p->id, RQ_SERVER_SIDE_EMIT);
+    rd_pending *p =
+        pending_new(a, RD_REQ_SERVER_SIDE_EMIT, "serverSideEmit", NULL, cb, ud, timeout_ms);
+    json_t *m = request_head(a, p->id, RD_REQ_SERVER_SIDE_EMIT);
     json_object_set(m, "data", packet);
     request_collect(a, p, m);
 }
@@ -472,7 +445,7 @@ static void on_server_event_reply(json_t *value, const char *err, void *ud)
 {
     ss_reply *r = ud;
     if (!err)
-        respond(r->a, json_pack("{s:i,s:s,s:O}", "type", RQ_SERVER_SIDE_EMIT, "requestId",
+        respond(r->a, json_pack("{s:i,s:s,s:O}", "type", RD_REQ_SERVER_SIDE_EMIT, "requestId",
                                 r->request_id, "data", value ? value : json_null()));
     util_free(r->request_id);
     util_free(r);
@@ -520,131 +493,183 @@ static json_t *local_socket_ids(sio_nsp *nsp, json_t *rooms)
     return ids;
 }
 
-static void handle_request(rd_adapter *a, json_t *req)
+/* Each request handler answers req (borrowed) of another node, or of an emitter (no uid), for
+ * this namespace; rid is its requestId (NULL when it has none). */
+typedef void (*request_fn)(rd_adapter *a, json_t *req, const char *rid);
+
+/* SOCKETS (legacy): the ids of this node's sockets in the request's rooms. */
+static void req_sockets(rd_adapter *a, json_t *req, const char *rid)
+{
+    if (rid)
+        respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
+                             local_socket_ids(a->base.nsp, json_object_get(req, "rooms"))));
+}
+
+/* ALL_ROOMS: this node's rooms. */
+static void req_all_rooms(rd_adapter *a, json_t *req, const char *rid)
+{
+    (void)req;
+    if (rid)
+        respond(
+            a, json_pack("{s:s,s:o}", "requestId", rid, "rooms", sio_nsp_local_rooms(a->base.nsp)));
+}
+
+/* REMOTE_JOIN and REMOTE_LEAVE: {opts, rooms} applies to the selected sockets; the legacy form
+ * {requestId, sid, room} is answered by the node holding that socket only. */
+static void join_or_leave(rd_adapter *a, json_t *req, const char *rid, bool join)
 {
     sio_nsp *nsp = a->base.nsp;
+    json_t *opts = json_object_get(req, "opts");
+    if (json_is_object(opts)) {
+        json_t *rooms = json_object_get(req, "rooms");
+        size_t n = json_array_size(rooms);
+        const char **names = util_malloc((n + 1) * sizeof *names);
+        strings_of(rooms, names, &n);
+        opts_view ov;
+        opts_view_init(&ov, opts, 0);
+        if (join)
+            sio_nsp_local_join(nsp, &ov.o, names, n);
+        else
+            sio_nsp_local_leave(nsp, &ov.o, names, n);
+        opts_view_free(&ov);
+        util_free(names);
+        return;
+    }
+    const char *sid = json_string_value(json_object_get(req, "sid"));
+    const char *room = json_string_value(json_object_get(req, "room"));
+    sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
+    if (!s || !room)
+        return;
+    if (join)
+        sio_socket_join(s, room);
+    else
+        sio_socket_leave(s, room);
+    if (rid)
+        respond(a, json_pack("{s:s}", "requestId", rid));
+}
+
+static void req_remote_join(rd_adapter *a, json_t *req, const char *rid)
+{
+    join_or_leave(a, req, rid, true);
+}
+
+static void req_remote_leave(rd_adapter *a, json_t *req, const char *rid)
+{
+    join_or_leave(a, req, rid, false);
+}
+
+/* REMOTE_DISCONNECT: {opts, close} disconnects the selected sockets; the legacy form {requestId,
+ * sid, close} is answered by the node holding that socket only. */
+static void req_remote_disconnect(rd_adapter *a, json_t *req, const char *rid)
+{
+    sio_nsp *nsp = a->base.nsp;
+    bool close = json_is_true(json_object_get(req, "close"));
+    json_t *opts = json_object_get(req, "opts");
+    if (json_is_object(opts)) {
+        opts_view ov;
+        opts_view_init(&ov, opts, 0);
+        sio_nsp_local_disconnect(nsp, &ov.o, close);
+        opts_view_free(&ov);
+        return;
+    }
+    const char *sid = json_string_value(json_object_get(req, "sid"));
+    sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
+    if (!s)
+        return;
+    sio_socket_disconnect(s, close);
+    if (rid)
+        respond(a, json_pack("{s:s}", "requestId", rid));
+}
+
+/* REMOTE_FETCH: this node's sockets matching opts, with their handshake, rooms and data. */
+static void req_remote_fetch(rd_adapter *a, json_t *req, const char *rid)
+{
+    if (!rid)
+        return;
+    json_t *opts = json_object_get(req, "opts");
+    opts_view ov;
+    opts_view_init(&ov, json_is_object(opts) ? opts : NULL, 0);
+    respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
+                         sio_nsp_local_fetch(a->base.nsp, &ov.o)));
+    opts_view_free(&ov);
+}
+
+/* SERVER_SIDE_EMIT: runs this node's server-side handler; with a requestId, its reply goes back. */
+static void req_server_side_emit(rd_adapter *a, json_t *req, const char *rid)
+{
+    json_t *data = json_object_get(req, "data");
+    if (!json_is_array(data) || !json_is_string(json_array_get(data, 0)))
+        return;
+    if (!rid) {
+        sio_nsp_local_server_event(a->base.nsp, data, NULL, NULL);
+        return;
+    }
+    ss_reply *r = util_malloc(sizeof *r);
+    r->a = a;
+    r->request_id = util_strdup(rid);
+    sio_nsp_local_server_event(a->base.nsp, data, on_server_event_reply, r);
+}
+
+/* BROADCAST (with acks): emits to this node's matching sockets, answers with their count (even 0:
+ * the requester waits for one count per node), then relays each client's ack as it comes. */
+static void req_broadcast(rd_adapter *a, json_t *req, const char *rid)
+{
+    sio_nsp *nsp = a->base.nsp;
+    rd_broadcast b;
+    const char *err = NULL;
+    if (!rid || rd_request_broadcast(req, &b, &err) != 0) {
+        UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
+                  err ? err : "no requestId");
+        return;
+    }
+    json_t *flags = json_object_get(json_object_get(req, "opts"), "flags");
+    json_int_t ttl = json_integer_value(json_object_get(flags, "timeout"));
+    relay_ctx *r = util_malloc(sizeof *r);
+    r->a = a;
+    r->request_id = util_strdup(rid);
+    sio_bcast_ack *relay = sio_bcast_ack_relay(nsp, on_relay_reply, relay_free, r,
+                                               ttl > 0 ? (uint32_t)ttl : a->cl->timeout_ms);
+    sio_bcast_opts o = {
+        .rooms = (const char *const *)b.rooms,
+        .n_rooms = b.n_rooms,
+        .except = (const char *const *)b.except,
+        .n_except = b.n_except,
+        .flags = SIO_BC_LOCAL,
+    };
+    int n = sio_nsp_local_emit_ack(nsp, b.data, &o, relay);
+    rd_broadcast_clear(&b);
+    respond(a, json_pack("{s:i,s:s,s:i}", "type", RD_REQ_BROADCAST_CLIENT_COUNT, "requestId", rid,
+                         "clientCount", n < 0 ? 0 : n));
+    sio_bcast_ack_unref(relay);
+}
+
+/** The handler of each request type (RD_REQ_*); NULL: not a request this node answers. */
+static const request_fn k_requests[] = {
+    [RD_REQ_SOCKETS] = req_sockets,
+    [RD_REQ_ALL_ROOMS] = req_all_rooms,
+    [RD_REQ_REMOTE_JOIN] = req_remote_join,
+    [RD_REQ_REMOTE_LEAVE] = req_remote_leave,
+    [RD_REQ_REMOTE_DISCONNECT] = req_remote_disconnect,
+    [RD_REQ_REMOTE_FETCH] = req_remote_fetch,
+    [RD_REQ_SERVER_SIDE_EMIT] = req_server_side_emit,
+    [RD_REQ_BROADCAST] = req_broadcast,
+};
+
+/* A request heard on K-request#NSP# (req borrowed, validated by rd_request_decode). */
+static void handle_request(rd_adapter *a, json_t *req)
+{
     int type = rd_request_type_of(req);
     const char *uid = rd_request_str(req, "uid");
     const char *rid = rd_request_str(req, "requestId");
-    bool own = uid && strcmp(uid, a->uid) == 0;
-    if (own || pending_find(a, rid))
+    if ((uid && strcmp(uid, a->uid) == 0) || pending_find(a, rid))
         return; /* our own request, heard back from Redis */
-    json_t *opts = json_object_get(req, "opts");
-    switch (type) {
-    case RQ_SOCKETS:
-        if (rid)
-            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
-                                 local_socket_ids(nsp, json_object_get(req, "rooms"))));
-        break;
-    case RQ_ALL_ROOMS:
-        if (rid)
-            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "rooms", sio_nsp_local_rooms(nsp)));
-        break;
-    case RQ_REMOTE_JOIN:
-    case RQ_REMOTE_LEAVE:
-        if (json_is_object(opts)) {
-            json_t *rooms = json_object_get(req, "rooms");
-            size_t n = json_array_size(rooms);
-            const char **names = util_malloc((n + 1) * sizeof *names);
-            strings_of(rooms, names, &n);
-            opts_view ov;
-            opts_view_init(&ov, opts, 0);
-            if (type == RQ_REMOTE_JOIN)
-                sio_nsp_local_join(nsp, &ov.o, names, n);
-            else
-                sio_nsp_local_leave(nsp, &ov.o, names, n);
-            opts_view_free(&ov);
-            util_free(names);
-        } else {
-            /* Legacy form {requestId, sid, room}: only the node holding the socket answers. */
-            const char *sid = json_string_value(json_object_get(req, "sid"));
-            const char *room = json_string_value(json_object_get(req, "room"));
-            sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
-            if (s && room) {
-                if (type == RQ_REMOTE_JOIN)
-                    sio_socket_join(s, room);
-                else
-                    sio_socket_leave(s, room);
-                if (rid)
-                    respond(a, json_pack("{s:s}", "requestId", rid));
-            }
-        }
-        break;
-    case RQ_REMOTE_DISCONNECT: {
-        bool close = json_is_true(json_object_get(req, "close"));
-        if (json_is_object(opts)) {
-            opts_view ov;
-            opts_view_init(&ov, opts, 0);
-            sio_nsp_local_disconnect(nsp, &ov.o, close);
-            opts_view_free(&ov);
-        } else {
-            const char *sid = json_string_value(json_object_get(req, "sid"));
-            sio_socket *s = sid ? sio_nsp_socket(nsp, sid) : NULL;
-            if (s) {
-                sio_socket_disconnect(s, close);
-                if (rid)
-                    respond(a, json_pack("{s:s}", "requestId", rid));
-            }
-        }
-        break;
-    }
-    case RQ_REMOTE_FETCH:
-        if (rid) {
-            opts_view ov;
-            opts_view_init(&ov, json_is_object(opts) ? opts : NULL, 0);
-            respond(a, json_pack("{s:s,s:o}", "requestId", rid, "sockets",
-                                 sio_nsp_local_fetch(nsp, &ov.o)));
-            opts_view_free(&ov);
-        }
-        break;
-    case RQ_SERVER_SIDE_EMIT: {
-        json_t *data = json_object_get(req, "data");
-        if (!json_is_array(data) || !json_is_string(json_array_get(data, 0)))
-            break;
-        if (rid) {
-            ss_reply *r = util_malloc(sizeof *r);
-            r->a = a;
-            r->request_id = util_strdup(rid);
-            sio_nsp_local_server_event(nsp, data, on_server_event_reply, r);
-        } else {
-            sio_nsp_local_server_event(nsp, data, NULL, NULL);
-        }
-        break;
-    }
-    case RQ_BROADCAST: {
-        rd_broadcast b;
-        const char *err = NULL;
-        if (!rid || rd_request_broadcast(req, &b, &err) != 0) {
-            UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
-                      err ? err : "no requestId");
-            break;
-        }
-        json_t *flags = json_object_get(opts, "flags");
-        json_int_t ttl = json_integer_value(json_object_get(flags, "timeout"));
-        relay_ctx *r = util_malloc(sizeof *r);
-        r->a = a;
-        r->request_id = util_strdup(rid);
-        sio_bcast_ack *relay = sio_bcast_ack_relay(nsp, on_relay_reply, relay_free, r,
-                                                   ttl > 0 ? (uint32_t)ttl : a->cl->timeout_ms);
-        sio_bcast_opts o = {
-            .rooms = (const char *const *)b.rooms,
-            .n_rooms = b.n_rooms,
-            .except = (const char *const *)b.except,
-            .n_except = b.n_except,
-            .flags = SIO_BC_LOCAL,
-        };
-        int n = sio_nsp_local_emit_ack(nsp, b.data, &o, relay);
-        rd_broadcast_clear(&b);
-        /* Every node answers with its count, even 0: the requester waits for one per node. */
-        respond(a, json_pack("{s:i,s:s,s:i}", "type", RQ_BROADCAST_CLIENT_COUNT, "requestId", rid,
-                             "clientCount", n < 0 ? 0 : n));
-        sio_bcast_ack_unref(relay);
-        break;
-    }
-    default:
-        UTIL_LOGD(UTIL_SUB_ADAPTER, "%s: request type %d ignored", sio_nsp_name(nsp), type);
-        break;
-    }
+    request_fn fn = type >= 0 && (size_t)type < sizeof k_requests / sizeof k_requests[0]
+                        ? k_requests[type]
+                        : NULL;
+    if (fn)
+        fn(a, req, rid);
+    else
+        UTIL_LOGD(UTIL_SUB_ADAPTER, "%s: request type %d ignored", sio_nsp_name(a->base.nsp), type);
 }
 
 static void merge_unique(json_t *acc, json_t *more)
@@ -672,33 +697,33 @@ static void handle_response(rd_adapter *a, json_t *res)
     if (!p || p->done)
         return;
     switch (p->type) {
-    case RQ_REMOTE_FETCH: {
+    case RD_REQ_REMOTE_FETCH: {
         json_t *sockets = json_object_get(res, "sockets");
         if (json_is_array(sockets))
             json_array_extend(p->acc, sockets);
         break;
     }
-    case RQ_ALL_ROOMS: {
+    case RD_REQ_ALL_ROOMS: {
         json_t *rooms = json_object_get(res, "rooms");
         if (json_is_array(rooms))
             merge_unique(p->acc, rooms);
         break;
     }
-    case RQ_SERVER_SIDE_EMIT: {
+    case RD_REQ_SERVER_SIDE_EMIT: {
         json_t *data = json_object_get(res, "data");
         json_array_append(p->acc, data ? data : json_null());
         break;
     }
-    case RQ_BROADCAST: {
+    case RD_REQ_BROADCAST: {
         int t = rd_request_type_of(res);
-        if (t == RQ_BROADCAST_CLIENT_COUNT) {
+        if (t == RD_REQ_BROADCAST_CLIENT_COUNT) {
             json_int_t n = json_integer_value(json_object_get(res, "clientCount"));
             p->received++;
             sio_bcast_ack_expect(p->ack, n > 0 ? (size_t)n : 0);
             /* Before NUMSUB has answered, the node is counted when it does (on_ack_count). */
             if (p->expected >= 0 && p->received <= p->expected)
                 sio_bcast_ack_pending_nodes(p->ack, -1);
-        } else if (t == RQ_BROADCAST_ACK) {
+        } else if (t == RD_REQ_BROADCAST_ACK) {
             sio_bcast_ack_reply(p->ack, json_object_get(res, "packet"));
         }
         return; /* lives until its timeout: acks keep coming */
@@ -785,14 +810,8 @@ static void rd_destroy(sio_adapter *base)
     rd_adapter *a = (rd_adapter *)base;
     while (a->pending)
         pending_finish(a->pending, "adapter closed");
-    if (a->cl) {
-        for (rd_adapter **pp = &a->cl->adapters; *pp; pp = &(*pp)->next) {
-            if (*pp == a) {
-                *pp = a->next;
-                break;
-            }
-        }
-    }
+    if (a->cl)
+        LL_DELETE(a->cl->adapters, a);
     util_free(a->ch_bcast);
     util_free(a->ch_request);
     util_free(a->ch_response);
@@ -837,8 +856,7 @@ sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
     rd_link_subscribe(cl->link, a->ch_response, false, on_response_message, a);
     rd_link_subscribe(cl->link, a->ch_response_uid, false, on_response_message, a);
     util_free(pattern);
-    a->next = cl->adapters;
-    cl->adapters = a;
+    LL_PREPEND(cl->adapters, a);
     UTIL_LOGI(UTIL_SUB_ADAPTER, "namespace %s joins the cluster (uid %s)", name, a->uid);
     return &a->base;
 }
@@ -848,46 +866,13 @@ const char *rd_adapter_uid(const sio_adapter *a)
     return ((const rd_adapter *)a)->uid;
 }
 
-static void on_link_state(void *ud, bool ready)
+void rd_adapters_detach(rd_cluster *cl)
 {
-    rd_cluster *cl = ud;
-    if (cl->on_state)
-        cl->on_state(cl->ud, ready);
-}
-
-rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_state_fn on_state,
-                           void *ud)
-{
-    rd_cluster *cl = util_calloc(1, sizeof *cl);
-    cl->loop = loop;
-    cl->key = util_strdup(cfg->key ? cfg->key : "socket.io");
-    cl->timeout_ms = cfg->requests_timeout_ms ? cfg->requests_timeout_ms : 5000;
-    cl->on_state = on_state;
-    cl->ud = ud;
-    cl->link = rd_link_new(loop, &cfg->link, on_link_state, cl);
-    return cl;
-}
-
-rd_link *rd_cluster_link(rd_cluster *cl)
-{
-    return cl->link;
-}
-
-bool rd_cluster_ready(const rd_cluster *cl)
-{
-    return rd_link_ready(cl->link);
-}
-
-void rd_cluster_free(rd_cluster *cl)
-{
-    if (!cl)
-        return;
-    for (rd_adapter *a = cl->adapters; a; a = a->next) {
+    rd_adapter *a;
+    LL_FOREACH(cl->adapters, a)
+    {
         while (a->pending)
             pending_finish(a->pending, "redis adapter closed");
         a->cl = NULL;
     }
-    rd_link_free(cl->link);
-    util_free(cl->key);
-    util_free(cl);
 }

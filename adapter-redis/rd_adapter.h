@@ -1,39 +1,11 @@
-/* rd_adapter: the Redis adapter of @socket.io/redis-adapter 8.x, in C: one cluster link per node,
- * one adapter per namespace, Node's wire format (docs/cluster.md; byte vectors in
+/* rd_adapter: the Redis adapter of @socket.io/redis-adapter 8.x, in C: one adapter per namespace
+ * on the node's cluster link (rd_cluster.h), Node's wire format (docs/cluster.md; byte vectors in
  * tests/vectors/redis). */
 #ifndef RD_ADAPTER_H
 #define RD_ADAPTER_H
 
-#include "rd_link.h"
+#include "rd_cluster.h"
 #include "sio_adapter.h"
-
-#include <stdbool.h>
-#include <stdint.h>
-#include <uv.h>
-
-typedef struct rd_cluster rd_cluster;
-
-/** Cluster settings. Strings are copied. */
-typedef struct rd_cluster_config {
-    rd_link_config link;          /**< where Redis is */
-    const char *key;              /**< channel prefix (default "socket.io") */
-    uint32_t requests_timeout_ms; /**< wait for other nodes' answers (default 5000) */
-} rd_cluster_config;
-
-/* Connects the node to the cluster's Redis on loop. on_state (may be NULL) hears readiness. Caller
- * owns; call rd_cluster_free before the loop's final run. */
-rd_cluster *rd_cluster_new(uv_loop_t *loop, const rd_cluster_config *cfg, rd_state_fn on_state,
-                           void *ud);
-
-/* Disconnects, fails the requests still waiting and frees. Adapters created from it must not be
- * used afterwards. Accepts NULL. */
-void rd_cluster_free(rd_cluster *cl);
-
-/* The cluster's Redis link (for the node registry). Borrowed. */
-rd_link *rd_cluster_link(rd_cluster *cl);
-
-/* True when Redis is connected and every namespace's subscriptions are confirmed. */
-bool rd_cluster_ready(const rd_cluster *cl);
 
 /* The adapter factory to pass to sio_server_set_adapter, with the cluster as ud. */
 sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster);

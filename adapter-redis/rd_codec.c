@@ -668,22 +668,11 @@ static json_t *node_buffers(const json_t *v, int depth)
     return json_incref((json_t *)v);
 }
 
-/* json_dump_callback sink: appends to the util_buf given as data. */
-static int json_sink(const char *buffer, size_t size, void *data)
-{
-    util_buf_append(data, buffer, size);
-    return 0;
-}
-
 void rd_request_encode_json(util_buf *out, const json_t *req)
 {
     json_t *v = sio_has_binary(req) ? node_buffers(req, 0) : json_incref((json_t *)req);
-    size_t mark = out->len;
-    if (json_dump_callback(v, json_sink, out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-        /* Only a tree jansson cannot write gets here (a NULL req, a key that is not UTF-8). */
-        out->len = mark;
-        util_buf_puts(out, "null");
-    }
+    if (sio_json_append(out, v, JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+        util_buf_puts(out, "null"); /* a NULL req, or a key that is not UTF-8 */
     json_decref(v);
 }
 

@@ -4,6 +4,7 @@
 
 #include "rd_codec.h"
 #include "rd_control_req.h"
+#include "sio_packet.h"
 #include "util_alloc.h"
 #include "util_buf.h"
 #include "util_log.h"
@@ -20,17 +21,11 @@ struct rd_control {
     void *ud;
 };
 
-static int append_json(const char *buffer, size_t size, void *data)
-{
-    util_buf_append(data, buffer, size);
-    return 0;
-}
-
 /* Publishes reply (borrowed) as JSON on channel. */
 static void publish_reply(rd_control *c, const char *channel, const json_t *reply)
 {
     util_buf text = UTIL_BUF_INIT;
-    json_dump_callback(reply, append_json, &text, JSON_COMPACT);
+    sio_json_append(&text, reply, JSON_COMPACT);
     if (rd_link_publish(c->link, channel, strlen(channel), text.data, text.len) != 0)
         UTIL_LOGD(UTIL_SUB_CLUSTER, "control reply not sent: redis unavailable");
     util_buf_free(&text);

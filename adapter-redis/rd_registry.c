@@ -4,11 +4,11 @@
 #include "util_alloc.h"
 #include "util_buf.h"
 #include "util_log.h"
+#include "util_time.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 #include <uthash.h>
 
 typedef struct local_sid {
@@ -56,13 +56,6 @@ struct rd_registry {
     bool closed;       /**< rd_registry_free ran; freed when handles and lookups are done */
 };
 
-static uint64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 static void cmd(rd_registry *r, int argc, const char **argv)
 {
     size_t lens[16];
@@ -96,7 +89,7 @@ static void publish_record(rd_registry *r)
     snprintf(started, sizeof started, "%llu", (unsigned long long)r->started_ms);
     snprintf(n_sess, sizeof n_sess, "%zu", sessions);
     snprintf(n_sock, sizeof n_sock, "%zu", sockets);
-    snprintf(beat, sizeof beat, "%llu", (unsigned long long)wall_ms());
+    snprintf(beat, sizeof beat, "%llu", (unsigned long long)util_wall_ms());
     snprintf(ttl, sizeof ttl, "%u", 3 * r->heartbeat_ms);
     const char *hset[] = {"HSET",    r->node_key, "id",        r->node_id, "address",  r->address,
                           "version", r->version,  "started",   started,    "sessions", n_sess,
@@ -140,7 +133,7 @@ rd_registry *rd_registry_new(uv_loop_t *loop, rd_link *link, const rd_registry_c
     r->version = util_strdup(cfg->version ? cfg->version : "");
     r->heartbeat_ms = cfg->heartbeat_ms ? cfg->heartbeat_ms : 2000;
     r->sid_refresh_ms = cfg->sid_refresh_ms ? cfg->sid_refresh_ms : 5000;
-    r->started_ms = wall_ms();
+    r->started_ms = util_wall_ms();
     r->stats = stats;
     r->stats_ud = stats_ud;
     util_buf b = UTIL_BUF_INIT;

@@ -20,6 +20,7 @@
 #include "sio_binary.h"
 #include "node_sio.h"
 #include "util_log.h"
+#include "util_time.h"
 #include "node.h"
 #include "sio_server.h"
 
@@ -72,13 +73,6 @@ static size_t utf8_chars(const char *s)
     for (; *s; s++)
         n += ((unsigned char)*s & 0xC0) != 0x80;
     return n;
-}
-
-static json_int_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- connect / disconnect ---- */
@@ -195,7 +189,7 @@ static void on_say(sio_socket *s, const char *event, json_t *args, sio_ack *ack,
     sio_bcast_opts in_room = {.rooms = rooms, .n_rooms = 1};
     sio_nsp_emit(sio_socket_nsp(s), &in_room, "message",
                  json_pack("[{s:s,s:s,s:O,s:I}]", "from", c->name, "room", room, "text", text, "ts",
-                           wall_ms()));
+                           (json_int_t)util_wall_ms()));
     reply_ok(ack);
 }
 
@@ -270,7 +264,7 @@ static void on_ping_reply(sio_socket *s, json_t *args, const char *err, void *ud
 static void on_ping_me(sio_socket *s, const char *event, json_t *args, sio_ack *ack, void *ud)
 {
     const chat_app *app = ud;
-    int rc = sio_socket_emit_ack(s, "ping", json_pack("[{s:I}]", "ts", wall_ms()),
+    int rc = sio_socket_emit_ack(s, "ping", json_pack("[{s:I}]", "ts", (json_int_t)util_wall_ms()),
                                  app->ping_timeout_ms, on_ping_reply, NULL);
     if (rc == 0)
         reply_ok(ack);

@@ -641,3 +641,19 @@ void sio_encoded_clear(sio_encoded *e)
     util_free(e->attachments);
     memset(e, 0, sizeof *e);
 }
+
+/* json_dump_callback sink: appends to the util_buf given as data. */
+static int append_to_buf(const char *buffer, size_t size, void *data)
+{
+    util_buf_append(data, buffer, size);
+    return 0;
+}
+
+int sio_json_append(util_buf *out, const json_t *v, size_t flags)
+{
+    size_t mark = out->len;
+    if (v && json_dump_callback(v, append_to_buf, out, flags) == 0)
+        return 0;
+    out->len = mark;
+    return -1;
+}

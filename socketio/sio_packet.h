@@ -4,6 +4,7 @@
 #define SIO_PACKET_H
 
 #include "eio_msg.h"
+#include "util_buf.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -89,5 +90,9 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
 
 /* Drops the references held by e and zeroes it. */
 void sio_encoded_clear(sio_encoded *e);
+
+/* Appends v (borrowed) to out as JSON text with jansson's dump flags. Returns 0, or -1 when
+ * jansson cannot write v (NULL, a key that is not UTF-8): out is then as it was. */
+int sio_json_append(util_buf *out, const json_t *v, size_t flags);
 
 #endif

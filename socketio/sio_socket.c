@@ -7,6 +7,7 @@
 #include "util_rand.h"
 
 #include <string.h>
+#include <utlist.h>
 
 static const char k_timeout[] = "operation has timed out";
 
@@ -144,8 +145,7 @@ void socket_connect(sio_socket *s, const json_t *auth)
     HASH_ADD_STR(nsp->sockets, id, s);
     socket_ref(s);
     nsp->n_sockets++;
-    s->client_next = c->sockets;
-    c->sockets = s;
+    LL_PREPEND2(c->sockets, s, client_next);
     s->connected = true;
 
     json_t *body = json_pack("{s:s}", "sid", s->id);
@@ -183,21 +183,17 @@ static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
 
 static sio_pending_ack *pending_take(sio_socket *s, int64_t id)
 {
-    for (sio_pending_ack **pp = &s->acks; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) {
-            sio_pending_ack *pa = *pp;
-            *pp = pa->next;
-            return pa;
-        }
-    }
-    return NULL;
+    sio_pending_ack *pa;
+    LL_SEARCH_SCALAR(s->acks, pa, id, id);
+    if (pa)
+        LL_DELETE(s->acks, pa);
+    return pa;
 }
 
 void socket_add_pending(sio_socket *s, sio_pending_ack *pa)
 {
     pa->s = s;
-    pa->next = s->acks;
-    s->acks = pa;
+    LL_PREPEND(s->acks, pa);
 }
 
 void socket_closed(sio_socket *s, const char *reason, bool notify_client)
@@ -218,14 +214,8 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     rooms_leave_all(s);
     HASH_DEL(nsp->sockets, s);
     nsp->n_sockets--;
-    if (c) {
-        for (sio_socket **pp = &c->sockets; *pp; pp = &(*pp)->client_next) {
-            if (*pp == s) {
-                *pp = s->client_next;
-                break;
-            }
-        }
-    }
+    if (c && c->sockets)
+        LL_DELETE2(c->sockets, s, client_next); /* a no-op when s is not in the list */
     UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
     while (s->acks) {
         sio_pending_ack *pa = s->acks;

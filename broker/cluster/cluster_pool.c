@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include <utlist.h>
 
 /** An idle connection older than this is not reused (the peer's keep-alive timeout is 30 s). */
 #define UP_IDLE_MS 20000u
@@ -120,16 +121,21 @@ static up_conn *peer_take_idle(up_peer *p, uint64_t now)
     return NULL;
 }
 
+/* Takes c out of p's idle list if it is there (a connection without a request may also be one
+ * still connecting). */
 static void peer_remove_idle(up_peer *p, up_conn *c)
 {
-    for (up_conn **pp = &p->idle; *pp; pp = &(*pp)->next_idle) {
-        if (*pp == c) {
-            *pp = c->next_idle;
-            c->next_idle = NULL;
-            p->n_idle--;
-            return;
-        }
+    up_conn *it;
+    LL_FOREACH2(p->idle, it, next_idle)
+    {
+        if (it == c)
+            break;
     }
+    if (!it)
+        return;
+    LL_DELETE2(p->idle, c, next_idle);
+    c->next_idle = NULL;
+    p->n_idle--;
 }
 
 /* ---- connections ----------------------------------------------------------------------------- */
@@ -145,15 +151,10 @@ static void conn_closed(uv_handle_t *h)
         util_free(pool);
 }
 
+/* Takes c out of the pool's list of connections (conn_close does, once). */
 static void conn_unlink(up_conn *c)
 {
-    cluster_pool *pool = c->pool;
-    if (c->all_prev)
-        c->all_prev->all_next = c->all_next;
-    else if (pool->all == c)
-        pool->all = c->all_next;
-    if (c->all_next)
-        c->all_next->all_prev = c->all_prev;
+    DL_DELETE2(c->pool->all, c, all_prev, all_next);
     c->all_next = c->all_prev = NULL;
 }
 
@@ -178,10 +179,7 @@ static up_conn *conn_new(cluster_pool *pool, up_peer *peer)
     c->peer = peer;
     c->tcp.data = c;
     cluster_answer_init(&c->resp);
-    c->all_next = pool->all;
-    if (pool->all)
-        pool->all->all_prev = c;
-    pool->all = c;
+    DL_PREPEND2(pool->all, c, all_prev, all_next);
     pool->handles++;
     return c;
 }
@@ -255,8 +253,7 @@ static void conn_done(up_conn *c)
     }
     cluster_answer_reset(&c->resp); /* also frees the body: a large body is not kept while idle */
     c->idle_since = uv_now(c->pool->loop);
-    c->next_idle = c->peer->idle;
-    c->peer->idle = c;
+    LL_PREPEND2(c->peer->idle, c, next_idle);
     c->peer->n_idle++;
 }
 

@@ -4,16 +4,9 @@
 #include "node_internal.h"
 #include "node_sio.h"
 #include "sio_server.h"
+#include "util_time.h"
 
 #include <string.h>
-#include <sys/time.h>
-
-static uint64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static const char *state_name(eio_state st)
 {
@@ -55,7 +48,7 @@ json_t *daemon_session_info(node *n, sio_server *srv, const char *sid)
     if (client) {
         json_int_t issued =
             json_integer_value(json_object_get(sio_client_handshake(client), "issued"));
-        uint64_t now = wall_ms();
+        uint64_t now = util_wall_ms();
         json_object_set_new(info, "issued", json_integer(issued));
         json_object_set_new(info, "age_ms",
                             json_integer(issued > 0 && (uint64_t)issued <= now

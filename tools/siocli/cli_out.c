@@ -3,6 +3,7 @@
 
 #include "util_alloc.h"
 #include "sio_binary.h"
+#include "sio_packet.h"
 
 #include <inttypes.h>
 #include <string.h>
@@ -148,17 +149,11 @@ json_t *cli_json_display(const json_t *v)
     return json_deep_copy(v);
 }
 
-static int append_json(const char *buffer, size_t size, void *data)
-{
-    util_buf_append(data, buffer, size);
-    return 0;
-}
-
 static char *dump(const json_t *v, size_t flags)
 {
     json_t *d = cli_json_display(v);
     util_buf b = UTIL_BUF_INIT;
-    json_dump_callback(d, append_json, &b, flags | JSON_ENCODE_ANY);
+    sio_json_append(&b, d, flags | JSON_ENCODE_ANY);
     json_decref(d);
     return util_buf_steal_str(&b);
 }

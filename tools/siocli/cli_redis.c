@@ -4,12 +4,12 @@
 #include "rd_link.h"
 #include "util_alloc.h"
 #include "util_buf.h"
+#include "util_time.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
 /** A name subscribed on the subscription connection. */
@@ -31,20 +31,6 @@ struct cli_redis {
     cli_sub *subs;
     redisReply *last; /**< the message handed out by cli_redis_next */
 };
-
-uint64_t cli_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int64_t cli_wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static struct timeval tv_of(long ms)
 {
@@ -295,7 +281,7 @@ int cli_redis_next(cli_redis *r, uint64_t deadline, volatile int *stop, cli_msg 
         }
         if (stop && *stop)
             return 0;
-        uint64_t now = cli_now_ms();
+        uint64_t now = util_mono_ms();
         if (deadline != UINT64_MAX && now >= deadline)
             return 0;
         uint64_t wait = deadline == UINT64_MAX ? 100 : deadline - now;

@@ -20,12 +20,6 @@ typedef struct cli_msg {
     bool from_pattern; /**< delivered through a PSUBSCRIBE */
 } cli_msg;
 
-/* Milliseconds of a monotonic clock. */
-uint64_t cli_now_ms(void);
-
-/* Milliseconds since the epoch (wall clock). */
-int64_t cli_wall_ms(void);
-
 /* Connects to url (redis://[:password@]HOST:PORT[/DB]), AUTH and SELECT included, each step
  * bounded by timeout_ms. Returns the connection (caller owns; free with cli_redis_free), or NULL
  * with a one-line reason in err. */
@@ -54,7 +48,7 @@ int cli_redis_numsub(cli_redis *r, const char *channel, long long *n, char *err,
  * a no-op. Returns 0, or -1 with err. */
 int cli_redis_subscribe(cli_redis *r, const char *channel, bool pattern, char *err, size_t errlen);
 
-/* Waits for the next message until deadline (cli_now_ms clock; UINT64_MAX: no deadline) or until
+/* Waits for the next message until deadline (util_mono_ms clock; UINT64_MAX: no deadline) or until
  * *stop becomes true (stop may be NULL; checked at least every 100 ms, and a signal interrupts the
  * wait). Returns 1 with *msg filled, 0 at the deadline or on stop, -1 with err when the
  * connection broke. */

@@ -3,7 +3,9 @@
 
 #include "util_alloc.h"
 #include "util_buf.h"
+#include "util_time.h"
 #include "util_rand.h"
+#include "sio_packet.h"
 
 #include <string.h>
 
@@ -27,12 +29,6 @@ static char *chan_reply(const cli_ctx *ctx)
     util_buf b = UTIL_BUF_INIT;
     rd_channel_control_reply(&b, ctx->key, ctx->uid);
     return util_buf_steal_str(&b);
-}
-
-static int append_json(const char *buffer, size_t size, void *data)
-{
-    util_buf_append(data, buffer, size);
-    return 0;
 }
 
 static bool same_channel(const cli_msg *m, const char *name)
@@ -116,7 +112,7 @@ int cli_req_collect(cli_ctx *ctx, const json_t *req, json_t **answers, long long
     rd_request_encode(&payload, msg);
     json_decref(msg);
     char *channel = chan_request(ctx);
-    uint64_t deadline = cli_now_ms() + (uint64_t)ctx->timeout_ms;
+    uint64_t deadline = util_mono_ms() + (uint64_t)ctx->timeout_ms;
     int rc = publish_counted(ctx, channel, &payload, servers, err, errlen);
     util_buf_free(&payload);
     util_free(channel);
@@ -219,11 +215,11 @@ int cli_req_control(cli_ctx *ctx, const char *node_id, const json_t *req, json_t
     util_free(reply);
     json_object_update(msg, (json_t *)req);
     util_buf payload = UTIL_BUF_INIT, channel = UTIL_BUF_INIT;
-    json_dump_callback(msg, append_json, &payload, JSON_COMPACT);
+    sio_json_append(&payload, msg, JSON_COMPACT);
     json_decref(msg);
     rd_channel_control(&channel, ctx->key, node_id);
     util_buf_putc(&channel, '\0');
-    uint64_t deadline = cli_now_ms() + (uint64_t)ctx->timeout_ms;
+    uint64_t deadline = util_mono_ms() + (uint64_t)ctx->timeout_ms;
     int rc = publish_counted(ctx, (const char *)channel.data, &payload, nodes, err, errlen);
     util_buf_free(&payload);
     util_buf_free(&channel);
@@ -280,7 +276,7 @@ int cli_req_broadcast_ack(cli_ctx *ctx, const rd_broadcast *b, long ack_ms, cli_
     util_buf payload = UTIL_BUF_INIT;
     rd_request_encode_broadcast(&payload, rid, &mine, ack_ms);
     char *channel = chan_request(ctx);
-    uint64_t deadline = cli_now_ms() + (uint64_t)ack_ms;
+    uint64_t deadline = util_mono_ms() + (uint64_t)ack_ms;
     int rc = publish_counted(ctx, channel, &payload, &out->servers, err, errlen);
     util_buf_free(&payload);
     util_free(channel);

@@ -4,6 +4,7 @@
 #include "cli_req.h"
 #include "util_alloc.h"
 #include "util_buf.h"
+#include "util_time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,7 @@ int cmd_nodes(cli_ctx *ctx, const cli_args *a)
         json_decref(ping);
     }
 
-    int64_t now = cli_wall_ms();
+    int64_t now = (int64_t)util_wall_ms();
     json_t *doc = json_array();
     static const char *const heads[] = {"ID",       "ADDRESS", "VERSION",   "UPTIME",
                                         "SESSIONS", "SOCKETS", "HEARTBEAT", "STATUS"};

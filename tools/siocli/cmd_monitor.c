@@ -5,6 +5,7 @@
 #include "cli_req.h"
 #include "util_alloc.h"
 #include "util_buf.h"
+#include "util_time.h"
 
 #include <signal.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static bool targets(const rd_broadcast *b, const char *room)
 /* Prints one broadcast as a line of the table (fixed minimum widths) or as one JSON line. */
 static void print_seen(const cli_ctx *ctx, const seen *s, const cli_msg *m)
 {
-    int64_t now = cli_wall_ms();
+    int64_t now = (int64_t)util_wall_ms();
     time_t secs = (time_t)(now / 1000);
     struct tm tm;
     const rd_broadcast *b = &s->b;

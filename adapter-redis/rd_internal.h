@@ -1,0 +1,24 @@
+/* rd_internal: what rd_cluster.c and rd_adapter.c share (not a public header): the cluster's
+ * state, and the adapters' side of its end. */
+#ifndef RD_INTERNAL_H
+#define RD_INTERNAL_H
+
+#include "rd_cluster.h"
+
+typedef struct rd_adapter rd_adapter;
+
+struct rd_cluster {
+    uv_loop_t *loop;
+    rd_link *link;        /**< the node's Redis link (owned) */
+    char *key;            /**< channel prefix (owned) */
+    uint32_t timeout_ms;  /**< how long requests wait for the other nodes */
+    rd_adapter *adapters; /**< the namespaces' adapters, a utlist list through their next */
+    rd_state_fn on_state; /**< readiness listener, or NULL */
+    void *ud;
+};
+
+/* The cluster cl is being freed: each of its adapters fails its pending requests ("redis adapter
+ * closed") and forgets cl, so that it publishes nothing from then on. */
+void rd_adapters_detach(rd_cluster *cl);
+
+#endif
