@@ -146,7 +146,7 @@ test: build
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DSIO_FUZZ=ON \
 	    -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DSIO_WERROR=$(SIO_WERROR) --no-warn-unused-cli
-	cmake --build $(FUZZ_DIR) -j$(JOBS)
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target fuzzers
 
 # The same file set the style.clang_format ctest checks.
 format:
