@@ -231,6 +231,16 @@ export function rawEngine(h, srv, mode) {
     'raw engine.io socket to open',
   );
   r.opened.catch(() => {});
+  // Resolves once the engine runs on its final transport (at once unless it upgrades).
+  let upgradedAt = mode.upgrade ? null : Date.now();
+  sock.on('upgrade', () => (upgradedAt = Date.now()));
+  r.upgraded = (async () => {
+    const deadline = Date.now() + waitBound(3000);
+    while (upgradedAt === null && Date.now() < deadline) await sleep(10);
+    if (upgradedAt === null) throw new Error(`raw engine.io socket not upgraded (transport ${sock.transport?.name})`);
+    return upgradedAt;
+  })();
+  r.upgraded.catch(() => {});
   r.closed = new Promise((resolve) => sock.once('close', (reason, desc) => resolve({ reason, desc, at: Date.now() })));
   /** Next message matching pred (bounded); messages are consumed. */
   r.next = (ms = 2000, pred = () => true, what = 'an Engine.IO message') => {
