@@ -66,8 +66,14 @@ export async function waitOutput(sp, needle, { ms = 5000, count = 1, stream = 's
   }
 }
 
-/** Starts a private redis-server on a free port (or on `port`) and waits until it is ready. */
+/**
+ * Starts a private redis-server on a free port (or on `port`) and waits until it is ready. A given
+ * port may be briefly in use: nodes that keep reconnecting to it can get it as the source port of
+ * one of their own attempts (a TCP self-connect), which lasts until they drop that connection; so
+ * a port in use is retried for a while (a free port is simply picked again).
+ */
 export async function startRedis(h, { port } = {}) {
+  const attempts = port === undefined ? 3 : 20;
   for (let attempt = 1; ; attempt++) {
     const p = port ?? (await freePort());
     const args = ['--port', String(p), '--bind', HOST, '--save', '', '--appendonly', 'no', '--loglevel', 'notice'];
@@ -81,7 +87,8 @@ export async function startRedis(h, { port } = {}) {
     } catch (err) {
       h.servers.splice(h.servers.indexOf(sp), 1);
       await sp.stop();
-      if (port !== undefined || attempt >= 3 || !/in use/i.test(sp.stdout + sp.stderr)) throw new Error(`${err.message}\n${sp.diagnostics()}`);
+      if (attempt >= attempts || !/in use/i.test(sp.stdout + sp.stderr)) throw new Error(`${err.message}\n${sp.diagnostics()}`);
+      if (port !== undefined) await sleep(250);
     }
   }
 }
