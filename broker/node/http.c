@@ -72,12 +72,12 @@ endpoint *http_find_endpoint(node *n, const char *path)
 
 const char *node_req_method(const node_req *r)
 {
-    return http_method_str((enum http_method)r->method);
+    return http_method_str((enum http_method)r->head.method);
 }
 
 const char *node_req_path(const node_req *r)
 {
-    return r->path ? r->path : "";
+    return r->head.path ? r->head.path : "";
 }
 
 const char *node_req_endpoint(const node_req *r)
@@ -92,157 +92,34 @@ node *node_req_node(const node_req *r)
 
 const char *node_req_remote(const node_req *r)
 {
-    return r->remote;
+    return r->l ? link_peer(r->l) : "";
 }
 
 int64_t node_req_content_length(const node_req *r)
 {
-    return r->content_length;
+    return r->head.content_length;
 }
 
 int node_req_header_foreach(const node_req *r,
                             int (*fn)(const char *name, const char *value, void *ud), void *ud)
 {
-    const char *p = (const char *)r->hdrs.data, *end = p + r->hdrs.len;
-    while (p && p < end) {
-        const char *name = p;
-        const char *value = name + strlen(name) + 1;
-        if (value >= end)
-            break;
-        int rc = fn(name, value, ud);
-        if (rc)
-            return rc;
-        p = value + strlen(value) + 1;
-    }
-    return 0;
-}
-
-typedef struct hdr_find {
-    const char *name;
-    const char *value;
-} hdr_find;
-
-static int match_header(const char *name, const char *value, void *ud)
-{
-    hdr_find *f = ud;
-    if (strcmp(name, f->name) != 0)
-        return 0;
-    f->value = value;
-    return 1;
+    return http_head_header_foreach(&r->head, fn, ud);
 }
 
 const char *node_req_header(const node_req *r, const char *name)
 {
-    hdr_find f = {name, NULL};
-    node_req_header_foreach(r, match_header, &f);
-    return f.value;
-}
-
-/* True when the comma-separated header value list holds token (case-insensitive). */
-static bool header_has_token(const char *list, const char *token)
-{
-    size_t tl = strlen(token);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-            return true;
-        p = e;
-    }
-    return false;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decodes s[0..len) into out (NUL-terminated); '+' becomes a space when plus. Returns the
- * decoded length; *nul is set when the result holds a NUL byte. */
-static size_t url_decode(const char *s, size_t len, char *out, bool plus, bool *nul)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '%' && i + 2 < len) {
-            int hi = hexval((unsigned char)s[i + 1]), lo = hexval((unsigned char)s[i + 2]);
-            if (hi >= 0 && lo >= 0) { /* an invalid escape stays as it is */
-                c = (char)(hi * 16 + lo);
-                i += 2;
-            }
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == '\0' && nul)
-            *nul = true;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return o;
+    return http_head_header(&r->head, name);
 }
 
 int node_req_query_foreach(const node_req *r, int (*fn)(const char *arg, size_t len, void *ud),
                            void *ud)
 {
-    const char *q = r->query;
-    if (!q || !*q)
-        return 0;
-    char small[512];
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        if (len) {
-            char *buf = len < sizeof small ? small : util_malloc(len + 1);
-            size_t dl = url_decode(q, len, buf, true, NULL);
-            int rc = fn(buf, dl, ud);
-            if (buf != small)
-                util_free(buf);
-            if (rc)
-                return rc;
-        }
-        if (!amp)
-            break;
-        q = amp + 1;
-    }
-    return 0;
-}
-
-typedef struct arg_find {
-    const char *name; /* "EIO" */
-    size_t name_len;
-    char *out;
-    size_t out_len;
-    bool found;
-} arg_find;
-
-static int match_arg(const char *arg, size_t len, void *ud)
-{
-    arg_find *a = ud;
-    if (len < a->name_len + 1 || memcmp(arg, a->name, a->name_len) != 0 || arg[a->name_len] != '=')
-        return 0;
-    size_t vlen = len - a->name_len - 1;
-    if (vlen >= a->out_len)
-        vlen = a->out_len - 1; /* longer than any valid value: it will not match */
-    memcpy(a->out, arg + a->name_len + 1, vlen);
-    a->out[vlen] = '\0';
-    a->found = true;
-    return 1;
+    return http_head_query_foreach(&r->head, fn, ud);
 }
 
 const char *node_req_query_arg(const node_req *r, const char *name, char *out, size_t out_len)
 {
-    arg_find a = {name, strlen(name), out, out_len, false};
-    node_req_query_foreach(r, match_arg, &a);
-    return a.found ? out : NULL;
+    return http_head_query_arg(&r->head, name, out, out_len);
 }
 
 bool http_origin_allowed(node *n, const node_req *r, const char *origin)
@@ -268,11 +145,9 @@ void http_req_free(node_req *r)
 {
     if (!r)
         return;
-    util_buf_free(&r->url);
-    util_buf_free(&r->hdrs);
+    http_head_free(&r->head);
     util_buf_free(&r->body);
     util_buf_free(&r->answer);
-    util_free(r->path);
     util_free(r->origin);
     util_free(r->sid);
     util_free(r);
@@ -284,7 +159,7 @@ void http_req_free(node_req *r)
 static void req_done(node_req *r)
 {
     node_link *l = r->l;
-    bool keep = r->keep_alive && !r->close_after;
+    bool keep = r->head.keep_alive && !r->close_after;
     if (l && l->req == r)
         l->req = NULL;
     http_req_free(r);
@@ -295,7 +170,7 @@ static void req_done(node_req *r)
         return;
     }
     if (l->kind == LINK_HTTP)
-        http_parser_pause(&l->u.hp, 0);
+        http_in_resume(&l->u.hin);
     link_resume(l);
 }
 
@@ -327,7 +202,7 @@ static void build_head(node_req *r, util_buf *out, int status, const char *ctype
         util_buf_puts(out, extra);
     if (close)
         util_buf_puts(out, "Connection: close\r\n");
-    else if (r->l && r->l->u.hp.http_major == 1 && r->l->u.hp.http_minor == 0)
+    else if (r->head.http_major == 1 && r->head.http_minor == 0)
         util_buf_puts(out, "Connection: keep-alive\r\n"); /* an HTTP/1.0 client asked for it */
     util_buf_puts(out, "\r\n");
 }
@@ -338,7 +213,7 @@ void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *e
     node_link *l = r->l;
     if (close_after)
         r->close_after = true;
-    bool close = r->close_after || !r->keep_alive;
+    bool close = r->close_after || !r->head.keep_alive;
     if (!l || l->closing) {
         /* The client is gone; a router answering late only frees the request. */
         if (l && l->req == r)
@@ -352,7 +227,7 @@ void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *e
     util_buf *b = &r->n->wbuf;
     b->len = 0;
     build_head(r, b, status, ctype, extra, len, close);
-    if (r->method != HTTP_HEAD && len)
+    if (r->head.method != HTTP_HEAD && len)
         util_buf_append(b, body, len);
     if (!r->complete && !close) {
         /* The body is still arriving: the answer waits for its end (the body is dropped), so
@@ -380,7 +255,7 @@ void node_req_respond_error(node_req *r, eio_error err)
               eio_error_message(err));
     /* After a refused upgrade the connection's next bytes could be WebSocket frames: close it. */
     http_respond_hdrs(r, eio_error_status(err), "application/json", NULL, body, (size_t)len,
-                      r->upgrade);
+                      r->head.upgrade);
 }
 
 void http_continue(node_req *r)
@@ -388,7 +263,7 @@ void http_continue(node_req *r)
     const char *e = node_req_header(r, "expect");
     node_link *l = r->l;
     if (!e || strcasecmp(e, "100-continue") != 0 || r->complete || r->continue_sent || !l ||
-        l->kind != LINK_HTTP || (l->u.hp.http_major == 1 && l->u.hp.http_minor == 0))
+        l->kind != LINK_HTTP || (r->head.http_major == 1 && r->head.http_minor == 0))
         return;
     /* The client waits for this before it sends the body (curl does past 1 KiB). */
     r->continue_sent = true;
@@ -398,7 +273,7 @@ void http_continue(node_req *r)
 
 void node_req_take(node_req *r, const node_req_ops *ops, void *ud)
 {
-    r->kind = r->upgrade ? REQ_RELAY : REQ_TAKEN;
+    r->kind = r->head.upgrade ? REQ_RELAY : REQ_TAKEN;
     if (ops)
         r->ops = *ops;
     r->ops_ud = ud;
@@ -432,7 +307,7 @@ void http_req_gone(node_req *r)
 
 static bool is_get(const node_req *r)
 {
-    return r->method == HTTP_GET || r->method == HTTP_HEAD;
+    return r->head.method == HTTP_GET || r->head.method == HTTP_HEAD;
 }
 
 static void serve_health(node_req *r, bool ready_check)
@@ -464,12 +339,12 @@ static bool endpoint_checks(node_req *r, eio_request *er, char *b_eio, char *b_t
         node_req_respond_error(r, EIO_ERR_FORBIDDEN);
         return false;
     }
-    if (r->method == HTTP_OPTIONS && !r->upgrade) {
+    if (r->head.method == HTTP_OPTIONS && !r->head.upgrade) {
         node_req_respond(r, 204, NULL, NULL, 0, false);
         return false;
     }
     er->method = node_req_method(r);
-    er->websocket = r->upgrade;
+    er->websocket = r->head.upgrade;
     er->eio = node_req_query_arg(r, "EIO", b_eio, 16);
     er->transport = node_req_query_arg(r, "transport", b_tr, 32);
     er->sid = node_req_query_arg(r, "sid", b_sid, 96);
@@ -485,7 +360,8 @@ static bool endpoint_checks(node_req *r, eio_request *er, char *b_eio, char *b_t
             static const char body[] = "{\"code\":4,\"message\":\"Unauthorized cluster request\"}";
             util_free(r->origin);
             r->origin = NULL;
-            http_respond_hdrs(r, 401, "application/json", NULL, body, sizeof body - 1, r->upgrade);
+            http_respond_hdrs(r, 401, "application/json", NULL, body, sizeof body - 1,
+                              r->head.upgrade);
             return false;
         }
         r->from_peer = c > 0;
@@ -512,7 +388,7 @@ static void endpoint_request(node_req *r)
     }
     node_session *c = node_find_session(n, er.sid);
     if (!c && n->router.forward && !r->from_peer &&
-        (r->method == HTTP_GET || r->method == HTTP_POST)) {
+        (r->head.method == HTTP_GET || r->head.method == HTTP_POST)) {
         n->router.forward(n->router_ud, r, er.sid);
         return;
     }
@@ -521,9 +397,9 @@ static void endpoint_request(node_req *r)
         node_req_respond_error(r, EIO_ERR_UNKNOWN_SID);
         return;
     }
-    if (r->method == HTTP_GET)
+    if (r->head.method == HTTP_GET)
         polling_get(r, c);
-    else if (r->method == HTTP_POST)
+    else if (r->head.method == HTTP_POST)
         polling_post_start(r, er.sid);
     else
         node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
@@ -556,150 +432,47 @@ static void dispatch(node_req *r)
     node_req_respond(r, 404, "text/plain", "Not Found", 9, false);
 }
 
-/* Answers an upgrade request that is not a WebSocket upgrade we serve. */
-void ws_upgrade_request(node_req *r);
+/* ---- the parser's events (http_parse.h) -------------------------------------------------------- */
 
-/* ---- http-parser callbacks --------------------------------------------------------------------- */
-
-static node_link *parser_link(http_parser *p)
+static http_head *on_begin(void *ud)
 {
-    return p->data;
-}
-
-static int on_message_begin(http_parser *p)
-{
-    node_link *l = parser_link(p);
+    node_link *l = ud;
     node_req *r = util_calloc(1, sizeof *r);
     r->l = l;
     r->n = l->n;
-    r->content_length = -1;
-    link_peer(l, r->remote, sizeof r->remote);
     l->req = r;
-    return 0;
+    return &r->head;
 }
 
-static int on_url(http_parser *p, const char *at, size_t len)
+static int on_head(void *ud)
 {
-    node_req *r = parser_link(p)->req;
-    if (r->url.len + len > r->n->cfg.max_url_bytes) {
-        r->fatal = 414;
-        return 1;
-    }
-    util_buf_append(&r->url, at, len);
-    return 0;
-}
-
-static bool header_budget(node_req *r, size_t more)
-{
-    if (r->url.len + r->hdrs.len + more <= r->n->cfg.max_header_bytes)
-        return true;
-    r->fatal = 431;
-    return false;
-}
-
-static int on_header_field(http_parser *p, const char *at, size_t len)
-{
-    node_req *r = parser_link(p)->req;
-    if (!header_budget(r, len + 2))
-        return 1;
-    if (r->hdr_value) {
-        /* The previous value ends: trim its trailing whitespace. */
-        while (r->hdrs.len &&
-               (r->hdrs.data[r->hdrs.len - 1] == ' ' || r->hdrs.data[r->hdrs.len - 1] == '\t'))
-            r->hdrs.len--;
-        util_buf_putc(&r->hdrs, '\0');
-        r->hdr_value = false;
-    }
-    util_buf_reserve(&r->hdrs, len);
-    for (size_t i = 0; i < len; i++)
-        r->hdrs.data[r->hdrs.len++] = (uint8_t)tolower((unsigned char)at[i]);
-    return 0;
-}
-
-static int on_header_value(http_parser *p, const char *at, size_t len)
-{
-    node_req *r = parser_link(p)->req;
-    if (!header_budget(r, len + 2))
-        return 1;
-    if (!r->hdr_value) {
-        util_buf_putc(&r->hdrs, '\0');
-        r->hdr_value = true;
-    }
-    util_buf_append(&r->hdrs, at, len);
-    return 0;
-}
-
-/* Splits the request target into the decoded path and the raw query. Returns false when it is not
- * a target we serve (400). */
-static bool parse_target(node_req *r)
-{
-    const char *u = util_buf_cstr(&r->url);
-    size_t len = r->url.len;
-    if (len && u[0] != '/') {
-        /* absolute-form (a proxy's request): keep the path part */
-        struct http_parser_url pu;
-        http_parser_url_init(&pu);
-        if (http_parser_parse_url(u, len, 0, &pu) != 0)
-            return strcmp(u, "*") == 0 && r->method == HTTP_OPTIONS;
-        size_t off = (pu.field_set & (1 << UF_PATH)) ? pu.field_data[UF_PATH].off : len;
-        u += off;
-        len -= off;
-    }
-    const char *q = memchr(u, '?', len);
-    size_t plen = q ? (size_t)(q - u) : len;
-    const char *hash = memchr(u, '#', len);
-    if (hash && (!q || hash < q))
-        plen = (size_t)(hash - u);
-    r->path = util_malloc(plen + 2);
-    bool nul = false;
-    size_t dl = url_decode(u, plen, r->path, false, &nul);
-    if (!dl) {
-        r->path[0] = '/';
-        r->path[1] = '\0';
-    }
-    if (nul)
-        return false;
-    r->query = q ? q + 1 : "";
-    if (q) {
-        /* A fragment is not part of the query. */
-        char *h = strchr((char *)r->query, '#');
-        if (h)
-            *h = '\0';
-    }
-    return true;
-}
-
-static int on_headers_complete(http_parser *p)
-{
-    node_link *l = parser_link(p);
+    node_link *l = ud;
     node_req *r = l->req;
-    if (r->hdr_value) {
-        while (r->hdrs.len &&
-               (r->hdrs.data[r->hdrs.len - 1] == ' ' || r->hdrs.data[r->hdrs.len - 1] == '\t'))
-            r->hdrs.len--;
-    } else if (r->hdrs.len) {
-        util_buf_putc(&r->hdrs, '\0'); /* a last header without a value */
-    }
-    if (r->hdrs.len)
-        util_buf_putc(&r->hdrs, '\0');
-    r->method = (uint8_t)p->method;
-    r->keep_alive = http_should_keep_alive(p);
-    r->upgrade = p->upgrade;
-    if (p->flags & F_CONTENTLENGTH)
-        r->content_length = (int64_t)p->content_length;
-    if (!parse_target(r)) {
+    if (r->head.bad_target) {
         http_respond_hdrs(r, 400, "text/plain", NULL, "Bad Request", 11, true);
-        return 0;
+        return 1;
     }
-    if (r->upgrade)
+    if (r->head.upgrade)
         return 0; /* decided once the parser has stopped (http_feed) */
     dispatch(r);
-    return 0;
+    return l->after_write_close || l->closing;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len)
+/* Sends an answer that waited for the body, then closes (the body was too large to drop). */
+static void answer_now_and_close(node_link *l, node_req *r)
 {
-    node_link *l = parser_link(p);
+    util_buf a = r->answer;
+    r->answer = (util_buf)UTIL_BUF_INIT;
+    link_write(l, a.data, a.len);
+    util_buf_free(&a);
+    l->req = NULL;
+    http_req_free(r);
+    link_close_after_write(l);
+}
+
+static int on_body(void *ud, const char *at, size_t len)
+{
+    node_link *l = ud;
     node_req *r = l->req;
     if (!r)
         return 0;
@@ -720,39 +493,26 @@ static int on_body(http_parser *p, const char *at, size_t len)
             r->ops.on_body(r->ops_ud, at, len);
         return 0;
     default:
-        /* A body we do not use is read and dropped; a large one is not worth the wait. */
-        r->body.len += len; /* counted only: nothing is stored */
-        if (r->body.len > r->n->cfg.eio.max_payload) {
-            r->body.len = 0;
-            if (r->kind == REQ_ANSWERED) {
-                /* the answer waits: send it now and close */
-                util_buf a = r->answer;
-                r->answer = (util_buf)UTIL_BUF_INIT;
-                r->close_after = true;
-                link_write(l, a.data, a.len);
-                util_buf_free(&a);
-                link_close_after_write(l);
-                l->req = NULL;
-                http_req_free(r);
-            } else {
-                http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
-            }
-            return 1;
-        }
-        return 0;
+        /* A body nobody wants is read and dropped; a large one is not worth the wait. */
+        r->dropped += len;
+        if (r->dropped <= r->n->cfg.eio.max_payload)
+            return 0;
+        if (r->kind == REQ_ANSWERED && r->answer.len)
+            answer_now_and_close(l, r);
+        else
+            http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
+        return 1;
     }
 }
 
-static int on_message_complete(http_parser *p)
+static int on_complete(void *ud)
 {
-    node_link *l = parser_link(p);
+    node_link *l = ud;
     node_req *r = l->req;
-    /* The parser stops here: the next request (pipelined) waits until this one is answered. */
-    http_parser_pause(p, 1);
     if (!r)
         return 0;
     r->complete = true;
-    if (r->upgrade)
+    if (r->head.upgrade)
         return 0;
     link_set_deadline(l, 0);
     l->paused = true;
@@ -776,35 +536,26 @@ static int on_message_complete(http_parser *p)
     return 0;
 }
 
-static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
-};
+static const http_in_cbs k_cbs = {on_begin, on_head, on_body, on_complete};
 
 void http_link_init(node_link *l)
 {
     l->kind = LINK_HTTP;
-    http_parser_init(&l->u.hp, HTTP_REQUEST);
-    l->u.hp.data = l;
+    http_in_init(&l->u.hin, &k_cbs, l, (uint32_t)l->n->cfg.max_url_bytes,
+                 (uint32_t)l->n->cfg.max_header_bytes);
 }
 
-/* Answers a request the parser refused. */
-static void parse_error(node_link *l, enum http_errno e)
+/* Answers a request the parser refused, then closes. */
+static void parse_error(node_link *l)
 {
-    node_req *r = l->req;
-    int status = r && r->fatal ? r->fatal : 400;
+    int status = http_in_error_status(&l->u.hin);
     const char *text = status_text(status);
-    UTIL_LOGD(UTIL_SUB_HTTP, "request refused (%d): %s", status, http_errno_description(e));
-    if (r) {
-        http_respond_hdrs(r, status, "text/plain", NULL, text, strlen(text), true);
+    UTIL_LOGD(UTIL_SUB_HTTP, "request refused (%d): %s", status, http_in_error_text(&l->u.hin));
+    if (l->req) {
+        http_respond_hdrs(l->req, status, "text/plain", NULL, text, strlen(text), true);
         return;
     }
-    /* Garbage before any request: answer once and close. */
+    /* Garbage before any request line: answer once and close. */
     char buf[256];
     int n = snprintf(buf, sizeof buf,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
@@ -818,32 +569,29 @@ size_t http_feed(node_link *l, uint8_t *data, size_t len)
 {
     if (l->req && l->req->complete)
         return 0; /* waiting for the answer */
-    http_parser *p = &l->u.hp;
-    size_t used = http_parser_execute(p, &settings, (const char *)data, len);
+    size_t used;
+    http_in_result res = http_in_feed(&l->u.hin, data, len, &used);
     if (l->closing || l->after_write_close)
         return used;
-    enum http_errno e = HTTP_PARSER_ERRNO(p);
-    if (p->upgrade && l->req && l->req->complete) {
+    switch (res) {
+    case HTTP_IN_UPGRADE:
         /* The rest of the stream belongs to the protocol upgraded to. */
-        http_parser_pause(p, 0);
         l->paused = true;
         link_set_deadline(l, 0);
         ws_upgrade_request(l->req);
         return used;
-    }
-    if (e == HPE_PAUSED) {
+    case HTTP_IN_PAUSED:
         if (!l->req) {
             /* The request was answered while it was parsed: go on with the next one. */
-            http_parser_pause(p, 0);
+            http_in_resume(&l->u.hin);
             l->paused = false;
         }
         return used;
+    case HTTP_IN_ERROR: parse_error(l); return len;
+    case HTTP_IN_STOPPED:
+    case HTTP_IN_MORE:
+    default: return used;
     }
-    if (e != HPE_OK) {
-        parse_error(l, e);
-        return len;
-    }
-    return used;
 }
 
 /* ---- extra routes and the router ---------------------------------------------------------------- */
@@ -877,16 +625,16 @@ void ws_upgrade_request(node_req *r)
 {
     node *n = r->n;
     const char *upg = node_req_header(r, "upgrade");
-    if (!upg || !header_has_token(upg, "websocket")) {
+    if (!upg || !http_has_token(upg, "websocket")) {
         /* Another protocol (h2c, ...): not served; the connection cannot go on. */
-        r->upgrade = false;
+        r->head.upgrade = false;
         r->close_after = true;
         dispatch(r);
         return;
     }
     const char *path = node_req_path(r);
     r->ep = http_find_endpoint(n, path);
-    if (!r->ep || r->method != HTTP_GET) {
+    if (!r->ep || r->head.method != HTTP_GET) {
         UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket to %s %s refused: not an endpoint", node_req_method(r),
                   path);
         http_respond_hdrs(r, r->ep ? 405 : 404, "text/plain", NULL,

@@ -171,6 +171,7 @@ static void on_closed(uv_handle_t *h)
     n->n_links--;
     util_buf_free(&l->in);
     util_buf_free(&l->wnext);
+    util_free(l->peer);
     if (l->kind == LINK_WS)
         ws_decoder_free(&l->u.ws);
     util_free(l);
@@ -391,15 +392,19 @@ void link_close_all(node *n)
         link_close(l);
 }
 
-void link_peer(const node_link *l, char *out, size_t len)
+const char *link_peer(node_link *l)
 {
+    if (l->peer)
+        return l->peer;
     struct sockaddr_storage ss;
     int sl = sizeof ss;
-    out[0] = '\0';
-    if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &sl) != 0)
-        return;
-    if (ss.ss_family == AF_INET)
-        uv_ip4_name((struct sockaddr_in *)&ss, out, len);
-    else if (ss.ss_family == AF_INET6)
-        uv_ip6_name((struct sockaddr_in6 *)&ss, out, len);
+    char buf[64] = "";
+    if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, buf, sizeof buf);
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, buf, sizeof buf);
+    }
+    l->peer = util_strdup(buf);
+    return l->peer;
 }

@@ -3,12 +3,12 @@
 #define NODE_INTERNAL_H
 
 #include "eio_request.h"
+#include "http_parse.h"
 #include "node.h"
 #include "node_http.h"
 #include "util_buf.h"
 #include "ws_frame.h"
 
-#include <http_parser.h>
 #include <uthash.h>
 #include <uv.h>
 
@@ -83,34 +83,24 @@ typedef struct get_wait get_wait;
 
 /** One HTTP request (node_req): from the request line to the end of its answer. */
 struct node_req {
-    node_link *l; /**< the connection; NULL once the client went away */
-    node *n;      /**< borrowed */
+    http_head head; /**< method, target, headers (http_parse.h) */
+    node_link *l;   /**< the connection; NULL once the client went away */
+    node *n;        /**< borrowed */
     req_kind kind;
-    uint8_t method;   /**< enum http_method */
-    bool keep_alive;  /**< the client may send another request on the connection */
-    bool complete;    /**< the whole message (body included) has been read */
-    bool upgrade;     /**< an Upgrade request http-parser recognised */
-    bool from_peer;   /**< a verified request forwarded by another node */
-    bool close_after; /**< close the connection after the answer */
-    bool continue_sent;
-    bool hdr_value;    /**< the last header fragment was a value */
-    int fatal;         /**< status to answer when parsing stopped on a limit (414, 431, 413) */
-    util_buf url;      /**< the request target as received */
-    util_buf hdrs;     /**< "name\0value\0" pairs, names in lower case */
-    char *path;        /**< percent-decoded path (owned) */
-    const char *query; /**< raw query inside url (after '?'), "" if none */
-    endpoint *ep;      /**< the endpoint the path names, or NULL */
-    char *origin;      /**< Origin to echo in CORS headers (owned), or NULL */
-    util_buf body;     /**< the body of a polling POST */
-    int64_t content_length;
+    bool complete;      /**< the whole message (body included) has been read */
+    bool from_peer;     /**< a verified request forwarded by another node */
+    bool close_after;   /**< close the connection after the answer */
+    bool continue_sent; /**< "100 Continue" went out */
+    endpoint *ep;       /**< the endpoint the path names, or NULL */
+    char *origin;       /**< Origin to echo in CORS headers (owned), or NULL */
+    util_buf body;      /**< the body of a polling POST */
+    uint64_t dropped;   /**< body bytes read and dropped */
     node_session *sess; /**< session of a held GET */
     char *sid;          /**< sid of a polling POST (owned) */
     util_buf answer;    /**< an answer waiting for the body to be read (REQ_ANSWERED) */
-    bool answer_close;  /**< close after that answer */
     get_wait *wait;     /**< REQ_POLL_WAIT: the grace timer (owned) */
     node_req_ops ops;   /**< REQ_TAKEN / REQ_RELAY */
     void *ops_ud;
-    char remote[64];
 };
 
 /** A GET that arrived while its session's GET is held through another node whose connection still
@@ -137,9 +127,10 @@ struct node_link {
     util_buf wnext;         /**< bytes queued while a write is in flight */
     util_buf in;            /**< input not parsed yet */
     union {
-        http_parser hp; /**< LINK_HTTP */
-        ws_decoder ws;  /**< LINK_WS */
+        http_in hin;   /**< LINK_HTTP */
+        ws_decoder ws; /**< LINK_WS */
     } u;
+    char *peer;    /**< the peer's address as text, made on first use (owned) */
     node_req *req; /**< LINK_HTTP: the request being served */
     /* LINK_WS */
     node_session *sess; /**< the Engine.IO session it carries (or probes), or NULL */
@@ -280,8 +271,8 @@ void link_run_resumed(node *n);
 void link_close_all(node *n);
 /* Closes links whose deadline passed (the sweep timer). */
 void link_sweep(node *n);
-/* The peer address of l as text into out. */
-void link_peer(const node_link *l, char *out, size_t len);
+/* The peer address of l as text ("" if unknown). Borrowed from l. */
+const char *link_peer(node_link *l);
 
 /* ---- http.c: HTTP/1.1 on a link ---- */
 /* Sets l up for HTTP requests (parser, settings). */

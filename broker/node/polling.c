@@ -213,10 +213,10 @@ void polling_gone(node_req *r)
 void polling_post_start(node_req *r, const char *sid)
 {
     node *n = r->n;
-    if (r->content_length > (int64_t)n->cfg.eio.max_payload) {
+    if (r->head.content_length > (int64_t)n->cfg.eio.max_payload) {
         node_session *c = node_find_session(n, sid);
         UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body of %" PRId64 " bytes over maxPayload", sid,
-                  r->content_length);
+                  r->head.content_length);
         http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
         if (c)
             eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);

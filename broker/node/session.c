@@ -124,7 +124,7 @@ node_session *session_new(node *n, endpoint *ep, eio_transport_kind t, node_req 
     /* Behind a peer that forwarded the request, the client is the address it names. */
     const char *xff = r->from_peer ? node_req_header(r, "x-forwarded-for") : NULL;
     c->remote = util_strdup(xff && *xff ? xff : node_req_remote(r));
-    c->query = util_strdup(r->query ? r->query : "");
+    c->query = util_strdup(r->head.query ? r->head.query : "");
 
     const char *sid = eio_session_sid(c->eio);
     HASH_ADD_KEYPTR(hh, n->sessions, sid, strlen(sid), c);
