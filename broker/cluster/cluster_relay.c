@@ -229,6 +229,8 @@ static void up_frames(relay *rl)
     util_buf_consume(&rl->in, off < rl->in.len ? off : rl->in.len);
 }
 
+static void up_refusal(relay *rl);
+
 /* The owner's answer head is in rl->in: 101 starts the relay; anything else goes to the client. */
 static void up_head(relay *rl)
 {
@@ -263,6 +265,7 @@ static void up_head(relay *rl)
     /* A refusal (400 "Session ID unknown", 403, ...): the client gets it as the owner gave it. */
     rl->refusing = true;
     cluster_answer_init(&rl->answer);
+    up_refusal(rl); /* the whole answer may be here already */
 }
 
 static void up_refusal(relay *rl)

@@ -94,9 +94,10 @@ size_t ws_feed(node_link *l, uint8_t *data, size_t len)
         switch (res) {
         case WS_ERROR:
             UTIL_LOGW(UTIL_SUB_HTTP, "WebSocket closed (%u): %s", ev.close_code, ev.reason);
+            /* Our close frame carries the protocol error; the session's own close follows. */
+            ws_close(l, ev.close_code);
             if (l->sess && !l->probe && l->sess->ws == l)
                 eio_session_close(l->sess->eio, EIO_REASON_TRANSPORT_ERROR);
-            ws_close(l, ev.close_code);
             return len; /* nothing after a protocol error is read */
         case WS_CONTROL:
             if (!control(l, &ev))
