@@ -332,6 +332,11 @@ static int set_max_connections(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+static int set_http_idle_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->node.idle_timeout_ms, err, errlen);
+}
+
 static int set_max_header_size(void *p, const char *v, char *err, size_t errlen)
 {
     unsigned long long n;
@@ -383,6 +388,9 @@ static const util_option k_options[] = {
     {"--max-header-size", "SIO_MAX_HEADER_SIZE", "BYTES", "16384",
      "request line and headers of one request (431 beyond; the request target alone 8 KiB: 414)",
      set_max_header_size},
+    {"--http-idle-timeout", "SIO_HTTP_IDLE_TIMEOUT_MS", "MS", "30000",
+     "close a connection idle this long between requests; a request not complete by then gets 408",
+     set_http_idle_timeout},
     {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
      "allowed origins: comma-separated list, or * for any; none by default", set_cors},
     {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},

@@ -316,9 +316,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (l->lingering || l->after_write_close)
         return; /* drained and dropped */
     if (l->kind == LINK_HTTP && !l->paused && !l->req)
-        link_set_deadline(l, uv_now(l->n->loop) + HTTP_IDLE_MS);
+        link_set_deadline(l, uv_now(l->n->loop) + l->n->cfg.idle_timeout_ms);
     else if (l->kind == LINK_HTTP && l->req && !l->req->complete)
-        link_set_deadline(l, uv_now(l->n->loop) + HTTP_IDLE_MS);
+        link_set_deadline(l, uv_now(l->n->loop) + l->n->cfg.idle_timeout_ms);
     input(l, (uint8_t *)buf->base, (size_t)nread);
 }
 
@@ -341,7 +341,7 @@ void link_resume(node_link *l)
         return;
     l->paused = false;
     if (l->kind == LINK_HTTP && !l->req)
-        link_set_deadline(l, uv_now(l->n->loop) + HTTP_IDLE_MS);
+        link_set_deadline(l, uv_now(l->n->loop) + l->n->cfg.idle_timeout_ms);
     link_read(l, true);
     if (!l->in.len || l->resume_queued)
         return;
@@ -382,7 +382,7 @@ int link_accept(node *n, int fd)
     n->n_links++;
     http_link_init(l);
     link_read(l, true);
-    link_set_deadline(l, uv_now(n->loop) + HTTP_IDLE_MS);
+    link_set_deadline(l, uv_now(n->loop) + n->cfg.idle_timeout_ms);
     return 0;
 }
 

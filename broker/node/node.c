@@ -27,6 +27,7 @@ void node_config_defaults(node_config *cfg)
      * target beyond 8 KiB is refused by nginx and most proxies before it gets here. */
     cfg->max_header_bytes = 16 * 1024;
     cfg->max_url_bytes = 8 * 1024;
+    cfg->idle_timeout_ms = 30000;
 }
 
 static void node_idle_noop(uv_idle_t *h)
@@ -183,6 +184,8 @@ node *node_new(uv_loop_t *loop, const node_config *cfg, char *err, size_t errlen
         n->cfg.max_header_bytes = 16 * 1024;
     if (!n->cfg.max_url_bytes)
         n->cfg.max_url_bytes = 8 * 1024;
+    if (!n->cfg.idle_timeout_ms)
+        n->cfg.idle_timeout_ms = 30000;
 
     const char *host = cfg->host ? cfg->host : "127.0.0.1";
     if (listener_open(n, host, cfg->port, err, errlen) != 0) {

@@ -34,6 +34,9 @@ typedef struct node_config {
                                           (0 = the descriptor limit less a reserve) */
     size_t max_header_bytes;         /**< request line + headers (default 16 KiB; 431 beyond) */
     size_t max_url_bytes;            /**< request target (default 8 KiB; 414 beyond) */
+    uint32_t idle_timeout_ms;        /**< a connection waiting for a request, or for the rest of
+                                          one, is closed after this long (default 30000; a
+                                          request cut short gets 408) */
     const char *static_dir;          /**< serve files from this directory at / (NULL = none) */
     const char *client_js;           /**< file served at <endpoint path>socket.io.min.js */
 } node_config;

@@ -18,8 +18,6 @@
 #define NODE_READ_BUF (64u * 1024)
 /** Upper bound of the bytes one WebSocket flush hands to the kernel; the rest waits for drain. */
 #define WS_FLUSH_BUDGET (256u * 1024)
-/** A connection waiting for (the rest of) a request is closed after this long. */
-#define HTTP_IDLE_MS 30000u
 /** After a last answer, the connection is drained this long at most before it is closed. */
 #define LINGER_MS 2000u
 /** Input buffered behind a request in progress (pipelining) before reading stops. */
