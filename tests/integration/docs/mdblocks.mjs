@@ -45,7 +45,8 @@ export function blocksOf(file) {
     if (MODES[lang] && !MODES[lang].includes(mode)) {
       error = `${file}:${i + 1}: a \`${words[0]}\` block needs a mode (${MODES[lang].join(', ')}), got "${mode}"`;
     }
-    if (!lang && body.some((l) => /^\s*(\$ )?(build\/|bench\/|make |siocli|siobroker|docker|helm|python)/.test(l))) {
+    const command = /^\s*(\$ )?(build\/bin\/\S+|bench\/\S+\.(sh|mjs)|make [a-z]|siocli |siobroker |docker(-compose)? |helm |kubectl |python3? |node )/;
+    if (!lang && body.some((l) => command.test(l))) {
       error = `${file}:${i + 1}: a block of commands without a language: write \`\`\`sh MODE`;
     }
     out.push({ file, line: i + 1, lang, mode, text: body.join('\n'), error });
