@@ -391,6 +391,12 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
     }
 }
 
+void rd_link_flush(rd_link *l)
+{
+    if (l->cmd && l->cmd_up)
+        redisAsyncHandleWrite(l->cmd);
+}
+
 typedef struct count_req {
     rd_count_fn cb;
     void *ud;

@@ -59,6 +59,11 @@ typedef void (*rd_reply_fn)(void *ud, const void *redis_reply);
 void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char **argv,
                      const size_t *argvlen);
 
+/* Writes the commands queued on the command connection to its socket now, instead of when the loop
+ * next finds the socket writable (what the socket does not take stays queued). For a command that
+ * must reach Redis before an answer this turn sends elsewhere. */
+void rd_link_flush(rd_link *l);
+
 /** Result of rd_link_numsub: the subscriber count, or -1 when Redis could not answer. */
 typedef void (*rd_count_fn)(void *ud, long long n);
 

@@ -237,6 +237,10 @@ void rd_registry_session_open(rd_registry *r, const char *sid)
     util_buf kb = UTIL_BUF_INIT;
     write_sid(r, sid, &kb);
     util_buf_free(&kb);
+    /* The entry must be in Redis before the client can send its next request to another node, so
+     * before the open packet leaves: the node answers the handshake in this very turn, and hiredis
+     * would only write the SET when the loop next polls the Redis socket. */
+    rd_link_flush(r->link);
 }
 
 void rd_registry_session_close(rd_registry *r, const char *sid)
