@@ -16,6 +16,11 @@ typedef struct rd_link_config {
     const char *password;        /**< AUTH, or NULL */
     int db;                      /**< SELECT, 0 = default */
     uint32_t connect_timeout_ms; /**< give up a connection attempt after this (default 2000) */
+    uint32_t health_interval_ms; /**< PING the command connection this often (default 1000) */
+    uint32_t stall_timeout_ms;   /**< a PING unanswered this long means Redis is stalled: the link
+                                      is not ready until it answers (default 3000) */
+    size_t max_output_bytes;     /**< bytes that may wait for Redis (unsent, and sent but not
+                                      answered); past it commands are refused (default 16 MiB) */
 } rd_link_config;
 
 /* Parses redis://[:password@]HOST:PORT[/DB] into cfg; strings point into buf (size buflen), which
