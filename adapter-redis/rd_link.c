@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #define RD_BACKOFF_MIN_MS 100
 #define RD_BACKOFF_MAX_MS 5000
@@ -279,7 +280,11 @@ static void on_health(uv_timer_t *t)
         return;
     uint64_t now = uv_now(l->loop);
     if (l->ping_sent) {
-        if (!l->stalled && now - l->ping_sent >= l->stall_timeout_ms) {
+        int avail = 0;
+        if (!l->stalled && now - l->ping_sent >= l->stall_timeout_ms &&
+            !(ioctl(l->cmd->c.fd, FIONREAD, &avail) == 0 && avail > 0)) {
+            /* (Bytes waiting on the socket mean Redis answered and this loop has not read them
+             * yet: a busy node, not a stalled Redis.) */
             bool before = rd_link_ready(l);
             l->stalled = true;
             l->stalled_since = l->ping_sent;
