@@ -1,5 +1,7 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
+#include "cluster.h"
 #include "daemon_config.h"
+#include "daemon_introspect.h"
 #include "daemon_policy.h"
 #include "rd_adapter.h"
 #include "rd_control.h"
@@ -32,18 +34,24 @@ typedef struct membership {
     node *nd;
     sio_server *srv;
     uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
-    node_cluster_config route; /**< how the node forwards requests for sessions held elsewhere */
-    char node_id[80];          /**< this node's id (route.node_id points here) */
+    char node_id[80];  /**< this node's id */
 } membership;
 
-static void route_lookup(void *ud, const char *sid, node_route_done done, void *ctx)
+static void route_lookup(void *ud, const char *sid, cluster_route_done done, void *ctx)
 {
-    rd_registry_lookup(((membership *)ud)->registry, sid, (rd_owner_fn)done, ctx);
+    membership *m = ud;
+    if (!m->registry) { /* left the cluster (shutting down): no session is found elsewhere */
+        done(ctx, NULL, NULL, false);
+        return;
+    }
+    rd_registry_lookup(m->registry, sid, (rd_owner_fn)done, ctx);
 }
 
 static void route_forget(void *ud, const char *sid)
 {
-    rd_registry_forget(((membership *)ud)->registry, sid);
+    membership *m = ud;
+    if (m->registry)
+        rd_registry_forget(m->registry, sid);
 }
 
 static json_t *control_answer(void *ud, const char *type, const json_t *req, const char **err)
@@ -128,8 +136,6 @@ static void leave_cluster(void *ud)
     node_observe_sessions(m->nd, NULL, NULL, NULL);
     m->ds->m = NULL; /* readiness no longer asks the cluster, which goes away */
     /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
-    m->route.route = NULL;
-    node_set_cluster(m->nd, &m->route);
     rd_registry_free(m->registry);
     m->registry = NULL;
     uv_timer_start(&m->linger, on_linger, 50, 0);
@@ -198,6 +204,7 @@ int main(int argc, char **argv)
     cfg.node.eio.budget = ds.budget;
     uv_loop_t loop;
     uv_loop_init(&loop);
+    cluster *cl = NULL;
     node *nd = node_new(&loop, &cfg.node, err, sizeof err);
     free(default_js);
     if (!nd) {
@@ -250,7 +257,7 @@ int main(int argc, char **argv)
         rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
         m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
         snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
-        m->route = (node_cluster_config){
+        cluster_config ccfg = {
             .node_id = m->node_id,
             .secret = cfg.cluster_secret,
             .route = route_lookup,
@@ -258,7 +265,7 @@ int main(int argc, char **argv)
             .route_ud = m,
             .forward_timeout_ms = cfg.cluster_timeout_ms,
         };
-        node_set_cluster(nd, &m->route);
+        cl = cluster_attach(nd, &ccfg);
         node_observe_sessions(nd, on_session_open, on_session_close, m);
         ds.m = m;
         m->ds = &ds;
@@ -271,6 +278,7 @@ int main(int argc, char **argv)
     node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
     node_free(nd);
+    cluster_free(cl);
     int rc = uv_loop_close(&loop);
     eio_budget_free(ds.budget);
     daemon_config_free(&cfg);

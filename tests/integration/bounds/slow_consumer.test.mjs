@@ -8,7 +8,7 @@
 // holds ~230,000 of them (it held 2.1 million, ~150 MB, before).
 
 import assert from 'node:assert/strict';
-import { itest, sleep } from '../lib/harness.mjs';
+import { itest, sleep, httpRequest } from '../lib/harness.mjs';
 import { MiB, rssBytes, rssSampler, wsSession, wsJoin, forget, stopReading, pump, pollingSession, linesWith } from '../lib/bounds.mjs';
 
 const EVENT = '42["m"]';
@@ -127,48 +127,51 @@ itest('clients paired with their own publisher in private rooms: each pair bound
   await freshClientReceives(h, srv, pairs[0].pub, 'private-0');
 });
 
-itest('over --max-memory: the largest sessions are shed and /readyz answers 503 until it is back', { timeout: 120000 }, async (h) => {
-  const PAIRS = 4;
+itest('over --max-memory: /readyz answers 503 above 7/8, the largest session is shed, the small one kept', { timeout: 120000 }, async (h) => {
   const srv = await h.daemon({ args: ['--log-level', 'info', '--max-session-queue', '16M', '--max-memory', '8M'] });
-  const ready = async () => (await (await import('../lib/harness.mjs')).httpRequest(srv.port, { path: '/readyz' }, 3000)).status;
+  const ready = async () => (await httpRequest(srv.port, { path: '/readyz' }, 3000)).status;
   assert.equal(await ready(), 200);
-  const pairs = [];
-  for (let i = 0; i < PAIRS; i++) {
-    const reader = await wsSession(h, srv.port);
-    await wsJoin(reader, `budget-${i}`);
-    const pub = await wsSession(h, srv.port);
-    await wsJoin(pub, `budget-${i}`);
-    forget(pub);
-    stopReading(reader);
-    pairs.push({ reader, pub });
-  }
-  await sleep(200);
+  // Two polling readers that stopped polling (nothing of theirs in kernel buffers), each with its
+  // own publisher: a small one and a big one.
+  const small = await silentPoller(h, srv, 'small');
+  const smallPub = await wsSession(h, srv.port);
+  await wsJoin(smallPub, 'small');
+  forget(smallPub);
+  const big = await silentPoller(h, srv, 'big');
+  const bigPub = await wsSession(h, srv.port);
+  await wsJoin(bigPub, 'big');
+  forget(bigPub);
+  const event = `42["m","${'x'.repeat(1000)}"]`; // ~1.1 KB queued per event
+  for (let i = 0; i < 20; i++) smallPub.send(event);
   const base = rssBytes(srv.pid);
   const rss = rssSampler(srv.pid);
-  // 1 KB events: the budget fills in a few thousand of them.
-  const big = `42["m","${'x'.repeat(1000)}"]`;
-  const pumps = pairs.map(({ pub }) => pump(pub, big, { batch: 32 }));
-  // While the readers fill the budget, /readyz says so.
-  let saw503 = false;
-  const deadline = Date.now() + 60000;
-  while (!saw503 && Date.now() < deadline) {
-    saw503 = (await ready()) === 503;
-    if (!saw503) await sleep(20);
+  // Steps of 50 events (~55 KB, well under the 1 MiB between 7/8 and the max) until /readyz says
+  // the node is over 7/8 of its budget; nothing is shed yet, so it stays so.
+  let steps = 0;
+  while ((await ready()) === 200) {
+    assert.ok(++steps < 1000, 'the node never reported being over 7/8 of its budget');
+    for (let i = 0; i < 50; i++) bigPub.send(event);
   }
-  await waitLines(srv, 'memory budget: sessions held', 1, 60000, 'the budget to shed sessions');
-  await Promise.all(pumps.map((p) => p.stop()));
+  await sleep(300);
+  assert.equal(await ready(), 503, '/readyz stays 503 while the node is over 7/8 of its budget');
+  assert.equal(linesWith(srv.stderr, 'memory budget: sessions held').length, 0, 'nothing shed below the max');
+  // Past the max: the big reader is shed, the small one kept; the node is ready again.
+  for (let i = 0; i < 2000 && linesWith(srv.stderr, 'memory budget: sessions held').length === 0; i++) {
+    for (let k = 0; k < 50; k++) bigPub.send(event);
+    await sleep(5);
+  }
+  await waitLines(srv, 'memory budget: sessions held', 1, 10000, 'the budget to shed the big reader');
+  await waitLines(srv, 'closed: slow consumer', 1, 5000, 'the big reader to close with "slow consumer"');
   const grew = rss.stop() - base;
-  h.t.diagnostic(`RSS grew ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget`);
-  assert.ok(saw503, '/readyz answered 503 while the node was over 7/8 of its budget');
-  // The budget (8 MiB), not PAIRS x the session bound (64 MiB), bounds what the node holds.
+  h.t.diagnostic(`RSS grew ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget, ${steps} steps to 7/8`);
   assert.ok(grew < 8 * MiB + MARGIN, `node RSS grew by ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget`);
-  // Readers that still hold their queues are shed as the publishers go on; once they are all gone
-  // the node is under its budget again.
-  for (const { pub } of pairs) for (let i = 0; i < 2000; i++) pub.send(big);
-  const back = Date.now() + 30000;
-  let status = 0;
-  while ((status = await ready()) !== 200 && Date.now() < back) await sleep(50);
-  assert.equal(status, 200, '/readyz is 200 again once the shed sessions are gone');
-  await waitLines(srv, 'closed: slow consumer', 1, 5000, 'shed sessions to close with "slow consumer"');
-  await freshClientReceives(h, srv, pairs[0].pub, 'budget-0');
+  const deadline = Date.now() + 10000;
+  let status;
+  while ((status = await ready()) !== 200 && Date.now() < deadline) await sleep(50);
+  assert.equal(status, 200, '/readyz is 200 again once the big reader is gone');
+  assert.equal(linesWith(srv.stderr, 'closed: slow consumer').length, 1, 'only the big reader was shed');
+  const rest = await small.getNow(3000, 'the small reader\'s queued events');
+  assert.equal(rest.status, 200);
+  assert.ok(rest.body.includes('42["m","x'), `the small reader still has its events: ${rest.body.slice(0, 80)}`);
+  await freshClientReceives(h, srv, smallPub, 'small');
 });
