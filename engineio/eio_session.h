@@ -70,7 +70,9 @@ typedef struct eio_session eio_session;
 typedef struct eio_session_cbs {
     /** A message packet arrived (data borrowed for the call). */
     void (*on_message)(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud);
-    /** The session closed (exactly once). The session stays allocated until eio_session_free(). */
+    /** The session closed (exactly once). The session stays allocated until eio_session_free().
+     * It may run from inside another session's send (the node's budget closes the sessions
+     * holding the most): it must not free any session (eio_session_free) before returning. */
     void (*on_close)(eio_session *s, const char *reason, void *ud);
     /** There is something to write: the queue became non-empty, or a held GET must be answered. */
     void (*on_writable)(eio_session *s, void *ud);

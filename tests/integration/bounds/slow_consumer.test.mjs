@@ -9,11 +9,13 @@
 
 import assert from 'node:assert/strict';
 import { itest, sleep, httpRequest } from '../lib/harness.mjs';
-import { MiB, rssBytes, rssSampler, wsSession, wsJoin, forget, stopReading, pump, pollingSession, linesWith } from '../lib/bounds.mjs';
+import { MiB, MEM_FACTOR, SERVER_ENV, rssBytes, rssSampler, wsSession, wsJoin, forget, stopReading, pump, pollingSession, linesWith } from '../lib/bounds.mjs';
 
 const EVENT = '42["m"]';
 /** Room for the node's own variation (allocator arenas, lws buffers, kernel-side is not RSS). */
 const MARGIN = 40 * MiB;
+/** The bound with its margin, wider under sanitizers (MEM_FACTOR). */
+const within = (bound) => (bound + MARGIN) * MEM_FACTOR;
 
 /** Waits (bounded) until the daemon's stderr has `count` lines containing needle. */
 async function waitLines(sp, needle, count, ms, what) {
@@ -39,7 +41,7 @@ async function freshClientReceives(h, srv, pub, room) {
 }
 
 itest('a WebSocket client that stops reading is disconnected at 16 MiB, RSS bounded', { timeout: 90000 }, async (h) => {
-  const srv = await h.daemon({ args: ['--log-level', 'info'] });
+  const srv = await h.daemon({ args: ['--log-level', 'info'], env: SERVER_ENV });
   const reader = await wsSession(h, srv.port);
   await wsJoin(reader, 'r');
   const pub = await wsSession(h, srv.port);
@@ -55,7 +57,7 @@ itest('a WebSocket client that stops reading is disconnected at 16 MiB, RSS boun
   const peak = rss.stop();
   const grew = peak - base;
   h.t.diagnostic(`RSS ${(base / MiB).toFixed(1)} -> peak ${(peak / MiB).toFixed(1)} MiB, ${sent} events`);
-  assert.ok(grew < 16 * MiB + MARGIN, `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for one slow consumer (bound 16 MiB + ${MARGIN / MiB} MiB margin; ${sent} events sent)`);
+  assert.ok(grew < within(16 * MiB), `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for one slow consumer (bound 16 MiB + ${MARGIN / MiB} MiB margin; ${sent} events sent)`);
   const lines = linesWith(srv.stderr, 'slow consumer: holds');
   assert.equal(lines.length, 1, lines.join('\n'));
   await waitLines(srv, 'closed: slow consumer', 1, 5000, 'the session to close with the reason "slow consumer"');
@@ -63,7 +65,7 @@ itest('a WebSocket client that stops reading is disconnected at 16 MiB, RSS boun
 });
 
 itest('a polling session that never GETs is disconnected at its bound, RSS bounded', { timeout: 90000 }, async (h) => {
-  const srv = await h.daemon({ args: ['--log-level', 'info'] });
+  const srv = await h.daemon({ args: ['--log-level', 'info'], env: SERVER_ENV });
   const poller = await pollingSession(h, srv.port);
   const res = await poller.post('420["join","r"]');
   assert.equal(res.body, 'ok');
@@ -81,7 +83,7 @@ itest('a polling session that never GETs is disconnected at its bound, RSS bound
   const sent = await p.stop();
   const grew = rss.stop() - base;
   h.t.diagnostic(`RSS grew ${(grew / MiB).toFixed(1)} MiB, ${sent} events`);
-  assert.ok(grew < 16 * MiB + MARGIN, `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for a polling session that never GETs`);
+  assert.ok(grew < within(16 * MiB), `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for a polling session that never GETs`);
   // Its next GET learns the session is gone.
   const after = await poller.getNow(3000, 'a GET after the disconnect');
   assert.ok(after.status === 400 || after.body === '1', `GET after the disconnect: ${after.status} ${after.body}`);
@@ -103,7 +105,7 @@ itest('clients paired with their own publisher in private rooms: each pair bound
   // buffers, so each pair reaches its bound after ~58,000 events.
   const PAIRS = 5;
   const BOUND = 4 * MiB;
-  const srv = await h.daemon({ args: ['--log-level', 'info', '--max-session-queue', String(BOUND)] });
+  const srv = await h.daemon({ args: ['--log-level', 'info', '--max-session-queue', String(BOUND)], env: SERVER_ENV });
   const pairs = [];
   for (let i = 0; i < PAIRS; i++) {
     const reader = await silentPoller(h, srv, `private-${i}`);
@@ -121,14 +123,14 @@ itest('clients paired with their own publisher in private rooms: each pair bound
   const grew = rss.stop() - base;
   h.t.diagnostic(`RSS grew ${(grew / MiB).toFixed(1)} MiB for ${PAIRS} pairs`);
   // Before: ~37 MB per pair at this bound (payload bytes counted); now the bound itself.
-  assert.ok(grew < PAIRS * BOUND + MARGIN, `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for ${PAIRS} pairs (bound ${(PAIRS * BOUND) / MiB} MiB + margin)`);
+  assert.ok(grew < within(PAIRS * BOUND), `node RSS grew by ${(grew / MiB).toFixed(1)} MiB for ${PAIRS} pairs (bound ${(PAIRS * BOUND) / MiB} MiB + margin)`);
   const warned = linesWith(srv.stderr, 'slow consumer: holds');
   assert.ok(warned.length >= 1 && warned.length <= PAIRS, `one warning per disconnect, rate-limited: ${warned.length}`);
   await freshClientReceives(h, srv, pairs[0].pub, 'private-0');
 });
 
 itest('over --max-memory: /readyz answers 503 above 7/8, the largest session is shed, the small one kept', { timeout: 120000 }, async (h) => {
-  const srv = await h.daemon({ args: ['--log-level', 'info', '--max-session-queue', '16M', '--max-memory', '8M'] });
+  const srv = await h.daemon({ args: ['--log-level', 'info', '--max-session-queue', '16M', '--max-memory', '8M'], env: SERVER_ENV });
   const ready = async () => (await httpRequest(srv.port, { path: '/readyz' }, 3000)).status;
   assert.equal(await ready(), 200);
   // Two polling readers that stopped polling (nothing of theirs in kernel buffers), each with its
@@ -164,7 +166,7 @@ itest('over --max-memory: /readyz answers 503 above 7/8, the largest session is 
   await waitLines(srv, 'closed: slow consumer', 1, 5000, 'the big reader to close with "slow consumer"');
   const grew = rss.stop() - base;
   h.t.diagnostic(`RSS grew ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget, ${steps} steps to 7/8`);
-  assert.ok(grew < 8 * MiB + MARGIN, `node RSS grew by ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget`);
+  assert.ok(grew < within(8 * MiB), `node RSS grew by ${(grew / MiB).toFixed(1)} MiB over an 8 MiB budget`);
   const deadline = Date.now() + 10000;
   let status;
   while ((status = await ready()) !== 200 && Date.now() < deadline) await sleep(50);

@@ -14,6 +14,16 @@ export function rssBytes(pid) {
 
 export const MiB = 1024 * 1024;
 
+/** The binaries are built with sanitizers (ctest passes SIO_TEST_SANITIZE from -DSIO_SANITIZE). */
+export const SANITIZED = Boolean(process.env.SIO_TEST_SANITIZE);
+
+/** What an RSS bound is multiplied by: ASan's redzones and shadow memory take 2-3x per small
+ * allocation (its quarantine, which keeps freed memory, is turned off by SERVER_ENV). */
+export const MEM_FACTOR = SANITIZED ? 4 : 1;
+
+/** Environment for a server under test: no ASan quarantine, so freed memory is reused. */
+export const SERVER_ENV = SANITIZED ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ? `${process.env.ASAN_OPTIONS}:` : ''}quarantine_size_mb=0` } : {};
+
 /** Samples the RSS of pid every `everyMs` until stop() is called; `max` holds the peak so far. */
 export function rssSampler(pid, everyMs = 50) {
   const s = { max: rssBytes(pid), samples: 0 };
