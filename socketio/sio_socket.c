@@ -217,6 +217,8 @@ void socket_connect(sio_socket *s, const json_t *auth)
         s->deferring = false;
         util_free(rej.message);
         json_decref(rej.data);
+        if (!s->deferred)
+            return; /* already answered from inside the handler */
         if (c->close_reason) {
             socket_pending_abort(s, c->close_reason);
             return;
