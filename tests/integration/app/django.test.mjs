@@ -158,7 +158,7 @@ describe('app bridge: Django under gunicorn', () => {
     let closes = 0;
     s.on('disconnect', () => closes++);
     const connected = new Promise((resolve) => s.once('connect', resolve));
-    await eventually(() => closes >= 2, 15000, 'two refused attempts while the app is down');
+    await eventually(() => assert.ok(closes >= 2), 15000, 'two refused attempts while the app is down');
     await waitOutput(node, 'session closed');
     await startDjango(h, { db, port, workers: 1 });
     await withTimeout(connected, 20000, 'the client to connect by itself');
