@@ -1,6 +1,8 @@
 /* app_bridge: batched, signed JSON POSTs to the application over the cluster's keep-alive pool. */
 #include "app_bridge.h"
 
+#include "app_answer.h"
+
 #include "cluster_auth.h"
 #include "cluster_pool.h"
 #include "util_alloc.h"
@@ -150,40 +152,6 @@ static void items_finish(app_item *items, json_t *answers, const char *failure)
     }
 }
 
-/* Checks a 200 answer's body against the calls of the POST: returns the "answers" array (new
- * reference) or NULL with *why set. */
-static json_t *parse_answers(const uint8_t *body, size_t len, size_t n, const char **why)
-{
-    json_error_t e;
-    json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &e);
-    if (!root) {
-        *why = "answer body is not JSON";
-        return NULL;
-    }
-    json_t *answers = json_object_get(root, "answers");
-    if (!json_is_array(answers)) {
-        *why = "answer body has no \"answers\" array";
-    } else if (json_array_size(answers) != n) {
-        *why = "answer count differs from the call count";
-    } else {
-        size_t i;
-        json_t *a;
-        json_array_foreach(answers, i, a)
-        {
-            if (!json_is_object(a)) {
-                *why = "an answer is not an object";
-                json_decref(root);
-                return NULL;
-            }
-        }
-        json_incref(answers);
-        json_decref(root);
-        return answers;
-    }
-    json_decref(root);
-    return NULL;
-}
-
 static void pump(app_bridge *b);
 
 static void on_post_done(void *ud, cluster_pool_error err, const cluster_response *resp)
@@ -207,7 +175,7 @@ static void on_post_done(void *ud, cluster_pool_error err, const cluster_respons
         failure = why;
     } else {
         const char *w = NULL;
-        answers = parse_answers(resp->body, resp->body_len, p->n, &w);
+        answers = app_answers_parse(resp->body, resp->body_len, p->n, &w);
         if (!answers) {
             snprintf(why, sizeof why, "invalid answer: %s", w);
             failure = why;

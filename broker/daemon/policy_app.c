@@ -4,30 +4,27 @@
  * are validated whole and then applied (docs/app-bridge.md). */
 #include "daemon_policy.h"
 
+#include "app_answer.h"
 #include "app_bridge.h"
-#include "sio_binary.h"
 #include "util_alloc.h"
-#include "util_base64.h"
-#include "util_buf.h"
 #include "util_log.h"
 
 #include <stdio.h>
 #include <string.h>
-
-/** Largest socket data (compact JSON bytes) the node keeps for a socket. */
-#define APP_MAX_DATA 65536
-/** Longest room name an action may use. */
-#define APP_MAX_ROOM 256
 
 struct app_policy {
     sio_server *srv;
     app_bridge *bridge;
     uv_loop_t *loop;
     size_t queue_max;
+    app_plan_env env; /**< what validation asks about the server */
     app_ratelog log_invalid, log_queue, log_error, log_refused;
 };
 
-typedef enum { K_CONNECT, K_EVENT, K_DISCONNECT } call_kind;
+typedef app_call_kind call_kind;
+#define K_CONNECT APP_CALL_CONNECT
+#define K_EVENT APP_CALL_EVENT
+#define K_DISCONNECT APP_CALL_DISCONNECT
 
 /** A call waiting in a socket's queue, or the one with the app. */
 typedef struct app_pending {
@@ -67,294 +64,6 @@ typedef struct app_sock {
                 UTIL_LOGW(UTIL_SUB_NODE, "%s", line_);                                             \
         }                                                                                          \
     } while (0)
-
-/* ---- binary values <-> placeholders + base64 attachments -------------------------------------- */
-
-/* A copy of v where every binary value is {"_placeholder":true,"num":N} and its bytes the base64
- * string atts[N] (atts: an array, appended to). Caller owns the result. */
-static json_t *to_wire(json_t *v, json_t *atts)
-{
-    size_t len;
-    const uint8_t *bytes = sio_binary_data(v, &len);
-    if (bytes) {
-        util_buf b = UTIL_BUF_INIT;
-        util_base64_encode(&b, bytes, len);
-        json_array_append_new(atts, json_stringn(b.len ? (const char *)b.data : "", b.len));
-        util_buf_free(&b);
-        json_t *ph = json_object();
-        json_object_set_new(ph, "_placeholder", json_true());
-        json_object_set_new(ph, "num", json_integer((json_int_t)json_array_size(atts) - 1));
-        return ph;
-    }
-    if (json_is_array(v)) {
-        json_t *a = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            json_array_append_new(a, to_wire(e, atts));
-        }
-        return a;
-    }
-    if (json_is_object(v)) {
-        json_t *o = json_object();
-        const char *k;
-        json_t *e;
-        json_object_foreach(v, k, e)
-        {
-            json_object_set_new(o, k, to_wire(e, atts));
-        }
-        return o;
-    }
-    return json_incref(v);
-}
-
-/* The value of v with placeholders turned back into binary values from atts (NULL: no
- * attachments, placeholders stay objects). Returns a new reference, or NULL with *why set. */
-static json_t *from_wire(json_t *v, json_t *atts, const char **why)
-{
-    if (json_is_object(v)) {
-        json_t *ph = json_object_get(v, "_placeholder");
-        json_t *num = json_object_get(v, "num");
-        if (atts && json_object_size(v) == 2 && json_is_true(ph) && json_is_integer(num)) {
-            json_int_t n = json_integer_value(num);
-            if (n < 0 || (size_t)n >= json_array_size(atts)) {
-                *why = "a placeholder's num is out of range";
-                return NULL;
-            }
-            json_t *a = json_array_get(atts, (size_t)n);
-            util_buf b = UTIL_BUF_INIT;
-            if (!json_is_string(a) ||
-                util_base64_decode(&b, json_string_value(a), json_string_length(a)) != 0) {
-                util_buf_free(&b);
-                *why = "an attachment is not valid base64";
-                return NULL;
-            }
-            json_t *bin = sio_binary_new(b.data ? b.data : (const uint8_t *)"", b.len);
-            util_buf_free(&b);
-            return bin;
-        }
-        json_t *o = json_object();
-        const char *k;
-        json_t *e;
-        json_object_foreach(v, k, e)
-        {
-            json_t *c = from_wire(e, atts, why);
-            if (!c) {
-                json_decref(o);
-                return NULL;
-            }
-            json_object_set_new(o, k, c);
-        }
-        return o;
-    }
-    if (json_is_array(v)) {
-        json_t *a = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            json_t *c = from_wire(e, atts, why);
-            if (!c) {
-                json_decref(a);
-                return NULL;
-            }
-            json_array_append_new(a, c);
-        }
-        return a;
-    }
-    return json_incref(v);
-}
-
-/* ---- validation: an answer's actions become a plan, or nothing ------------------------------- */
-
-/* Checks rooms (an array of room names; absent allowed when optional). */
-static bool rooms_ok(json_t *rooms, bool optional, const char **why)
-{
-    if (!rooms) {
-        if (!optional)
-            *why = "\"rooms\" is required";
-        return optional;
-    }
-    if (!json_is_array(rooms)) {
-        *why = "\"rooms\" is not an array";
-        return false;
-    }
-    size_t i;
-    json_t *r;
-    json_array_foreach(rooms, i, r)
-    {
-        if (!json_is_string(r) || json_string_length(r) == 0 ||
-            json_string_length(r) > APP_MAX_ROOM ||
-            strlen(json_string_value(r)) != json_string_length(r)) {
-            *why = "a room is not a non-empty string of at most 256 bytes";
-            return false;
-        }
-    }
-    return true;
-}
-
-/* Checks socket data: any JSON of at most APP_MAX_DATA bytes. */
-static bool data_ok(json_t *data, const char **why)
-{
-    char *text = json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY);
-    size_t len = text ? strlen(text) : 0;
-    util_free(text);
-    if (!text || len > APP_MAX_DATA) {
-        *why = "socket data larger than 64 KiB";
-        return false;
-    }
-    return true;
-}
-
-/* The args of an emit / ack / broadcast action with binary restored (new reference), or NULL. */
-static json_t *action_args(json_t *a, const char **why)
-{
-    json_t *args = json_object_get(a, "args");
-    json_t *atts = json_object_get(a, "attachments");
-    if (!args)
-        return json_array();
-    if (!json_is_array(args)) {
-        *why = "\"args\" is not an array";
-        return NULL;
-    }
-    if (atts && !json_is_array(atts)) {
-        *why = "\"attachments\" is not an array";
-        return NULL;
-    }
-    return from_wire(args, atts && json_array_size(atts) ? atts : NULL, why);
-}
-
-static bool event_ok(json_t *a, const char **why)
-{
-    const char *ev = json_string_value(json_object_get(a, "event"));
-    if (!ev || !*ev) {
-        *why = "\"event\" is not a non-empty string";
-        return false;
-    }
-    if (sio_event_reserved(ev)) {
-        *why = "reserved event name";
-        return false;
-    }
-    return true;
-}
-
-/* Validates one action; returns its normalized form (args with binary values) or NULL. */
-static json_t *action_check(app_policy *p, json_t *a, call_kind kind, bool *ack_left,
-                            const char **why)
-{
-    if (!json_is_object(a)) {
-        *why = "an action is not an object";
-        return NULL;
-    }
-    const char *type = json_string_value(json_object_get(a, "type"));
-    if (!type) {
-        *why = "an action has no \"type\"";
-        return NULL;
-    }
-    json_t *out = json_object();
-    json_object_set_new(out, "type", json_string(type));
-    if (strcmp(type, "emit") == 0 || strcmp(type, "ack") == 0 || strcmp(type, "broadcast") == 0) {
-        bool is_ack = type[0] == 'a';
-        if (is_ack) {
-            if (kind != K_EVENT || !*ack_left) {
-                *why = "an \"ack\" action without an ack to send (not asked, or twice)";
-                goto bad;
-            }
-            *ack_left = false;
-        } else if (!event_ok(a, why)) {
-            goto bad;
-        } else {
-            json_object_set(out, "event", json_object_get(a, "event"));
-        }
-        json_t *args = action_args(a, why);
-        if (!args)
-            goto bad;
-        json_object_set_new(out, "args", args);
-        if (type[0] == 'b') {
-            json_t *nsp = json_object_get(a, "nsp");
-            json_t *rooms = json_object_get(a, "rooms");
-            json_t *except = json_object_get(a, "except");
-            if (nsp &&
-                (!json_is_string(nsp) || !sio_server_find_nsp(p->srv, json_string_value(nsp)))) {
-                *why = "\"nsp\" is not a namespace served by this node";
-                goto bad;
-            }
-            if (!rooms_ok(rooms, true, why) || !rooms_ok(except, true, why))
-                goto bad;
-            json_t *vol = json_object_get(a, "volatile");
-            json_t *local = json_object_get(a, "local");
-            if ((vol && !json_is_boolean(vol)) || (local && !json_is_boolean(local))) {
-                *why = "\"volatile\" / \"local\" are not booleans";
-                goto bad;
-            }
-            if (nsp)
-                json_object_set(out, "nsp", nsp);
-            if (rooms)
-                json_object_set(out, "rooms", rooms);
-            if (except)
-                json_object_set(out, "except", except);
-            json_object_set_new(out, "volatile", json_boolean(json_is_true(vol)));
-            json_object_set_new(out, "local", json_boolean(json_is_true(local)));
-        }
-    } else if (strcmp(type, "join") == 0 || strcmp(type, "leave") == 0) {
-        json_t *rooms = json_object_get(a, "rooms");
-        if (!rooms_ok(rooms, false, why))
-            goto bad;
-        json_object_set(out, "rooms", rooms);
-    } else if (strcmp(type, "set_data") == 0) {
-        json_t *data = json_object_get(a, "data");
-        if (!data) {
-            *why = "\"set_data\" without \"data\"";
-            goto bad;
-        }
-        if (!data_ok(data, why))
-            goto bad;
-        json_object_set(out, "data", data);
-    } else if (strcmp(type, "disconnect") == 0) {
-        json_t *close = json_object_get(a, "close");
-        if (close && !json_is_boolean(close)) {
-            *why = "\"close\" is not a boolean";
-            goto bad;
-        }
-        json_object_set_new(out, "close", json_boolean(json_is_true(close)));
-    } else {
-        *why = "unknown action type";
-        goto bad;
-    }
-    return out;
-bad:
-    json_decref(out);
-    return NULL;
-}
-
-/* Validates the "actions" of an answer; returns the plan (a new array) or NULL with *why. */
-static json_t *plan_actions(app_policy *p, json_t *answer, call_kind kind, bool ack_asked,
-                            const char **why)
-{
-    json_t *actions = json_object_get(answer, "actions");
-    json_t *plan = json_array();
-    if (!actions)
-        return plan;
-    if (!json_is_array(actions)) {
-        *why = "\"actions\" is not an array";
-        json_decref(plan);
-        return NULL;
-    }
-    bool ack_left = ack_asked;
-    size_t i;
-    json_t *a;
-    json_array_foreach(actions, i, a)
-    {
-        json_t *n = action_check(p, a, kind, &ack_left, why);
-        if (!n) {
-            json_decref(plan);
-            return NULL;
-        }
-        json_array_append_new(plan, n);
-    }
-    return plan;
-}
 
 /* ---- applying a plan ------------------------------------------------------------------------- */
 
@@ -534,10 +243,10 @@ static void answer_connect(app_sock *a, json_t *answer, const char *failure)
             why = "\"accept\" is not a boolean";
         else if (msg && !json_is_string(msg))
             why = "\"message\" is not a string";
-        else if (data && !data_ok(data, &why))
+        else if (data && !app_data_ok(data, &why))
             ;
         else if (json_is_true(accept))
-            plan = plan_actions(p, answer, K_CONNECT, false, &why);
+            plan = app_plan_actions(&p->env, answer, K_CONNECT, false, &why);
         if (why) {
             APP_LOG(p, log_invalid, "invalid app answer to connect of %s to %s: %s: dropped",
                     a->sid, a->nsp, why);
@@ -583,7 +292,7 @@ static void answer_other(app_sock *a, call_kind kind, sio_ack *ack, json_t *answ
                 error_text(answer));
     } else if (!failure) {
         const char *why = NULL;
-        json_t *plan = plan_actions(p, answer, kind, ack != NULL, &why);
+        json_t *plan = app_plan_actions(&p->env, answer, kind, ack != NULL, &why);
         if (!plan) {
             APP_LOG(p, log_invalid, "invalid app answer to %s of %s on %s: %s: dropped", what,
                     a->sid, a->nsp, why);
@@ -655,7 +364,7 @@ static void on_event(sio_socket *s, const char *event, json_t *args, sio_ack *ac
     json_t *c = call_new(a, "event");
     json_object_set_new(c, "event", json_string(event));
     json_t *atts = json_array();
-    json_object_set_new(c, "args", to_wire(args, atts));
+    json_object_set_new(c, "args", app_to_wire(args, atts));
     if (json_array_size(atts))
         json_object_set_new(c, "attachments", atts);
     else
@@ -684,9 +393,16 @@ static void on_disconnect(sio_socket *s, const char *reason, void *ud)
     next_call(a);
 }
 
+static bool nsp_exists(const char *name, void *ud)
+{
+    return sio_server_find_nsp(ud, name) != NULL;
+}
+
 app_policy *app_policy_new(sio_server *srv, app_bridge *bridge, uv_loop_t *loop, size_t queue_max)
 {
     app_policy *p = util_calloc(1, sizeof *p);
+    p->env.nsp_exists = nsp_exists;
+    p->env.ud = srv;
     p->srv = srv;
     p->bridge = bridge;
     p->loop = loop;
