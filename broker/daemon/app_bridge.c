@@ -183,9 +183,14 @@ static void on_post_done(void *ud, cluster_pool_error err, const cluster_respons
     }
     if (failure) {
         unsigned quiet;
-        if (app_ratelog_allow(&b->fail_log, uv_now(b->loop), &quiet))
-            UTIL_LOGW(UTIL_SUB_NODE, "app %s%s: %s (%zu call(s) failed; %u such lines suppressed)",
-                      b->hostport, b->path, failure, p->n, quiet);
+        if (app_ratelog_allow(&b->fail_log, uv_now(b->loop), &quiet)) {
+            if (quiet)
+                UTIL_LOGW(UTIL_SUB_NODE, "app %s%s: %s (%zu call(s) failed; %u such lines suppressed)",
+                          b->hostport, b->path, failure, p->n, quiet);
+            else
+                UTIL_LOGW(UTIL_SUB_NODE, "app %s%s: %s (%zu call(s) failed)", b->hostport, b->path,
+                          failure, p->n);
+        }
     }
     /* The slot stays taken while the callbacks run, so what they submit is batched together. */
     items_finish(p->items, answers, failure);
