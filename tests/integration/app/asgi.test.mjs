@@ -2,28 +2,9 @@
 // binary acks, async handlers running while others wait, the session user; python-socketio as
 // the client once per server.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { itest, withTimeout } from '../lib/harness.mjs';
-import { PYTHON, ask, askAll, connect, connectError, loginCookie, makeDatabase, next, startDjango, startNode } from './lib.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-function runPython(script, args) {
-  return withTimeout(
-    new Promise((resolve) => {
-      const p = spawn(PYTHON, [path.join(here, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.stderr.on('data', (d) => (out += d));
-      p.on('exit', (code) => resolve({ code, out }));
-    }),
-    30000,
-    script,
-  );
-}
+import { itest } from '../lib/harness.mjs';
+import { ask, askAll, connect, connectError, loginCookie, makeDatabase, next, runPython, startDjango, startNode } from './lib.mjs';
 
 for (const server of ['uvicorn', 'daphne']) {
   describe(`app bridge: Django under ${server} (ASGI)`, () => {

@@ -8,7 +8,7 @@ import { describe } from 'node:test';
 import { httpRequest, itest } from '../lib/harness.mjs';
 import { startHaproxy } from '../cluster/lib.mjs';
 import { startDaemon, startRedis } from '../redis/cluster.mjs';
-import { APP_SECRET, ask, askAll, connect, makeDatabase, next, startDjango } from './lib.mjs';
+import { APP_SECRET, ask, askAll, connect, makeDatabase, next, runPython, startDjango } from './lib.mjs';
 
 describe('app bridge: three nodes, Redis, HAProxy round-robin, one Django', () => {
   itest('rooms and broadcasts across nodes, the emitter from a view, polling through the balancer', { timeout: 120000 }, async (h) => {
@@ -61,6 +61,11 @@ describe('app bridge: three nodes, Redis, HAProxy round-robin, one Django', () =
     assert.equal(state.errors, 0);
     const bin = await askAll(w, 'echo', Buffer.from('bytes'));
     assert.equal(Buffer.from(bin[0]).toString(), 'bytes');
+
+    // python-socketio through the balancer (one client on WebSocket, one on polling).
+    const py = await runPython('py_client.py', [lb.url]);
+    assert.equal(py.code, 0, py.out);
+    assert.match(py.out, /^ok$/m);
 
     // A disconnect on node A is heard on the other nodes.
     const left = next(c, 'left');

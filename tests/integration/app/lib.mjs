@@ -207,3 +207,22 @@ export async function fakeApp(h, handler, { secret = APP_SECRET } = {}) {
 export function askAll(s, event, ...args) {
   return new Promise((resolve, reject) => s.timeout(10000).emit(event, ...args, (err, ...res) => (err ? reject(err) : resolve(res))));
 }
+
+/** Runs tests/integration/app/<script> with Debian's Python (bounded); resolves {code, out}. */
+export function runPython(script, args) {
+  return withTimeout(
+    new Promise((resolve) => {
+      const p = spawn(PYTHON, [path.join(here, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(p);
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('exit', (code) => {
+        children.delete(p);
+        resolve({ code, out });
+      });
+    }),
+    30000,
+    script,
+  );
+}
