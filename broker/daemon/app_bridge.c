@@ -185,7 +185,8 @@ static void on_post_done(void *ud, cluster_pool_error err, const cluster_respons
         unsigned quiet;
         if (app_ratelog_allow(&b->fail_log, uv_now(b->loop), &quiet)) {
             if (quiet)
-                UTIL_LOGW(UTIL_SUB_NODE, "app %s%s: %s (%zu call(s) failed; %u such lines suppressed)",
+                UTIL_LOGW(UTIL_SUB_NODE,
+                          "app %s%s: %s (%zu call(s) failed; %u such lines suppressed)",
                           b->hostport, b->path, failure, p->n, quiet);
             else
                 UTIL_LOGW(UTIL_SUB_NODE, "app %s%s: %s (%zu call(s) failed)", b->hostport, b->path,
