@@ -104,7 +104,6 @@ def _autodiscover():
     global _discovered
     if _discovered:
         return
-    _discovered = True
     from django.apps import apps
     from django.conf import settings
     from django.utils.module_loading import autodiscover_modules, import_string
@@ -120,6 +119,7 @@ def _autodiscover():
                 import_string(path)
     elif apps.ready:
         autodiscover_modules("consumers")
+    _discovered = True  # only once everything imported: an import error shows on every call
 
 
 class _Done:
