@@ -2,10 +2,19 @@
 #include "util_rand.h"
 
 #include <openssl/rand.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char k_url64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void util_rand_bytes(void *out, size_t n)
+{
+    if (n > INT32_MAX || RAND_bytes(out, (int)n) != 1) {
+        fprintf(stderr, "siobroker: CSPRNG failure\n");
+        abort();
+    }
+}
 
 void util_rand_id(char *out, size_t nbytes)
 {

@@ -324,12 +324,26 @@ static int set_poll_batch(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_ws_rx_buffer(void *p, const char *v, char *err, size_t errlen)
+static int set_max_connections(void *p, const char *v, char *err, size_t errlen)
 {
     unsigned long long n;
-    if (util_parse_uint(v, 256, 1024 * 1024, &n, err, errlen))
+    if (util_parse_uint(v, 0, 10000000, &n, err, errlen))
         return -1;
-    ((daemon_config *)p)->node.ws_rx_buffer = (size_t)n;
+    ((daemon_config *)p)->node.max_connections = (size_t)n;
+    return 0;
+}
+
+static int set_http_idle_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->node.idle_timeout_ms, err, errlen);
+}
+
+static int set_max_header_size(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (util_parse_uint(v, 1024, 1024 * 1024, &n, err, errlen))
+        return -1;
+    ((daemon_config *)p)->node.max_header_bytes = (size_t)n;
     return 0;
 }
 
@@ -437,9 +451,15 @@ static const util_option k_options[] = {
     {"--poll-batch", "SIO_ENGINEIO_POLL_BATCH", "N", "16",
      "packets in one polling answer (python-engineio refuses more than 16; 0: no limit)",
      set_poll_batch},
-    {"--ws-rx-buffer", "SIO_WS_RX_BUFFER", "BYTES", "2048",
-     "WebSocket receive buffer per connection: also the most read from one socket per loop turn",
-     set_ws_rx_buffer},
+    {"--max-connections", "SIO_MAX_CONNECTIONS", "N", "0",
+     "client connections at once; more are answered 503 (0: the descriptor limit less 64)",
+     set_max_connections},
+    {"--max-header-size", "SIO_MAX_HEADER_SIZE", "BYTES", "16384",
+     "request line and headers of one request (431 beyond; the request target alone 8 KiB: 414)",
+     set_max_header_size},
+    {"--http-idle-timeout", "SIO_HTTP_IDLE_TIMEOUT_MS", "MS", "30000",
+     "close a connection idle this long between requests; a request not complete by then gets 408",
+     set_http_idle_timeout},
     {"--cors-origin", "SIO_CORS_ORIGINS", "LIST|*", "",
      "allowed origins: comma-separated list, or * for any; none by default", set_cors},
     {"--log-level", "SIO_LOG_LEVEL", "LEVEL", "info", "error, warn, info or debug", set_log_level},

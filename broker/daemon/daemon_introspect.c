@@ -1,7 +1,8 @@
-/* introspect: what a node tells operator tools about itself (siocli, through the control channel
+/* daemon_introspect: what a node tells operator tools about itself (siocli, through the control channel
  * of adapter-redis/rd_control.h): one session's details, the sockets of a namespace with their
  * sessions, the node's counts. Reads only; never changes a session. */
-#include "node_internal.h"
+#include "daemon_introspect.h"
+
 #include "node_sio.h"
 #include "sio_server.h"
 
@@ -43,13 +44,13 @@ static void add_socket(sio_socket *s, void *ud)
 
 json_t *daemon_session_info(node *n, sio_server *srv, const char *sid)
 {
-    node_session *c = sid ? conn_find(n, sid) : NULL;
+    node_session *c = sid ? node_find_session(n, sid) : NULL;
     if (!c)
         return NULL;
-    json_t *info =
-        json_pack("{s:s,s:s,s:s,s:s}", "sid", node_session_sid(c), "transport",
-                  node_session_transport(c), "state", state_name(eio_session_state(c->eio)),
-                  "remote", node_session_remote(c) ? node_session_remote(c) : "");
+    json_t *info = json_pack("{s:s,s:s,s:s,s:s}", "sid", node_session_sid(c), "transport",
+                             node_session_transport(c), "state",
+                             state_name(eio_session_state(node_session_eio(c))), "remote",
+                             node_session_remote(c) ? node_session_remote(c) : "");
     json_t *sockets = json_array();
     sio_client *client = srv ? node_sio_client(srv, c) : NULL;
     if (client) {
@@ -69,6 +70,7 @@ json_t *daemon_session_info(node *n, sio_server *srv, const char *sid)
 
 typedef struct nsp_walk {
     const sio_nsp *nsp;
+    sio_server *srv;
     const char *sid;
     json_t *out;
 } nsp_walk;
@@ -81,21 +83,23 @@ static void add_nsp_socket(sio_socket *s, void *ud)
                               json_pack("{s:s,s:s}", "id", sio_socket_id(s), "sid", w->sid));
 }
 
+static void add_session_sockets(node_session *c, void *ud)
+{
+    nsp_walk *w = ud;
+    sio_client *client = node_sio_client(w->srv, c);
+    if (!client)
+        return;
+    w->sid = node_session_sid(c);
+    sio_client_each_socket(client, add_nsp_socket, w);
+}
+
 json_t *daemon_nsp_sockets(node *n, sio_server *srv, const char *nsp_name)
 {
     sio_nsp *nsp = srv && nsp_name ? sio_server_find_nsp(srv, nsp_name) : NULL;
     if (!nsp)
         return NULL;
-    nsp_walk w = {nsp, NULL, json_array()};
-    node_session *c, *tmp;
-    HASH_ITER(hh, n->conns, c, tmp)
-    {
-        sio_client *client = node_sio_client(srv, c);
-        if (!client)
-            continue;
-        w.sid = node_session_sid(c);
-        sio_client_each_socket(client, add_nsp_socket, &w);
-    }
+    nsp_walk w = {nsp, srv, NULL, json_array()};
+    node_each_session(n, add_session_sockets, &w);
     return w.out;
 }
 

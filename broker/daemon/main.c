@@ -1,6 +1,8 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
 #include "app_bridge.h"
+#include "cluster.h"
 #include "daemon_config.h"
+#include "daemon_introspect.h"
 #include "daemon_policy.h"
 #include "rd_adapter.h"
 #include "rd_control.h"
@@ -30,18 +32,24 @@ typedef struct membership {
     node *nd;
     sio_server *srv;
     uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
-    node_cluster_config route; /**< how the node forwards requests for sessions held elsewhere */
-    char node_id[80];          /**< this node's id (route.node_id points here) */
+    char node_id[80];  /**< this node's id */
 } membership;
 
-static void route_lookup(void *ud, const char *sid, node_route_done done, void *ctx)
+static void route_lookup(void *ud, const char *sid, cluster_route_done done, void *ctx)
 {
-    rd_registry_lookup(((membership *)ud)->registry, sid, (rd_owner_fn)done, ctx);
+    membership *m = ud;
+    if (!m->registry) { /* left the cluster (shutting down): no session is found elsewhere */
+        done(ctx, NULL, NULL, false);
+        return;
+    }
+    rd_registry_lookup(m->registry, sid, (rd_owner_fn)done, ctx);
 }
 
 static void route_forget(void *ud, const char *sid)
 {
-    rd_registry_forget(((membership *)ud)->registry, sid);
+    membership *m = ud;
+    if (m->registry)
+        rd_registry_forget(m->registry, sid);
 }
 
 static json_t *control_answer(void *ud, const char *type, const json_t *req, const char **err)
@@ -102,8 +110,6 @@ static void leave_cluster(void *ud)
     node_observe_sessions(m->nd, NULL, NULL, NULL);
     node_set_ready_check(m->nd, NULL, NULL);
     /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
-    m->route.route = NULL;
-    node_set_cluster(m->nd, &m->route);
     rd_registry_free(m->registry);
     m->registry = NULL;
     uv_timer_start(&m->linger, on_linger, 50, 0);
@@ -188,6 +194,7 @@ int main(int argc, char **argv)
 
     uv_loop_t loop;
     uv_loop_init(&loop);
+    cluster *cl = NULL;
     node *nd = node_new(&loop, &cfg.node, err, sizeof err);
     free(default_js);
     if (!nd) {
@@ -223,7 +230,7 @@ int main(int argc, char **argv)
         rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
         m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
         snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
-        m->route = (node_cluster_config){
+        cluster_config ccfg = {
             .node_id = m->node_id,
             .secret = cfg.cluster_secret,
             .route = route_lookup,
@@ -231,7 +238,7 @@ int main(int argc, char **argv)
             .route_ud = m,
             .forward_timeout_ms = cfg.cluster_timeout_ms,
         };
-        node_set_cluster(nd, &m->route);
+        cl = cluster_attach(nd, &ccfg);
         node_observe_sessions(nd, on_session_open, on_session_close, m);
         node_set_ready_check(nd, cluster_ready, m);
         uv_timer_init(&loop, &m->linger);
@@ -265,6 +272,7 @@ int main(int argc, char **argv)
     node_free(nd);
     app_policy_free(app);
     app_bridge_free(bridge);
+    cluster_free(cl);
     int rc = uv_loop_close(&loop);
     daemon_config_free(&cfg);
     if (rc != 0) {

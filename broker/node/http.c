@@ -1,13 +1,60 @@
-/* http: the lws protocol callback: routes HTTP requests (Engine.IO polling, health) and WebSocket
- * events, applies CORS, and writes prepared responses. */
+/* http: HTTP/1.1 on a node_link, with the http-parser library: one request at a time (pipelined ones
+ * wait their turn), limits answered (414, 431, 413, 400, 408), keep-alive as RFC 9112 says
+ * (every answer after which the node closes says "Connection: close"), routing of requests to
+ * health checks, extra routes, static files, Engine.IO endpoints and the cluster's router. */
 #include "node_internal.h"
 
 #include "util_alloc.h"
+#include "util_base64.h"
 #include "util_log.h"
 
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+const char *http_date(node *n)
+{
+    uint64_t now = uv_now(n->loop);
+    if (!n->date[0] || now - n->date_at >= 1000) {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(n->date, sizeof n->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        n->date_at = now;
+    }
+    return n->date;
+}
 
 endpoint *http_find_endpoint(node *n, const char *path)
 {
@@ -21,33 +68,70 @@ endpoint *http_find_endpoint(node *n, const char *path)
     return NULL;
 }
 
-const char *http_method(struct lws *wsi)
+/* ---- the request object ---------------------------------------------------------------------- */
+
+const char *node_req_method(const node_req *r)
 {
-    static const struct {
-        enum lws_token_indexes tok;
-        const char *name;
-    } methods[] = {
-        {WSI_TOKEN_GET_URI, "GET"},         {WSI_TOKEN_POST_URI, "POST"},
-        {WSI_TOKEN_OPTIONS_URI, "OPTIONS"}, {WSI_TOKEN_PUT_URI, "PUT"},
-        {WSI_TOKEN_PATCH_URI, "PATCH"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
-        {WSI_TOKEN_HEAD_URI, "HEAD"},
-    };
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
-            return methods[i].name;
-    return "?";
+    return http_method_str((enum http_method)r->head.method);
 }
 
-bool http_origin_allowed(node *n, struct lws *wsi, const char *origin)
+const char *node_req_path(const node_req *r)
 {
-    if (!origin[0] || n->cfg.cors != NODE_CORS_LIST)
+    return r->head.path ? r->head.path : "";
+}
+
+const char *node_req_endpoint(const node_req *r)
+{
+    return r->ep ? r->ep->path : NULL;
+}
+
+node *node_req_node(const node_req *r)
+{
+    return r->n;
+}
+
+const char *node_req_remote(const node_req *r)
+{
+    return r->l ? link_peer(r->l) : "";
+}
+
+int64_t node_req_content_length(const node_req *r)
+{
+    return r->head.content_length;
+}
+
+int node_req_header_foreach(const node_req *r,
+                            int (*fn)(const char *name, const char *value, void *ud), void *ud)
+{
+    return http_head_header_foreach(&r->head, fn, ud);
+}
+
+const char *node_req_header(const node_req *r, const char *name)
+{
+    return http_head_header(&r->head, name);
+}
+
+int node_req_query_foreach(const node_req *r, int (*fn)(const char *arg, size_t len, void *ud),
+                           void *ud)
+{
+    return http_head_query_foreach(&r->head, fn, ud);
+}
+
+const char *node_req_query_arg(const node_req *r, const char *name, char *out, size_t out_len)
+{
+    return http_head_query_arg(&r->head, name, out, out_len);
+}
+
+bool http_origin_allowed(node *n, const node_req *r, const char *origin)
+{
+    if (!origin || !origin[0] || n->cfg.cors != NODE_CORS_LIST)
         return true;
     for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
         if (strcmp(origin, n->cors_origins[i]) == 0)
             return true;
     /* A page served by this node itself (same origin) is always allowed. */
-    char host[256];
-    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) > 0) {
+    const char *host = node_req_header(r, "host");
+    if (host) {
         const char *rest = strncmp(origin, "http://", 7) == 0    ? origin + 7
                            : strncmp(origin, "https://", 8) == 0 ? origin + 8
                                                                  : NULL;
@@ -57,348 +141,536 @@ bool http_origin_allowed(node *n, struct lws *wsi, const char *origin)
     return false;
 }
 
-void pss_strings_free(pss *p)
+void http_req_free(node_req *r)
 {
-    util_free(p->origin);
-    util_free(p->sid);
-    p->origin = p->sid = NULL;
+    if (!r)
+        return;
+    http_head_free(&r->head);
+    util_buf_free(&r->body);
+    util_buf_free(&r->answer);
+    util_free(r->origin);
+    util_free(r->sid);
+    util_free(r);
 }
 
-/* Prepares a complete response on p and asks for WRITEABLE. body is copied. */
-void http_respond(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
-                  size_t len)
+/* ---- answers --------------------------------------------------------------------------------- */
+
+/* The request on l is over: the next one may be parsed. */
+static void req_done(node_req *r)
 {
-    p->kind = PSS_RESPOND;
-    p->status = status;
-    p->ctype = ctype;
-    util_buf_reset(&p->body);
-    util_buf_append(&p->body, body, len);
-    lws_callback_on_writable(wsi);
+    node_link *l = r->l;
+    bool keep = r->head.keep_alive && !r->close_after;
+    if (l && l->req == r)
+        l->req = NULL;
+    http_req_free(r);
+    if (!l || l->closing)
+        return;
+    if (!keep) {
+        link_close_after_write(l);
+        return;
+    }
+    if (l->kind == LINK_HTTP)
+        http_in_resume(&l->u.hin);
+    link_resume(l);
 }
 
-void http_respond_error(struct lws *wsi, pss *p, eio_error err)
+/* Formats the status line and headers of an answer into out. */
+static void build_head(node_req *r, util_buf *out, int status, const char *ctype, const char *extra,
+                       size_t len, bool close)
+{
+    node *n = r->n;
+    util_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, status_text(status));
+    util_buf_printf(out, "Date: %s\r\n", http_date(n));
+    if (ctype && status != 204 && status != 304)
+        util_buf_printf(out, "Content-Type: %s\r\n", ctype);
+    if (status != 204 && status != 304)
+        util_buf_printf(out, "Content-Length: %zu\r\n", len);
+    if (r->origin && n->cfg.cors != NODE_CORS_NONE) {
+        util_buf_printf(out,
+                        "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: "
+                        "true\r\nVary: Origin\r\n",
+                        r->origin);
+        if (status == 204) {
+            const char *req_hdrs = node_req_header(r, "access-control-request-headers");
+            util_buf_puts(out, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n");
+            if (req_hdrs && *req_hdrs)
+                util_buf_printf(out, "Access-Control-Allow-Headers: %s\r\n", req_hdrs);
+            util_buf_puts(out, "Access-Control-Max-Age: 86400\r\n");
+        }
+    }
+    if (extra)
+        util_buf_puts(out, extra);
+    if (close)
+        util_buf_puts(out, "Connection: close\r\n");
+    else if (r->head.http_major == 1 && r->head.http_minor == 0)
+        util_buf_puts(out, "Connection: keep-alive\r\n"); /* an HTTP/1.0 client asked for it */
+    util_buf_puts(out, "\r\n");
+}
+
+void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *extra,
+                       const void *body, size_t len, bool close_after)
+{
+    node_link *l = r->l;
+    if (close_after)
+        r->close_after = true;
+    bool close = r->close_after || !r->head.keep_alive;
+    if (!l || l->closing) {
+        /* The client is gone; a router answering late only frees the request. */
+        if (l && l->req == r)
+            l->req = NULL;
+        http_req_free(r);
+        return;
+    }
+    if (util_log_enabled(UTIL_SUB_HTTP, UTIL_LOG_DEBUG))
+        util_log(UTIL_SUB_HTTP, UTIL_LOG_DEBUG, "%s %s -> %d (%zu bytes)%s", node_req_method(r),
+                 node_req_path(r), status, len, close ? " close" : "");
+    util_buf *b = &r->n->wbuf;
+    b->len = 0;
+    build_head(r, b, status, ctype, extra, len, close);
+    if (r->head.method != HTTP_HEAD && len)
+        util_buf_append(b, body, len);
+    if (!r->complete && !close) {
+        /* The body is still arriving: the answer waits for its end (the body is dropped), so
+         * that the connection stays in step for the next request. */
+        util_buf_reset(&r->answer);
+        util_buf_append(&r->answer, b->data, b->len);
+        r->kind = REQ_ANSWERED;
+        return;
+    }
+    link_write(l, b->data, b->len);
+    req_done(r);
+}
+
+void node_req_respond(node_req *r, int status, const char *ctype, const void *body, size_t len,
+                      bool close_after)
+{
+    http_respond_hdrs(r, status, ctype, NULL, body, len, close_after);
+}
+
+void node_req_respond_error(node_req *r, eio_error err)
 {
     char body[128];
     int len = eio_error_body(err, body, sizeof body);
-    UTIL_LOGD(UTIL_SUB_HTTP, "%s error %d: %s", http_method(wsi), (int)err, eio_error_message(err));
-    http_respond(wsi, p, eio_error_status(err), "application/json", body, (size_t)len);
+    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s error %d: %s", node_req_method(r), node_req_path(r), (int)err,
+              eio_error_message(err));
+    /* After a refused upgrade the connection's next bytes could be WebSocket frames: close it. */
+    http_respond_hdrs(r, eio_error_status(err), "application/json", NULL, body, (size_t)len,
+                      r->head.upgrade);
 }
 
-static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **ptr,
-                      unsigned char *end)
+void http_continue(node_req *r)
 {
-    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                       (const unsigned char *)value, (int)strlen(value), ptr, end);
+    const char *e = node_req_header(r, "expect");
+    node_link *l = r->l;
+    if (!e || strcasecmp(e, "100-continue") != 0 || r->complete || r->continue_sent || !l ||
+        l->kind != LINK_HTTP || (r->head.http_major == 1 && r->head.http_minor == 0))
+        return;
+    /* The client waits for this before it sends the body (curl does past 1 KiB). */
+    r->continue_sent = true;
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    link_write(l, cont, sizeof cont - 1);
 }
 
-/* Writes the response prepared in p. Returns what the callback must return. */
-static int http_write(struct lws *wsi, pss *p)
+void node_req_take(node_req *r, const node_req_ops *ops, void *ud)
 {
-    node *n = lws_context_user(lws_get_context(wsi));
-    unsigned char hbuf[LWS_PRE + 2048];
-    unsigned char *start = hbuf + LWS_PRE, *ptr = start, *end = hbuf + sizeof hbuf - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)p->status, p->ctype, p->body.len, &ptr, end))
-        return -1;
-    if (p->origin && n->cfg.cors != NODE_CORS_NONE) {
-        if (add_header(wsi, "access-control-allow-origin:", p->origin, &ptr, end) ||
-            add_header(wsi, "access-control-allow-credentials:", "true", &ptr, end) ||
-            add_header(wsi, "vary:", "Origin", &ptr, end))
-            return -1;
-        if (p->status == 204) {
-            char req_hdrs[256] = "";
-            lws_hdr_copy(wsi, req_hdrs, sizeof req_hdrs, WSI_TOKEN_HTTP_AC_REQUEST_HEADERS);
-            if (add_header(wsi, "access-control-allow-methods:", "GET, POST, OPTIONS", &ptr, end) ||
-                (req_hdrs[0] &&
-                 add_header(wsi, "access-control-allow-headers:", req_hdrs, &ptr, end)) ||
-                add_header(wsi, "access-control-max-age:", "86400", &ptr, end))
-                return -1;
+    r->kind = r->head.upgrade ? REQ_RELAY : REQ_TAKEN;
+    if (ops)
+        r->ops = *ops;
+    r->ops_ud = ud;
+    if (r->l)
+        link_set_deadline(r->l, 0);
+    if (r->kind == REQ_TAKEN)
+        http_continue(r);
+    if (r->complete && r->kind == REQ_TAKEN && r->ops.on_complete)
+        r->ops.on_complete(r->ops_ud);
+}
+
+void http_req_gone(node_req *r)
+{
+    switch (r->kind) {
+    case REQ_POLL_GET:
+    case REQ_POLL_WAIT: polling_gone(r); return;
+    case REQ_TAKEN:
+    case REQ_RELAY:
+        if (r->ops.on_abort) {
+            node_req_ops ops = r->ops;
+            r->ops = (node_req_ops){0};
+            ops.on_abort(r->ops_ud);
         }
-    }
-    if (p->close_after && add_header(wsi, "connection:", "close", &ptr, end))
-        return -1;
-    if (lws_finalize_http_header(wsi, &ptr, end))
-        return -1;
-    /* Headers and body leave in one write (one syscall, one TCP segment for a small answer). A
-     * HEAD response carries the headers of the GET response but no body. */
-    size_t hlen = (size_t)(ptr - start);
-    size_t blen = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0 ? 0 : p->body.len;
-    util_buf *b = &n->wbuf;
-    b->len = LWS_PRE;
-    util_buf_append(b, start, hlen);
-    if (blen)
-        util_buf_append(b, p->body.data, blen);
-    if (lws_write(wsi, b->data + LWS_PRE, hlen + blen, LWS_WRITE_HTTP_HEADERS) < 0)
-        return -1;
-    UTIL_LOGD(UTIL_SUB_HTTP, "response %d %zu bytes", p->status, p->body.len);
-    p->kind = PSS_IDLE;
-    util_buf_free(&p->body);
-    /* The transaction is over: nothing of it stays with the connection (which may be upgraded to
-     * a WebSocket next, and lws does not report the end of an HTTP pss then). */
-    pss_strings_free(p);
-    if (p->close_after)
-        return -1;
-    if (lws_http_transaction_completed(wsi))
-        return -1;
-    return 0;
-}
-
-void http_respond_now(struct lws *wsi, pss *p, int status, const char *ctype, const void *body,
-                      size_t len)
-{
-    http_respond(wsi, p, status, ctype, body, len);
-    if (lws_send_pipe_choked(wsi))
-        return; /* WRITEABLE will send it */
-    if (http_write(wsi, p) < 0)
-        lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-}
-
-int http_query_foreach(struct lws *wsi, int (*fn)(const char *arg, size_t len, void *ud), void *ud)
-{
-    char small[512];
-    for (int i = 0;; i++) {
-        int flen = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (flen <= 0)
-            return 0;
-        char *buf = (size_t)flen < sizeof small ? small : util_malloc((size_t)flen + 1);
-        int got = lws_hdr_copy_fragment(wsi, buf, flen + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
-        int rc = got >= 0 ? fn(buf, (size_t)got, ud) : 0;
-        if (buf != small)
-            util_free(buf);
-        if (rc)
-            return rc;
+        http_req_free(r);
+        return;
+    default: http_req_free(r); return;
     }
 }
 
-typedef struct urlarg {
-    const char *name; /* "EIO=" */
-    size_t name_len;
-    char *out;
-    size_t out_len;
-    bool found;
-} urlarg;
+/* ---- routing --------------------------------------------------------------------------------- */
 
-static int match_arg(const char *arg, size_t len, void *ud)
+static bool is_get(const node_req *r)
 {
-    urlarg *u = ud;
-    if (len < u->name_len || memcmp(arg, u->name, u->name_len) != 0)
-        return 0;
-    size_t vlen = len - u->name_len;
-    if (vlen >= u->out_len)
-        vlen = u->out_len - 1; /* longer than any valid value: it will not match */
-    memcpy(u->out, arg + u->name_len, vlen);
-    u->out[vlen] = '\0';
-    u->found = true;
-    return 1;
+    return r->head.method == HTTP_GET || r->head.method == HTTP_HEAD;
 }
 
-const char *http_urlarg(struct lws *wsi, const char *name, char *out, size_t out_len)
+static void serve_health(node_req *r, bool ready_check)
 {
-    urlarg u = {name, strlen(name), out, out_len, false};
-    http_query_foreach(wsi, match_arg, &u);
-    return u.found ? out : NULL;
+    node *n = r->n;
+    if (!ready_check) {
+        node_req_respond(r, 200, "text/plain", "ok", 2, false);
+        return;
+    }
+    bool ready = !n->shutting_down && (!n->ready_fn || n->ready_fn(n->ready_ud));
+    if (ready)
+        node_req_respond(r, 200, "text/plain", "ready", 5, false);
+    else
+        node_req_respond(r, 503, "text/plain", "not ready", 9, false);
 }
 
-static void get_arg(struct lws *wsi, const char *name, char *buf, int len, const char **out)
+/* The checks every Engine.IO request passes (CORS, query), then the router's classification.
+ * Returns false when r has been answered. */
+static bool endpoint_checks(node_req *r, eio_request *er, char *b_eio, char *b_tr, char *b_sid)
 {
-    *out = http_urlarg(wsi, name, buf, (size_t)len);
-}
-
-/* Handles the start of an HTTP request (headers complete). */
-static int http_request(node *n, struct lws *wsi, pss *p, const char *path)
-{
-    util_buf_free(&p->body);
-    p->kind = PSS_IDLE;
-    p->conn = NULL;
-    p->close_after = false;
-    p->from_peer = false;
-    pss_strings_free(p);
-    const char *method = http_method(wsi);
-    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s", method, path);
-
-    if (strcmp(path, "/healthz") == 0) {
-        http_respond(wsi, p, 200, "text/plain", "ok", 2);
-        return 0;
+    node *n = r->n;
+    const char *origin = node_req_header(r, "origin");
+    if (origin && *origin)
+        r->origin = util_strdup(origin);
+    if (!http_origin_allowed(n, r, origin)) {
+        UTIL_LOGW(UTIL_SUB_HTTP, "origin %s refused", origin);
+        util_free(r->origin); /* a refused origin gets no CORS headers */
+        r->origin = NULL;
+        node_req_respond_error(r, EIO_ERR_FORBIDDEN);
+        return false;
     }
-    if (strcmp(path, "/readyz") == 0) {
-        bool ready = !n->shutting_down && (!n->ready_fn || n->ready_fn(n->ready_ud));
-        if (ready)
-            http_respond(wsi, p, 200, "text/plain", "ready", 5);
-        else
-            http_respond(wsi, p, 503, "text/plain", "not ready", 9);
-        return 0;
+    if (r->head.method == HTTP_OPTIONS && !r->head.upgrade) {
+        node_req_respond(r, 204, NULL, NULL, 0, false);
+        return false;
     }
-    endpoint *ep = http_find_endpoint(n, path);
-    if (!ep && static_serve(n, wsi, p, path, method))
-        return 0;
-    if (!ep) {
-        p->close_after = strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
-        http_respond(wsi, p, 404, "text/plain", "Not Found", 9);
-        return 0;
-    }
-    p->ep = ep;
-    bool has_body =
-        strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0;
-    if (has_body)
-        p->close_after = true; /* until the body is read and used */
-
-    int olen = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
-    if (olen > 0) {
-        p->origin = util_malloc((size_t)olen + 1);
-        if (lws_hdr_copy(wsi, p->origin, olen + 1, WSI_TOKEN_ORIGIN) <= 0) {
-            util_free(p->origin);
-            p->origin = NULL;
-        }
-    }
-    if (!http_origin_allowed(n, wsi, p->origin ? p->origin : "")) {
-        UTIL_LOGW(UTIL_SUB_HTTP, "origin %s refused", p->origin);
-        util_free(p->origin); /* a refused origin gets no CORS headers */
-        p->origin = NULL;
-        http_respond_error(wsi, p, EIO_ERR_FORBIDDEN);
-        return 0;
-    }
-    if (strcmp(method, "OPTIONS") == 0) {
-        http_respond(wsi, p, 204, "text/plain", NULL, 0);
-        return 0;
-    }
-
-    char b_eio[16], b_tr[32], b_sid[96];
-    eio_request r = {.method = method, .websocket = false};
-    get_arg(wsi, "EIO=", b_eio, sizeof b_eio, &r.eio);
-    get_arg(wsi, "transport=", b_tr, sizeof b_tr, &r.transport);
-    get_arg(wsi, "sid=", b_sid, sizeof b_sid, &r.sid);
-    eio_error err = eio_request_check(&r);
+    er->method = node_req_method(r);
+    er->websocket = r->head.upgrade;
+    er->eio = node_req_query_arg(r, "EIO", b_eio, 16);
+    er->transport = node_req_query_arg(r, "transport", b_tr, 32);
+    er->sid = node_req_query_arg(r, "sid", b_sid, 96);
+    eio_error err = eio_request_check(er);
     if (err != EIO_ERR_NONE) {
-        http_respond_error(wsi, p, err);
-        return 0;
+        node_req_respond_error(r, err);
+        return false;
     }
     /* A request forwarded by a peer must be signed, and is served here or nowhere. */
-    bool forwarded = forward_is_forwarded(wsi);
-    p->from_peer = forwarded;
-    if (forwarded && !forward_auth_ok(n, wsi, method, path)) {
-        static const char body[] = "{\"code\":4,\"message\":\"Unauthorized cluster request\"}";
-        util_free(p->origin);
-        p->origin = NULL;
-        http_respond(wsi, p, 401, "application/json", body, sizeof body - 1);
-        return 0;
+    if (n->router.classify) {
+        int c = n->router.classify(n->router_ud, r);
+        if (c < 0) {
+            static const char body[] = "{\"code\":4,\"message\":\"Unauthorized cluster request\"}";
+            util_free(r->origin);
+            r->origin = NULL;
+            http_respond_hdrs(r, 401, "application/json", NULL, body, sizeof body - 1,
+                              r->head.upgrade);
+            return false;
+        }
+        r->from_peer = c > 0;
     }
-    if (!r.sid) {
-        node_session *c = conn_new(n, ep, EIO_TR_POLLING, wsi);
-        polling_get(n, wsi, p, c);
-        return 0;
+    return true;
+}
+
+/* A non-upgrade request to an Engine.IO endpoint. */
+static void endpoint_request(node_req *r)
+{
+    node *n = r->n;
+    char b_eio[16], b_tr[32], b_sid[96];
+    eio_request er = {0};
+    if (!endpoint_checks(r, &er, b_eio, b_tr, b_sid))
+        return;
+    if (!er.sid) {
+        if (n->shutting_down) {
+            node_req_respond(r, 503, "text/plain", "Shutting down", 13, false);
+            return;
+        }
+        node_session *c = session_new(n, r->ep, EIO_TR_POLLING, r);
+        polling_get(r, c);
+        return;
     }
-    node_session *c = conn_find(n, r.sid);
-    if (!c && n->route && !forwarded &&
-        (strcmp(method, "GET") == 0 || strcmp(method, "POST") == 0)) {
-        forward_start(n, wsi, p, method, ep->path, r.sid);
-        return 0;
+    node_session *c = node_find_session(n, er.sid);
+    if (!c && n->router.forward && !r->from_peer &&
+        (r->head.method == HTTP_GET || r->head.method == HTTP_POST)) {
+        n->router.forward(n->router_ud, r, er.sid);
+        return;
     }
-    if (!c || c->ep != ep) {
-        UTIL_LOGD(UTIL_SUB_HTTP, "unknown sid %s%s", r.sid, forwarded ? " (forwarded)" : "");
-        http_respond_error(wsi, p, EIO_ERR_UNKNOWN_SID);
-        return 0;
+    if (!c || c->ep != r->ep) {
+        UTIL_LOGD(UTIL_SUB_HTTP, "unknown sid %s%s", er.sid, r->from_peer ? " (forwarded)" : "");
+        node_req_respond_error(r, EIO_ERR_UNKNOWN_SID);
+        return;
     }
-    if (strcmp(method, "GET") == 0) {
-        polling_get(n, wsi, p, c);
-        return 0;
+    if (r->head.method == HTTP_GET)
+        polling_get(r, c);
+    else if (r->head.method == HTTP_POST)
+        polling_post_start(r, er.sid);
+    else
+        node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
+}
+
+/* Routes a request whose headers are complete (not an upgrade). */
+static void dispatch(node_req *r)
+{
+    node *n = r->n;
+    const char *path = node_req_path(r);
+    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s", node_req_method(r), path);
+    for (route *rt = n->routes; rt; rt = rt->next) {
+        if (strcmp(rt->path, path) == 0 && (rt->any_method || is_get(r))) {
+            r->kind = REQ_ANSWERED; /* the route answers r before returning */
+            rt->fn(r, rt->ud);
+            return;
+        }
     }
-    if (strcmp(method, "POST") != 0) {
-        http_respond_error(wsi, p, EIO_ERR_BAD_REQUEST);
-        return 0;
+    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0) {
+        serve_health(r, path[1] == 'r');
+        return;
     }
-    char clen[32];
-    if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-        strtoull(clen, NULL, 10) > n->cfg.eio.max_payload) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body of %s bytes over maxPayload", r.sid, clen);
-        http_respond(wsi, p, 413, "text/plain", "Payload Too Large", 17);
-        eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
-        return 0;
+    r->ep = http_find_endpoint(n, path);
+    if (r->ep) {
+        endpoint_request(r);
+        return;
     }
-    p->kind = PSS_POLL_POST;
-    p->sid = util_strdup(r.sid);
+    if (is_get(r) && static_serve(n, r))
+        return;
+    node_req_respond(r, 404, "text/plain", "Not Found", 9, false);
+}
+
+/* ---- the parser's events (http_parse.h) -------------------------------------------------------- */
+
+static http_head *on_begin(void *ud)
+{
+    node_link *l = ud;
+    node_req *r = util_calloc(1, sizeof *r);
+    r->l = l;
+    r->n = l->n;
+    l->req = r;
+    return &r->head;
+}
+
+static int on_head(void *ud)
+{
+    node_link *l = ud;
+    node_req *r = l->req;
+    if (r->head.bad_target) {
+        http_respond_hdrs(r, 400, "text/plain", NULL, "Bad Request", 11, true);
+        return 1;
+    }
+    if (r->head.upgrade)
+        return 0; /* decided once the parser has stopped (http_feed) */
+    dispatch(r);
+    return l->after_write_close || l->closing;
+}
+
+/* Sends an answer that waited for the body, then closes (the body was too large to drop). */
+static void answer_now_and_close(node_link *l, node_req *r)
+{
+    util_buf a = r->answer;
+    r->answer = (util_buf)UTIL_BUF_INIT;
+    link_write(l, a.data, a.len);
+    util_buf_free(&a);
+    l->req = NULL;
+    http_req_free(r);
+    link_close_after_write(l);
+}
+
+static int on_body(void *ud, const char *at, size_t len)
+{
+    node_link *l = ud;
+    node_req *r = l->req;
+    if (!r)
+        return 0;
+    switch (r->kind) {
+    case REQ_POLL_POST:
+        if (r->body.len + len > r->n->cfg.eio.max_payload) {
+            node_session *c = node_find_session(r->n, r->sid);
+            UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body over maxPayload", r->sid);
+            if (c)
+                eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
+            http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
+            return 1;
+        }
+        util_buf_append(&r->body, at, len);
+        return 0;
+    case REQ_TAKEN:
+        if (r->ops.on_body)
+            r->ops.on_body(r->ops_ud, at, len);
+        return 0;
+    default:
+        /* A body nobody wants is read and dropped; a large one is not worth the wait. */
+        r->dropped += len;
+        if (r->dropped <= r->n->cfg.eio.max_payload)
+            return 0;
+        if (r->kind == REQ_ANSWERED && r->answer.len)
+            answer_now_and_close(l, r);
+        else
+            http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
+        return 1;
+    }
+}
+
+static int on_complete(void *ud)
+{
+    node_link *l = ud;
+    node_req *r = l->req;
+    if (!r)
+        return 0;
+    r->complete = true;
+    if (r->head.upgrade)
+        return 0;
+    link_set_deadline(l, 0);
+    l->paused = true;
+    switch (r->kind) {
+    case REQ_ANSWERED:
+        if (r->answer.len) {
+            util_buf a = r->answer;
+            r->answer = (util_buf)UTIL_BUF_INIT;
+            link_write(l, a.data, a.len);
+            util_buf_free(&a);
+            req_done(r);
+        }
+        break;
+    case REQ_POLL_POST: polling_post_done(r); break;
+    case REQ_TAKEN:
+        if (r->ops.on_complete)
+            r->ops.on_complete(r->ops_ud);
+        break;
+    default: break;
+    }
     return 0;
 }
 
-static void http_body(node *n, struct lws *wsi, pss *p, const void *in, size_t len)
+static const http_in_cbs k_cbs = {on_begin, on_head, on_body, on_complete};
+
+void http_link_init(node_link *l)
 {
-    if (p->kind == PSS_FWD_BODY) {
-        forward_body(n, wsi, p, in, len);
-        return;
-    }
-    if (p->kind != PSS_POLL_POST)
-        return;
-    if (p->body.len + len > n->cfg.eio.max_payload) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body over maxPayload", p->sid);
-        node_session *c = conn_find(n, p->sid);
-        http_respond(wsi, p, 413, "text/plain", "Payload Too Large", 17);
-        if (c)
-            eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
-        p->kind = PSS_RESPOND;
-        return;
-    }
-    util_buf_append(&p->body, in, len);
+    l->kind = LINK_HTTP;
+    http_in_init(&l->u.hin, &k_cbs, l, (uint32_t)l->n->cfg.max_url_bytes,
+                 (uint32_t)l->n->cfg.max_header_bytes);
 }
 
-int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                  size_t len)
+/* Answers a request the parser refused, then closes. */
+static void parse_error(node_link *l)
 {
-    pss *p = user;
-    struct lws_context *ctx = lws_get_context(wsi);
-    node *n = ctx ? lws_context_user(ctx) : NULL;
+    int status = http_in_error_status(&l->u.hin);
+    const char *text = status_text(status);
+    UTIL_LOGD(UTIL_SUB_HTTP, "request refused (%d): %s", status, http_in_error_text(&l->u.hin));
+    if (l->req) {
+        http_respond_hdrs(l->req, status, "text/plain", NULL, text, strlen(text), true);
+        return;
+    }
+    /* Garbage before any request line: answer once and close. */
+    char buf[256];
+    int n = snprintf(buf, sizeof buf,
+                     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     status, text, strlen(text), text);
+    link_write(l, buf, (size_t)n);
+    link_close_after_write(l);
+}
 
-    /* lws may report some events (a close before the protocol was bound) without storage. */
-    if (!p) {
-        switch (reason) {
-        case LWS_CALLBACK_HTTP:
-        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-        case LWS_CALLBACK_ESTABLISHED:
-        case LWS_CALLBACK_RECEIVE: return -1;
-        case LWS_CALLBACK_HTTP_BODY:
-        case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        case LWS_CALLBACK_HTTP_WRITEABLE:
-        case LWS_CALLBACK_SERVER_WRITEABLE:
-        case LWS_CALLBACK_CLOSED_HTTP:
-        case LWS_CALLBACK_CLOSED:
-        case LWS_CALLBACK_WSI_DESTROY: return 0;
-        default: return lws_callback_http_dummy(wsi, reason, user, in, len);
+size_t http_feed(node_link *l, uint8_t *data, size_t len)
+{
+    if (l->req && l->req->complete)
+        return 0; /* waiting for the answer */
+    size_t used;
+    http_in_result res = http_in_feed(&l->u.hin, data, len, &used);
+    if (l->closing || l->after_write_close)
+        return used;
+    switch (res) {
+    case HTTP_IN_UPGRADE:
+        /* The rest of the stream belongs to the protocol upgraded to. */
+        l->paused = true;
+        link_set_deadline(l, 0);
+        ws_upgrade_request(l->req);
+        return used;
+    case HTTP_IN_PAUSED:
+        if (!l->req) {
+            /* The request was answered while it was parsed: go on with the next one. */
+            http_in_resume(&l->u.hin);
+            l->paused = false;
         }
+        return used;
+    case HTTP_IN_ERROR: parse_error(l); return len;
+    case HTTP_IN_STOPPED:
+    case HTTP_IN_MORE:
+    default: return used;
     }
-    switch (reason) {
-    case LWS_CALLBACK_HTTP: return http_request(n, wsi, p, (const char *)in);
-    case LWS_CALLBACK_HTTP_BODY: http_body(n, wsi, p, in, len); return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (p->kind == PSS_POLL_POST)
-            polling_post_done(n, wsi, p);
-        else if (p->kind == PSS_FWD_BODY)
-            forward_body_done(n, wsi, p);
-        return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (p->kind == PSS_RESPOND)
-            return http_write(wsi, p);
-        if (p->kind == PSS_POLL_GET) {
-            if (polling_writeable(wsi, p))
-                return http_write(wsi, p);
-        }
-        return 0;
-    case LWS_CALLBACK_CLOSED_HTTP:
-        polling_closed(p);
-        util_buf_free(&p->body);
-        pss_strings_free(p);
-        return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: return ws_filter(n, wsi, p);
-    case LWS_CALLBACK_ESTABLISHED: return ws_established(n, wsi, p);
-    case LWS_CALLBACK_RECEIVE: return ws_receive(n, wsi, p, in, len);
-    case LWS_CALLBACK_SERVER_WRITEABLE: return ws_writeable(n, wsi, p);
-    case LWS_CALLBACK_CLOSED: ws_closed(n, wsi, p); return 0;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (p) {
-            polling_closed(p);
-            if (p->kind == PSS_RELAY)
-                relay_closed(n, p);
-            util_buf_free(&p->body);
-            util_buf_free(&p->rx);
-            pss_strings_free(p);
-        }
-        return 0;
-    default: return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+/* ---- extra routes and the router ---------------------------------------------------------------- */
+
+int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn, void *ud)
+{
+    for (route *rt = n->routes; rt; rt = rt->next)
+        if (strcmp(rt->path, path) == 0)
+            return -1;
+    route *rt = util_calloc(1, sizeof *rt);
+    rt->path = util_strdup(path);
+    rt->any_method = any_method;
+    rt->fn = fn;
+    rt->ud = ud;
+    rt->next = n->routes;
+    n->routes = rt;
+    return 0;
+}
+
+void node_set_router(node *n, const node_router_ops *ops, void *ud)
+{
+    if (ops)
+        n->router = *ops;
+    else
+        n->router = (node_router_ops){0};
+    n->router_ud = ops ? ud : NULL;
+}
+
+/* The WebSocket upgrade r: RFC 6455 checks, then the Engine.IO ones. */
+void ws_upgrade_request(node_req *r)
+{
+    node *n = r->n;
+    const char *upg = node_req_header(r, "upgrade");
+    if (!upg || !http_has_token(upg, "websocket")) {
+        /* Another protocol (h2c, ...): not served; the connection cannot go on. */
+        r->head.upgrade = false;
+        r->close_after = true;
+        dispatch(r);
+        return;
     }
+    const char *path = node_req_path(r);
+    r->ep = http_find_endpoint(n, path);
+    if (!r->ep || r->head.method != HTTP_GET) {
+        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket to %s %s refused: not an endpoint", node_req_method(r),
+                  path);
+        http_respond_hdrs(r, r->ep ? 405 : 404, "text/plain", NULL,
+                          r->ep ? "Method Not Allowed" : "Not Found", r->ep ? 18 : 9, true);
+        return;
+    }
+    const char *version = node_req_header(r, "sec-websocket-version");
+    if (!version || strcmp(version, "13") != 0) {
+        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket version %s refused", version ? version : "(none)");
+        static const char body[] = "Unsupported WebSocket version (13 is)";
+        http_respond_hdrs(r, 426, "text/plain", "Sec-WebSocket-Version: 13\r\n", body,
+                          sizeof body - 1, true);
+        return;
+    }
+    const char *key = node_req_header(r, "sec-websocket-key");
+    util_buf raw = UTIL_BUF_INIT;
+    bool key_ok =
+        key && strlen(key) == 24 && util_base64_decode(&raw, key, 24) == 0 && raw.len == 16;
+    util_buf_free(&raw);
+    if (!key_ok) {
+        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket refused: invalid Sec-WebSocket-Key");
+        static const char body[] = "Invalid Sec-WebSocket-Key";
+        http_respond_hdrs(r, 400, "text/plain", NULL, body, sizeof body - 1, true);
+        return;
+    }
+    char b_eio[16], b_tr[32], b_sid[96];
+    eio_request er = {0};
+    if (!endpoint_checks(r, &er, b_eio, b_tr, b_sid))
+        return;
+    if (er.sid && !node_find_session(n, er.sid) && n->router.relay && !r->from_peer) {
+        n->router.relay(n->router_ud, r, er.sid);
+        return;
+    }
+    if (!er.sid && n->shutting_down) {
+        http_respond_hdrs(r, 503, "text/plain", NULL, "Shutting down", 13, true);
+        return;
+    }
+    eio_ws_upgrade(r, er.sid);
 }

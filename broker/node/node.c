@@ -1,21 +1,20 @@
-/* node: lifecycle of a broker node: lws joins the caller's libuv loop on an explicit vhost, the
- * per-iteration flush, signals, and the staged shutdown (close sessions, drain, destroy lws). */
+/* node: lifecycle of a broker node on the caller's libuv loop: the listener, the end-of-turn work
+ * (deferred calls, pipelined input, the flush of every session with output), signals, and the
+ * staged shutdown (close sessions, let them drain, close connections and handles). */
 #include "node_internal.h"
-#include "cluster_pool.h"
 
 #include "util_alloc.h"
 #include "util_log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/resource.h>
 
 /** How long shutdown waits for sessions to drain their final packets. */
 #define SHUTDOWN_DRAIN_MS 2000
+/** Descriptors kept out of max_connections' default for Redis, peers, files and the listener. */
+#define FD_RESERVE 64
 
 void node_config_defaults(node_config *cfg)
 {
@@ -24,34 +23,22 @@ void node_config_defaults(node_config *cfg)
     cfg->port = 8080;
     eio_config_defaults(&cfg->eio);
     cfg->cors = NODE_CORS_NONE;
-    /* lws allocates this per WebSocket and reads at most this much from one socket per loop
-     * turn. Before the burst wait (on_flush_check: a burst source's unread input postpones the
-     * turn's flush), a publisher's burst was fanned out read by read, so this size set the frames
-     * per receiver's send(): at 10k clients, 100-byte events, 1024 B gave 446k deliveries/s and
-     * 4.5 KB RSS per idle client, 2048 B 775k/s and 5.5 KB, 4096 B 1.27M/s and 7.8 KB (over the
-     * 6 KiB budget). With the wait, 2048 and 4096 measure the same (about 1.3M/s), and 1024 is
-     * still clearly slower. Larger messages span reads. --ws-rx-buffer changes it. */
-    cfg->ws_rx_buffer = 2048;
-}
-
-static void lws_log_emit(int level, const char *line)
-{
-    size_t len = strlen(line);
-    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
-    /* lws prefixes its own timestamp: keep only the message after "] ". */
-    const char *msg = strstr(line, "] ");
-    msg = msg ? msg + 2 : line;
-    int mlen = (int)(len - (size_t)(msg - line));
-    if (mlen < 0)
-        mlen = 0;
-    util_log(UTIL_SUB_HTTP, level & LLL_ERR ? UTIL_LOG_ERROR : UTIL_LOG_WARN, "lws: %.*s", mlen,
-             msg);
+    /* Node's http server answers 431 past 16 KiB of headers (--max-http-header-size); a request
+     * target beyond 8 KiB is refused by nginx and most proxies before it gets here. */
+    cfg->max_header_bytes = 16 * 1024;
+    cfg->max_url_bytes = 8 * 1024;
+    cfg->idle_timeout_ms = 30000;
 }
 
 static void node_idle_noop(uv_idle_t *h)
 {
     (void)h;
+}
+
+void node_wake(node *n)
+{
+    if (!n->finished)
+        uv_idle_start(&n->flush_idle, node_idle_noop);
 }
 
 /* Runs in the first loop iteration, after the program has installed its signal handlers: only
@@ -73,7 +60,7 @@ void node_defer(node *n, void (*fn)(void *arg), void *arg)
     else
         n->defer_head = d;
     n->defer_tail = d;
-    uv_idle_start(&n->flush_idle, node_idle_noop);
+    node_wake(n);
 }
 
 void node_on_shutdown(node *n, void (*fn)(void *arg), void *arg)
@@ -101,7 +88,7 @@ void node_set_ready_check(node *n, bool (*fn)(void *ud), void *ud)
 
 size_t node_session_count(const node *n)
 {
-    return HASH_COUNT(n->conns);
+    return HASH_COUNT(n->sessions);
 }
 
 void node_run_deferred(node *n)
@@ -116,7 +103,7 @@ void node_run_deferred(node *n)
     }
 }
 
-/* The endpoints' end-of-turn work, before output is written (the Socket.IO glue queues its
+/* The endpoints' end-of-turn work, before output is written (the Socket.IO host queues its
  * batched broadcasts). */
 static void endpoints_turn_end(node *n)
 {
@@ -132,40 +119,48 @@ static void node_turn_end(node *n)
     endpoints_turn_end(n);
 }
 
-/* End of a loop turn: deferred calls; then, unless a publisher's burst is still being read
- * (conn_burst_wait: batches and queues then wait for the next turn, so that the whole burst is
- * queued in one pass and written in one write per session), the endpoints' batches are queued
- * and every dirty session is flushed. */
+/* End of a loop turn: deferred calls and pipelined input; then, unless a publisher's burst is
+ * still being read (session_burst_wait: batches and queues then wait for the next turn, so that
+ * the whole burst is queued in one pass and written in one write per session), the endpoints'
+ * batches are queued and every dirty session is flushed. */
 static void on_flush_check(uv_check_t *h)
 {
     node *n = container_of(h, node, flush_check);
+    uv_idle_stop(&n->flush_idle);
     node_run_deferred(n);
-    if (conn_burst_wait(n))
+    link_run_resumed(n);
+    if (session_burst_wait(n))
         return;
     endpoints_turn_end(n);
-    conn_flush_dirty(n);
+    session_flush_dirty(n);
+    if (n->defer_head || n->resume || n->dirty)
+        node_wake(n);
 }
 
-/* Tries to bind host:port to explain a failure of lws_create_vhost in one line. */
-static void explain_bind_failure(const char *host, int port, char *err, size_t errlen)
+static void on_sweep(uv_timer_t *t)
 {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "cannot listen on %s:%d: not an IPv4 address", host, port);
-        return;
+    link_sweep(container_of(t, node, sweep_timer));
+}
+
+/* Raises the soft descriptor limit to the hard one (a node holds one per client) and derives the
+ * default connection limit from it. */
+static size_t descriptor_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024;
+    rlim_t before = rl.rlim_cur;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            rl.rlim_cur = before;
     }
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-        snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(errno));
+    if (rl.rlim_cur != before)
+        UTIL_LOGI(UTIL_SUB_NODE, "descriptor limit raised from %llu to %llu",
+                  (unsigned long long)before, (unsigned long long)rl.rlim_cur);
     else
-        snprintf(err, errlen, "cannot listen on %s:%d", host, port);
-    if (fd >= 0)
-        close(fd);
+        UTIL_LOGI(UTIL_SUB_NODE, "descriptor limit %llu", (unsigned long long)rl.rlim_cur);
+    return rl.rlim_cur == RLIM_INFINITY ? SIZE_MAX : (size_t)rl.rlim_cur;
 }
 
 node *node_new(uv_loop_t *loop, const node_config *cfg, char *err, size_t errlen)
@@ -174,6 +169,7 @@ node *node_new(uv_loop_t *loop, const node_config *cfg, char *err, size_t errlen
     n->loop = loop;
     n->cfg = *cfg;
     n->cfg.host = NULL;
+    n->listen_fd = -1;
     if (cfg->n_cors_origins) {
         n->cors_origins = util_calloc(cfg->n_cors_origins, sizeof *n->cors_origins);
         for (size_t i = 0; i < cfg->n_cors_origins; i++)
@@ -184,85 +180,48 @@ node *node_new(uv_loop_t *loop, const node_config *cfg, char *err, size_t errlen
     n->client_js = cfg->client_js ? util_strdup(cfg->client_js) : NULL;
     n->cfg.static_dir = n->static_dir;
     n->cfg.client_js = n->client_js;
+    if (!n->cfg.max_header_bytes)
+        n->cfg.max_header_bytes = 16 * 1024;
+    if (!n->cfg.max_url_bytes)
+        n->cfg.max_url_bytes = 8 * 1024;
+    if (!n->cfg.idle_timeout_ms)
+        n->cfg.idle_timeout_ms = 30000;
 
-    int lws_levels = LLL_ERR | (util_log_enabled(UTIL_SUB_HTTP, UTIL_LOG_DEBUG) ? LLL_WARN : 0);
-    lws_set_log_level(lws_levels, lws_log_emit);
-
-    n->protocols[0].name = "siobroker-eio";
-    n->protocols[0].callback = http_callback;
-    n->protocols[0].per_session_data_size = sizeof(pss);
-    n->protocols[0].rx_buffer_size = cfg->ws_rx_buffer;
-    n->protocols[1].name = "siobroker-relay";
-    n->protocols[1].callback = relay_client_callback;
-    n->protocols[1].rx_buffer_size = cfg->ws_rx_buffer;
-    /* lws splits every write into send()s of tx_packet_size, or of rx_buffer_size when that is 0
-     * (1 KiB here), and sends the rest at the next POLLOUT: a coalesced burst of 20 frames cost
-     * two send()s and a WRITEABLE round, and a polling answer of a few KiB several. One flush is
-     * at most WS_FLUSH_BUDGET (plus the frame headers of its last message), and a polling answer
-     * is bounded by maxPayload-sized batches: let each go in one send(). Nothing is allocated
-     * per connection for it. */
-    n->protocols[0].tx_packet_size = WS_FLUSH_BUDGET + 64 * 1024;
-    n->protocols[1].tx_packet_size = WS_FLUSH_BUDGET + 64 * 1024;
-
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    void *loops[1] = {loop};
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.foreign_loops = loops;
-    info.pcontext = &n->lws;
-    info.user = n;
-    info.protocols = n->protocols;
-    info.port = cfg->port;
-    info.iface = cfg->host;
-    info.max_http_header_pool2 = 65535;
-    info.keepalive_timeout = 30;
-    info.timeout_secs = 30;
-    info.vhost_name = "siobroker";
-
-    n->lws = lws_create_context(&info);
-    if (!n->lws) {
-        snprintf(err, errlen, "cannot create the libwebsockets context");
-        goto fail;
+    const char *host = cfg->host ? cfg->host : "127.0.0.1";
+    if (listener_open(n, host, cfg->port, err, errlen) != 0) {
+        for (size_t i = 0; i < cfg->n_cors_origins; i++)
+            util_free(n->cors_origins[i]);
+        util_free(n->cors_origins);
+        util_free(n->static_dir);
+        util_free(n->client_js);
+        util_free(n);
+        return NULL;
     }
-    /* A bind failure is reported once, by us: silence lws while the vhost is created. */
-    lws_set_log_level(0, lws_log_emit);
-    n->vhost = lws_create_vhost(n->lws, &info);
-    lws_set_log_level(lws_levels, lws_log_emit);
-    if (!n->vhost) {
-        explain_bind_failure(cfg->host, cfg->port, err, errlen);
-        goto fail;
-    }
-    n->port = lws_get_vhost_listen_port(n->vhost);
+    /* Only once the port is ours: a failed start prints one line. */
+    size_t fds = descriptor_budget();
+    size_t derived = fds > 2 * FD_RESERVE ? fds - FD_RESERVE : fds / 2;
+    n->max_links = cfg->max_connections ? cfg->max_connections : derived;
+    if (cfg->max_connections && cfg->max_connections > derived)
+        UTIL_LOGW(UTIL_SUB_NODE,
+                  "--max-connections %zu is above what %zu descriptors allow: accepting will "
+                  "pause when they run out",
+                  cfg->max_connections, fds);
 
+    n->rbuf = util_malloc(NODE_READ_BUF);
     uv_check_init(loop, &n->flush_check);
     uv_check_start(&n->flush_check, on_flush_check);
     uv_unref((uv_handle_t *)&n->flush_check);
     uv_idle_init(loop, &n->flush_idle);
+    uv_timer_init(loop, &n->sweep_timer);
+    uv_timer_start(&n->sweep_timer, on_sweep, 1000, 1000);
+    uv_unref((uv_handle_t *)&n->sweep_timer);
     uv_timer_init(loop, &n->shutdown_timer);
     uv_timer_init(loop, &n->ready_timer);
     n->ready_timer.data = n;
     uv_timer_start(&n->ready_timer, on_ready, 0, 0);
-    snprintf(n->listen_addr, sizeof n->listen_addr, "%s:%d", cfg->host, n->port);
-    util_buf_reserve(&n->wbuf, LWS_PRE + 64 * 1024);
+    snprintf(n->listen_addr, sizeof n->listen_addr, "%s:%d", host, n->port);
+    util_buf_reserve(&n->wbuf, 64 * 1024);
     return n;
-
-fail:
-    if (n->lws) {
-        lws_context_destroy(n->lws);
-        uv_run(loop, UV_RUN_DEFAULT);
-        if (n->lws) {
-            lws_context_destroy(n->lws);
-            uv_run(loop, UV_RUN_DEFAULT);
-        }
-    }
-    for (size_t i = 0; i < cfg->n_cors_origins; i++)
-        util_free(n->cors_origins[i]);
-    util_free(n->cors_origins);
-    util_free(n->static_dir);
-    util_free(n->client_js);
-    util_free(n);
-    return NULL;
 }
 
 int node_add_endpoint(node *n, const char *path, const node_endpoint_ops *ops, void *ud)
@@ -304,27 +263,14 @@ uint64_t node_now(const node *n)
     return uv_now(n->loop);
 }
 
+eio_config node_eio_config(const node *n)
+{
+    return n->cfg.eio;
+}
+
 uv_loop_t *node_loop(const node *n)
 {
     return n->loop;
-}
-
-void node_set_cluster(node *n, const node_cluster_config *cfg)
-{
-    util_free(n->node_id);
-    util_free(n->secret);
-    n->node_id = n->secret = NULL;
-    n->route = NULL;
-    n->route_forget = NULL;
-    n->route_ud = NULL;
-    if (!cfg)
-        return;
-    n->node_id = cfg->node_id ? util_strdup(cfg->node_id) : NULL;
-    n->secret = cfg->secret && cfg->secret[0] ? util_strdup(cfg->secret) : NULL;
-    n->route = cfg->route;
-    n->route_forget = cfg->forget;
-    n->route_ud = cfg->route_ud;
-    n->forward_timeout_ms = cfg->forward_timeout_ms ? cfg->forward_timeout_ms : 10000;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -351,7 +297,8 @@ static void finish_shutdown(node *n)
     /* Sessions still draining (a polling client that did not come back for its close packet)
      * are closed now. */
     node_turn_end(n);
-    conn_close_all(n, EIO_REASON_SHUTDOWN, true);
+    session_close_all(n, EIO_REASON_SHUTDOWN, true);
+    session_flush_dirty(n);
     node_run_deferred(n);
     while (n->on_shutdown) {
         deferred *d = n->on_shutdown;
@@ -359,8 +306,15 @@ static void finish_shutdown(node *n)
         d->fn(d->arg);
         util_free(d);
     }
+    if (n->router.shutdown)
+        n->router.shutdown(n->router_ud);
+    listener_close(n);
+    link_close_all(n);
+    n->finished = true;
     uv_timer_stop(&n->shutdown_timer);
     uv_close((uv_handle_t *)&n->shutdown_timer, NULL);
+    uv_timer_stop(&n->sweep_timer);
+    uv_close((uv_handle_t *)&n->sweep_timer, NULL);
     uv_check_stop(&n->flush_check);
     uv_close((uv_handle_t *)&n->flush_check, NULL);
     uv_idle_stop(&n->flush_idle);
@@ -371,20 +325,14 @@ static void finish_shutdown(node *n)
         uv_close((uv_handle_t *)&n->sigint, NULL);
         uv_close((uv_handle_t *)&n->sigterm, NULL);
     }
-    relay_close_all(n);
-    n->destroyed = true;
-    lws_context_destroy(n->lws); /* phase one; node_free completes it */
-    /* Forwarded requests were cancelled with their client connections: close the idle ones. */
-    cluster_pool_free(n->upstream);
-    n->upstream = NULL;
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
 {
     node *n = container_of(t, node, shutdown_timer);
     node_turn_end(n);
-    conn_flush_dirty(n);
-    if (n->n_conns_alive == 0 || uv_now(n->loop) - n->shutdown_started >= SHUTDOWN_DRAIN_MS)
+    session_flush_dirty(n);
+    if (n->n_sessions_alive == 0 || uv_now(n->loop) - n->shutdown_started >= SHUTDOWN_DRAIN_MS)
         finish_shutdown(n);
 }
 
@@ -394,8 +342,10 @@ void node_shutdown(node *n)
         return;
     n->shutting_down = true;
     n->shutdown_started = uv_now(n->loop);
+    /* No new connections; the ones open drain their sessions' last packets. */
+    uv_poll_stop(&n->listen_poll);
     node_turn_end(n); /* what was broadcast before the signal is queued before the close */
-    conn_close_all(n, EIO_REASON_SHUTDOWN, false);
+    session_close_all(n, EIO_REASON_SHUTDOWN, false);
     uv_timer_start(&n->shutdown_timer, on_shutdown_timer, 10, 10);
 }
 
@@ -403,13 +353,8 @@ void node_free(node *n)
 {
     if (!n)
         return;
-    if (!n->destroyed)
+    if (!n->finished)
         finish_shutdown(n);
-    /* lws 4.1 tears its context down in phases: call destroy again until pcontext is cleared. */
-    for (int i = 0; n->lws && i < 3; i++) {
-        lws_context_destroy(n->lws);
-        uv_run(n->loop, UV_RUN_DEFAULT);
-    }
     uv_run(n->loop, UV_RUN_DEFAULT);
     node_run_deferred(n);
     for (endpoint *ep = n->endpoints; ep; ep = ep->next)
@@ -423,15 +368,20 @@ void node_free(node *n)
         util_free(ep->path);
         util_free(ep);
     }
+    while (n->routes) {
+        route *rt = n->routes;
+        n->routes = rt->next;
+        util_free(rt->path);
+        util_free(rt);
+    }
     for (size_t i = 0; i < n->cfg.n_cors_origins; i++)
         util_free(n->cors_origins[i]);
     util_free(n->cors_origins);
     util_free(n->static_dir);
     util_free(n->client_js);
+    util_free(n->rbuf);
     util_buf_free(&n->wbuf);
-    util_free(n->node_id);
-    util_free(n->secret);
-    if (n->n_conns_alive)
-        UTIL_LOGW(UTIL_SUB_NODE, "%zu sessions still allocated at exit", n->n_conns_alive);
+    if (n->n_sessions_alive)
+        UTIL_LOGW(UTIL_SUB_NODE, "%zu sessions still allocated at exit", n->n_sessions_alive);
     util_free(n);
 }

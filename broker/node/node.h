@@ -1,5 +1,5 @@
-/* node: the public API of a broker node: one libuv loop, libwebsockets HTTP + WebSocket
- * transports, Engine.IO endpoints, clean shutdown. Programs (siobroker, examples) embed it. */
+/* node: the public API of a broker node: one libuv loop, its own HTTP/1.1 + WebSocket server,
+ * Engine.IO endpoints, clean shutdown. Programs (siobroker, examples) embed it. */
 #ifndef NODE_H
 #define NODE_H
 
@@ -30,7 +30,13 @@ typedef struct node_config {
     node_cors_mode cors;             /**< CORS mode */
     const char *const *cors_origins; /**< allowed origins when cors == NODE_CORS_LIST */
     size_t n_cors_origins;           /**< number of entries in cors_origins */
-    size_t ws_rx_buffer;             /**< lws receive buffer per WebSocket (default 2048) */
+    size_t max_connections;          /**< client connections at once; more are answered 503
+                                          (0 = the descriptor limit less a reserve) */
+    size_t max_header_bytes;         /**< request line + headers (default 16 KiB; 431 beyond) */
+    size_t max_url_bytes;            /**< request target (default 8 KiB; 414 beyond) */
+    uint32_t idle_timeout_ms;        /**< a connection waiting for a request, or for the rest of
+                                          one, is closed after this long (default 30000; a
+                                          request cut short gets 408) */
     const char *static_dir;          /**< serve files from this directory at / (NULL = none) */
     const char *client_js;           /**< file served at <endpoint path>socket.io.min.js */
 } node_config;
@@ -119,7 +125,7 @@ void node_observe_sessions(node *n, void (*on_open)(void *ud, const char *sid),
                            void (*on_close)(void *ud, const char *sid), void *ud);
 
 /* Sets what GET /readyz consults besides "listening and not shutting down" (e.g. the cluster's
- * Redis link). fn NULL: always ready. */
+ * Redis node_link). fn NULL: always ready. */
 void node_set_ready_check(node *n, bool (*fn)(void *ud), void *ud);
 
 /* Number of open Engine.IO sessions. */
@@ -138,8 +144,9 @@ void node_defer(node *n, void (*fn)(void *arg), void *arg);
  * not backed up. */
 bool node_session_writable(const node_session *c);
 
-/* The request headers of the handshake as a JSON object with lower-case names (the headers
- * libwebsockets parses). Only valid inside on_open; NULL elsewhere. Caller owns the result. */
+/* The request headers of the handshake as a JSON object with lower-case names (repeated headers
+ * joined with ", ", as Node does). Only valid inside on_open; NULL elsewhere. Caller owns the
+ * result. */
 json_t *node_session_handshake_headers(const node_session *c);
 
 /* Path of the browser client installed beside the program (<exe dir>/../share/siobroker/
@@ -153,59 +160,21 @@ json_t *node_session_handshake_query(const node_session *c);
 /* Milliseconds of the node's loop clock (uv_now). */
 uint64_t node_now(const node *n);
 
+/* The node's Engine.IO settings (a copy). */
+eio_config node_eio_config(const node *n);
+
 /* The loop the node runs on. Borrowed. */
 uv_loop_t *node_loop(const node *n);
 
-/* ---- cluster: requests for sessions held by other nodes ------------------------------------- */
+/* ---- inspection (operator tools) ----------------------------------------------------------- */
 
-/** Result of a route lookup: address ("host:port") of the live node owning the sid, or NULL when
- *  none does; failed when the lookup itself could not be made (e.g. Redis down). Strings are
- *  borrowed for the call. */
-typedef void (*node_route_done)(void *ctx, const char *address, const char *node_id, bool failed);
+/* The open session with that sid, or NULL. Borrowed. */
+node_session *node_find_session(node *n, const char *sid);
 
-/** How a node finds the owner of a sid it does not hold: calls done(ctx, ...) exactly once, maybe
- *  before returning. */
-typedef void (*node_route_fn)(void *ud, const char *sid, node_route_done done, void *ctx);
+/* Calls fn for every open session, in no particular order. fn must not close sessions. */
+void node_each_session(node *n, void (*fn)(node_session *c, void *ud), void *ud);
 
-/** Cluster settings (see node_set_cluster). Strings are copied. */
-typedef struct node_cluster_config {
-    const char *node_id; /**< this node's id (sent as x-siobroker-from) */
-    const char *secret;  /**< HMAC key for node-to-node requests; NULL = insecure */
-    node_route_fn route; /**< owner lookup */
-    void (*forget)(void *ud, const char *sid); /**< the owner did not answer: drop cached route */
-    void *route_ud;
-    uint32_t forward_timeout_ms; /**< bound of a forwarded POST (0 = 10 s); a GET may also last a
-                                      whole ping interval + ping timeout */
-} node_cluster_config;
-
-/* Makes n part of a cluster: a polling request or WebSocket for a sid that n does not hold is
- * forwarded (polling) or relayed (WebSocket) to the owner route() names; a request forwarded by
- * a peer must carry a valid signature under secret (401 otherwise) and is never forwarded again.
- * Call before the loop runs; cfg NULL leaves the cluster (requests for unknown sids get 400). */
-void node_set_cluster(node *n, const node_cluster_config *cfg);
-
-/* ==== introspection (broker/introspect.c) =====================================================
- * What a node tells operator tools (siocli) about itself, answered over siobroker's control
- * channel (adapter-redis/rd_control.h). Read-only. srv is the node's Socket.IO server (may be
- * NULL: no sockets are reported). */
-
-typedef struct sio_server sio_server;
-
-/* Answers one control request of type ("ping", "session", "sockets"; see rd_control.h) with req
- * (borrowed) holding its fields. Returns a new object of result fields (caller owns), or NULL with
- * *err set to a static message ("unknown session", "unknown namespace", "unknown request type"). */
-json_t *daemon_introspect(node *n, sio_server *srv, const char *type, const json_t *req,
-                          const char **err);
-
-/* The session sid held by n: a new object {sid, transport, state, remote, issued, age_ms,
- * sockets: [{nsp, id, rooms}]} (issued and age_ms only for a Socket.IO session of srv), or NULL
- * when n holds no open session sid. Caller owns the result. */
-json_t *daemon_session_info(node *n, sio_server *srv, const char *sid);
-
-/* Every socket of namespace nsp on n with its Engine.IO session: a new array of {id, sid} (caller
- * owns), or NULL when srv does not serve nsp. */
-json_t *daemon_nsp_sockets(node *n, sio_server *srv, const char *nsp);
-
-/* ==== end of introspection ==================================================================== */
+/* The session's Engine.IO state machine (read-only use). Borrowed. */
+const eio_session *node_session_eio(const node_session *c);
 
 #endif

@@ -1,5 +1,5 @@
 /* static: GET/HEAD for static files (--static DIR) and the browser client at
- * <endpoint path>socket.io.min.js, sent with libwebsockets' own file serving. */
+ * <endpoint path>socket.io.min.js, with an ETag and one cache policy (revalidate: 304). */
 #include "node_internal.h"
 
 #include "util_alloc.h"
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define CLIENT_JS "socket.io.min.js"
@@ -44,44 +45,81 @@ static const char *mime_type(const char *file)
     return "application/octet-stream";
 }
 
-static bool is_html(const char *mime)
+/** Largest file served (read whole into memory: the page, its assets and the client). */
+#define STATIC_MAX_FILE (16u * 1024 * 1024)
+
+/* True when the If-None-Match list of r names etag (or is "*"). */
+static bool etag_matches(const node_req *r, const char *etag)
 {
-    return strncmp(mime, "text/html", 9) == 0;
+    const char *inm = node_req_header(r, "if-none-match");
+    if (!inm)
+        return false;
+    size_t el = strlen(etag);
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2; /* a weak comparison is enough for GET */
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' || p[el] == ' '))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
 }
 
-/* Starts sending file with lws_serve_http_file and handles its result as its contract asks:
- * < 0 is a failure (the connection is closed), > 0 means the transaction already ended (e.g. lws
- * answered 404 itself because the file vanished) and must be completed here, 0 means lws sends
- * the file from now on (LWS_CALLBACK_HTTP_FILE_COMPLETION follows). Always returns 1. */
-static int serve_file(struct lws *wsi, const char *method, const char *path, const char *file,
-                      const char *mime)
+/* Answers r with file: ETag from its size and modification time, "Cache-Control: no-cache" (the
+ * browser keeps a copy and revalidates it: 304 when unchanged), the same for every file and the
+ * client. Always returns 1 (r is answered). */
+static int serve_file(node_req *r, const char *file, const char *mime)
 {
-    unsigned char hdrs[256];
-    unsigned char *start = hdrs, *p = start, *end = hdrs + sizeof hdrs - 1;
-    if (is_html(mime) &&
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     (const unsigned char *)"no-cache", 8, &p, end)) {
-        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        node_req_respond(r, 404, "text/plain", "Not Found", 9, false);
         return 1;
     }
-    /* lws looks for "cache-control" in other_headers with strstr: keep them NUL-terminated. */
-    *p = '\0';
-    int hlen = (int)(p - start);
-    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s: serving %s (%s)", method, path, file, mime);
-    int r = lws_serve_http_file(wsi, file, mime, hlen ? (const char *)start : NULL, hlen);
-    if (r < 0 || (r > 0 && lws_http_transaction_completed(wsi))) {
-        /* We run inside LWS_CALLBACK_HTTP, whose caller ignores our result: close the
-         * connection asynchronously instead of returning -1 from the callback. */
-        UTIL_LOGD(UTIL_SUB_HTTP, "%s %s: closing after file serving ended (%d)", method, path, r);
-        lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, LWS_TO_KILL_ASYNC);
+    char etag[64], extra[160];
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
+             (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)st.st_mtim.tv_nsec);
+    snprintf(extra, sizeof extra, "ETag: %s\r\nCache-Control: no-cache\r\n", etag);
+    if (etag_matches(r, etag)) {
+        close(fd);
+        http_respond_hdrs(r, 304, NULL, extra, NULL, 0, false);
+        return 1;
     }
+    if ((uint64_t)st.st_size > STATIC_MAX_FILE) {
+        close(fd);
+        UTIL_LOGW(UTIL_SUB_HTTP, "%s: %lld bytes, over the %u bytes served", file,
+                  (long long)st.st_size, STATIC_MAX_FILE);
+        node_req_respond(r, 500, "text/plain", "File too large", 14, false);
+        return 1;
+    }
+    util_buf body = UTIL_BUF_INIT;
+    util_buf_reserve(&body, (size_t)st.st_size);
+    while (body.len < (size_t)st.st_size) {
+        ssize_t got = read(fd, body.data + body.len, (size_t)st.st_size - body.len);
+        if (got <= 0)
+            break;
+        body.len += (size_t)got;
+    }
+    close(fd);
+    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s: serving %s (%s)", node_req_method(r), node_req_path(r), file,
+              mime);
+    http_respond_hdrs(r, 200, mime, extra, body.data, body.len, false);
+    util_buf_free(&body);
     return 1;
 }
 
-static int not_found(struct lws *wsi, pss *p, const char *method, const char *path, const char *why)
+static int not_found(node_req *r, const char *why)
 {
-    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s: 404 (%s)", method, path, why);
-    http_respond(wsi, p, 404, "text/plain", "Not Found", 9);
+    UTIL_LOGD(UTIL_SUB_HTTP, "%s %s: 404 (%s)", node_req_method(r), node_req_path(r), why);
+    node_req_respond(r, 404, "text/plain", "Not Found", 9, false);
     return 1;
 }
 
@@ -93,7 +131,7 @@ static bool readable_file(const char *file)
 
 /* The browser client (and its source map) at <endpoint path>socket.io.min.js[.map]. Returns 1
  * when served, 0 when path is not the client. */
-static int serve_client(node *n, struct lws *wsi, const char *path, const char *method)
+static int serve_client(node *n, node_req *r, const char *path)
 {
     size_t len = strlen(path);
     for (endpoint *ep = n->endpoints; ep; ep = ep->next) {
@@ -101,16 +139,16 @@ static int serve_client(node *n, struct lws *wsi, const char *path, const char *
             continue;
         const char *name = path + ep->path_len;
         if (strcmp(name, CLIENT_JS) == 0 && readable_file(n->client_js))
-            return serve_file(wsi, method, path, n->client_js, "application/javascript");
+            return serve_file(r, n->client_js, "application/javascript");
         if (strcmp(name, CLIENT_MAP) == 0) {
             size_t clen = strlen(n->client_js);
             char *map = util_malloc(clen + 5);
             memcpy(map, n->client_js, clen);
             memcpy(map + clen, ".map", 5);
-            int r = readable_file(map) ? serve_file(wsi, method, path, map, "application/json") : 0;
+            int rc = readable_file(map) ? serve_file(r, map, "application/json") : 0;
             util_free(map);
-            if (r)
-                return r;
+            if (rc)
+                return rc;
         }
     }
     return 0;
@@ -132,21 +170,14 @@ static char *resolve_under(const char *root, const char *candidate)
 }
 
 /* A file under n->static_dir. Always takes the request (the directory is mounted at /). */
-static int serve_static(node *n, struct lws *wsi, pss *p, const char *path, const char *method)
+static int serve_static(node *n, node_req *r, const char *path)
 {
-    /* lws has already percent-decoded the path; a decoded NUL would cut it short, so compare
-     * with the length lws recorded for the URI. */
-    enum lws_token_indexes tok =
-        strcmp(method, "HEAD") == 0 ? WSI_TOKEN_HEAD_URI : WSI_TOKEN_GET_URI;
     size_t len = strlen(path);
-    int urilen = lws_hdr_total_length(wsi, tok);
-    if (path[0] != '/' || (urilen > 0 && (size_t)urilen != len) || strstr(path, "..") ||
-        strchr(path, '\\'))
-        return not_found(wsi, p, method, path, "path refused");
-
+    if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
+        return not_found(r, "path refused");
     char *root = realpath(n->static_dir, NULL);
     if (!root)
-        return not_found(wsi, p, method, path, "static directory missing");
+        return not_found(r, "static directory missing");
     bool dir_request = path[len - 1] == '/';
     size_t clen = strlen(root) + len + sizeof "/index.html";
     char *candidate = util_malloc(clen);
@@ -163,28 +194,26 @@ static int serve_static(node *n, struct lws *wsi, pss *p, const char *path, cons
         real = resolve_under(root, index);
         util_free(index);
     }
-    int r;
+    int rc;
     if (!real)
-        r = not_found(wsi, p, method, path, "no such file under the static directory");
+        rc = not_found(r, "no such file under the static directory");
     else if (!readable_file(real))
-        r = not_found(wsi, p, method, path, "not a readable regular file");
+        rc = not_found(r, "not a readable regular file");
     else
-        r = serve_file(wsi, method, path, real, mime_type(real));
+        rc = serve_file(r, real, mime_type(real));
     free(real);
     util_free(candidate);
     free(root);
-    return r;
+    return rc;
 }
 
-int static_serve(node *n, struct lws *wsi, pss *p, const char *path, const char *method)
+int static_serve(node *n, node_req *r)
 {
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-        return 0;
-    p->kind = PSS_IDLE; /* lws drives the transfer; http.c's WRITEABLE leaves PSS_IDLE alone */
-    if (n->client_js && serve_client(n, wsi, path, method))
+    const char *path = node_req_path(r);
+    if (n->client_js && serve_client(n, r, path))
         return 1;
     if (n->static_dir)
-        return serve_static(n, wsi, p, path, method);
+        return serve_static(n, r, path);
     return 0;
 }
 

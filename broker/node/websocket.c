@@ -1,35 +1,153 @@
-/* websocket: the Engine.IO WebSocket transport: handshake filtering, upgrade probe, message
- * reassembly, and the coalesced write path (every queued frame in one write, WRITEABLE only when
- * the socket is choked). */
+/* websocket: WebSockets on a link: the 101 answer, frames in (ws_frame's decoder: control frames
+ * answered here, messages handed to Engine.IO or to a router), the close handshake, and the
+ * coalesced write of a session's queue (every queued frame in one write). */
 #include "node_internal.h"
 
 #include "eio_packet.h"
 #include "util_alloc.h"
+#include "util_base64.h"
 #include "util_log.h"
 
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <string.h>
 
-/* Writes the RFC 6455 server frame header (FIN, opcode, unmasked length) for m into its headroom
- * once; all sessions share it. */
+static const char WS_GUID[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+int ws_accept(node_req *r)
+{
+    node_link *l = r->l;
+    const char *key = node_req_header(r, "sec-websocket-key");
+    char concat[64 + sizeof WS_GUID];
+    int cl = snprintf(concat, sizeof concat, "%s%s", key, WS_GUID); /* the key is 24 chars */
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    EVP_Digest(concat, (size_t)cl, digest, &dl, EVP_sha1(), NULL);
+    util_buf accept = UTIL_BUF_INIT;
+    util_base64_encode(&accept, digest, dl);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                     util_buf_cstr(&accept));
+    util_buf_free(&accept);
+    l->req = NULL;
+    http_req_free(r);
+    /* From here on the link speaks WebSocket: the parser's memory holds the frame decoder. */
+    l->kind = LINK_WS;
+    ws_decoder_init(&l->u.ws, true, l->n->cfg.eio.max_payload);
+    l->paused = false;
+    link_set_deadline(l, 0);
+    if (link_write(l, head, (size_t)n) < 0)
+        return -1;
+    if (l->in.len)
+        link_resume(l); /* frames that came with the request */
+    return 0;
+}
+
+void ws_close(node_link *l, uint16_t code)
+{
+    if (l->closing || l->close_sent)
+        return;
+    l->close_sent = true;
+    uint8_t frame[4] = {0x80 | WS_OP_CLOSE, 2, (uint8_t)(code >> 8), (uint8_t)code};
+    link_write(l, frame, code == WS_CLOSE_NO_STATUS ? 2 : 4);
+    link_close_after_write(l);
+}
+
+/* A control frame arrived. Returns false when the link is closing. */
+static bool control(node_link *l, const ws_event *ev)
+{
+    switch (ev->opcode) {
+    case WS_OP_PING: {
+        if (l->close_sent)
+            return true;
+        uint8_t h[WS_MAX_HEADER];
+        size_t hl = ws_frame_header(h, WS_OP_PONG, ev->len);
+        util_buf *b = &l->n->wbuf;
+        b->len = 0;
+        util_buf_append(b, h, hl);
+        util_buf_append(b, ev->data, ev->len);
+        link_write(l, b->data, b->len);
+        return true;
+    }
+    case WS_OP_PONG: return true;
+    case WS_OP_CLOSE:
+    default:
+        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket close frame from the peer (%u)", ev->close_code);
+        /* The close handshake: answer with the same code (none for none), then close. */
+        ws_close(l, ev->close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev->close_code);
+        return false;
+    }
+}
+
+size_t ws_feed(node_link *l, uint8_t *data, size_t len)
+{
+    size_t off = 0;
+    while (off < len && !l->closing && !l->close_sent) {
+        size_t used;
+        ws_event ev;
+        ws_result res = ws_decode(&l->u.ws, data + off, len - off, &used, &ev);
+        if (res == WS_NEED_MORE)
+            break;
+        off += used;
+        switch (res) {
+        case WS_ERROR:
+            UTIL_LOGW(UTIL_SUB_HTTP, "WebSocket closed (%u): %s", ev.close_code, ev.reason);
+            /* Our close frame carries the protocol error; the session's own close follows. */
+            ws_close(l, ev.close_code);
+            if (l->sess && !l->probe && l->sess->ws == l)
+                eio_session_close(l->sess->eio, EIO_REASON_TRANSPORT_ERROR);
+            return len; /* nothing after a protocol error is read */
+        case WS_CONTROL:
+            if (!control(l, &ev))
+                return len;
+            break;
+        case WS_MESSAGE:
+            if (l->ws_ops.on_message) {
+                l->ws_ops.on_message(l->ws_ud, ev.data, ev.len, ev.opcode == WS_OP_BINARY);
+            } else if (eio_ws_message(l, ev.data, ev.len, ev.opcode == WS_OP_BINARY) < 0) {
+                ws_close(l, WS_CLOSE_PROTOCOL);
+                return len;
+            }
+            break;
+        default: break;
+        }
+    }
+    return off;
+}
+
+void ws_drained(node_link *l)
+{
+    if (l->ws_ops.on_drain) {
+        l->ws_ops.on_drain(l->ws_ud);
+        return;
+    }
+    node_session *c = l->sess;
+    if (c && c->ws == l && eio_session_queued(c->eio))
+        session_mark_dirty(c);
+}
+
+void ws_link_gone(node_link *l)
+{
+    if (l->ws_ops.on_close) {
+        node_ws_ops ops = l->ws_ops;
+        l->ws_ops = (node_ws_ops){0};
+        ops.on_close(l->ws_ud);
+        return;
+    }
+    eio_ws_gone(l);
+}
+
+/* ---- the coalesced write of a session's queue ------------------------------------------------ */
+
+/* Writes the RFC 6455 server frame header for m into its headroom once; all sessions share it. */
 static void frame_header(eio_msg *m)
 {
     if (m->frame_hdr_len)
         return;
-    uint8_t h[10];
-    size_t n = 0;
-    h[n++] = (uint8_t)(0x80 | (m->binary ? 0x2 : 0x1));
-    if (m->len < 126) {
-        h[n++] = (uint8_t)m->len;
-    } else if (m->len <= 0xffff) {
-        h[n++] = 126;
-        h[n++] = (uint8_t)(m->len >> 8);
-        h[n++] = (uint8_t)m->len;
-    } else {
-        h[n++] = 127;
-        uint64_t l = m->len;
-        for (int i = 7; i >= 0; i--)
-            h[n++] = (uint8_t)(l >> (8 * i));
-    }
+    uint8_t h[WS_MAX_HEADER];
+    size_t n = ws_frame_header(h, m->binary ? WS_OP_BINARY : WS_OP_TEXT, m->len);
     memcpy(m->wire - n, h, n);
     m->frame_hdr_len = (uint8_t)n;
 }
@@ -47,235 +165,80 @@ static void trace_out(node_session *c, const eio_msg *m)
 
 void ws_flush(node_session *c)
 {
-    struct lws *wsi = c->ws_wsi;
-    if (!wsi || !eio_session_queued(c->eio))
+    node_link *l = c->ws;
+    if (!l || l->closing || l->close_sent || !eio_session_queued(c->eio))
         return;
-    /* Only lws's own partial buffer means "wait": lws_send_pipe_choked() would poll() the socket
-     * before every flush (one syscall per socket per iteration); a write that meets a full socket
-     * is kept by lws, which asks for POLLOUT itself. */
-    if (lws_partial_buffered(wsi)) {
-        lws_callback_on_writable(wsi);
+    /* While the kernel has not taken the last write, the queue stays in the session (where it is
+     * bounded); the drain of the link flushes again. */
+    if (link_pending(l))
         return;
-    }
-    util_buf *b = &c->node->wbuf;
-    b->len = LWS_PRE;
+    util_buf *b = &c->n->wbuf;
+    b->len = 0;
     bool debug = util_log_enabled(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG);
     eio_msg *m;
-    while (b->len - LWS_PRE < WS_FLUSH_BUDGET && (m = eio_session_pop(c->eio))) {
+    while (b->len < WS_FLUSH_BUDGET && (m = eio_session_pop(c->eio))) {
         frame_header(m);
         util_buf_append(b, m->wire - m->frame_hdr_len, m->frame_hdr_len + m->len);
         if (debug)
             trace_out(c, m);
         eio_msg_unref(m);
     }
-    size_t len = b->len - LWS_PRE;
-    if (lws_write(wsi, b->data + LWS_PRE, len, LWS_WRITE_RAW) < (int)len) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s WebSocket write failed", eio_session_sid(c->eio));
+    if (link_write(l, b->data, b->len) < 0) {
+        UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s WebSocket write failed", eio_session_sid(c->eio));
         eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
         return;
     }
-    if (eio_session_queued(c->eio))
-        lws_callback_on_writable(wsi);
-    else
+    if (eio_session_queued(c->eio)) {
+        if (!link_pending(l))
+            session_mark_dirty(c); /* over the budget: the rest goes next turn */
+    } else {
         eio_session_flushed(c->eio); /* completes a graceful close */
-}
-
-void ws_request_close(struct lws *wsi)
-{
-    pss *p = lws_wsi_user(wsi);
-    if (p)
-        p->ws_closing = true;
-    lws_callback_on_writable(wsi);
-}
-
-int ws_filter(node *n, struct lws *wsi, pss *p)
-{
-    if (!p)
-        return -1;
-    /* The connection may have carried HTTP requests before its upgrade. */
-    util_buf_free(&p->body);
-    pss_strings_free(p);
-    memset(p, 0, sizeof *p);
-    char path[512];
-    if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
-        return -1;
-    endpoint *ep = http_find_endpoint(n, path);
-    if (!ep) {
-        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket to unknown path %s refused", path);
-        return -1;
-    }
-    char b_eio[16], b_tr[32], b_sid[96];
-    eio_request r = {.method = "GET", .websocket = true};
-    r.eio = http_urlarg(wsi, "EIO=", b_eio, sizeof b_eio);
-    r.transport = http_urlarg(wsi, "transport=", b_tr, sizeof b_tr);
-    r.sid = http_urlarg(wsi, "sid=", b_sid, sizeof b_sid);
-    eio_error err = eio_request_check(&r);
-    if (err != EIO_ERR_NONE) {
-        UTIL_LOGD(UTIL_SUB_HTTP, "WebSocket refused: %s", eio_error_message(err));
-        return -1;
-    }
-    p->ep = ep;
-    bool forwarded = forward_is_forwarded(wsi);
-    if (forwarded && !forward_auth_ok(n, wsi, "GET", ep->path))
-        return -1;
-    if (!r.sid) {
-        p->new_ws = true;
-        return 0;
-    }
-    node_session *c = conn_find(n, r.sid);
-    if (!c && n->route && !forwarded) {
-        relay_accept(n, wsi, p, r.sid);
-        return 0;
-    }
-    if (!c || c->ep != ep || eio_session_state(c->eio) != EIO_ST_OPEN ||
-        eio_session_transport(c->eio) != EIO_TR_POLLING) {
-        UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s WebSocket refused: no polling session to upgrade",
-                  r.sid);
-        return -1;
-    }
-    p->sid = util_strdup(r.sid);
-    return 0;
-}
-
-int ws_established(node *n, struct lws *wsi, pss *p)
-{
-    if (p->kind == PSS_RELAY)
-        return relay_established(n, wsi, p);
-    if (p->new_ws) {
-        node_session *c = conn_new(n, p->ep, EIO_TR_WEBSOCKET, wsi);
-        conn_attach(c, &c->ws_wsi, wsi);
-        p->kind = PSS_WS;
-        p->conn = c;
-        conn_mark_dirty(c);
-        return 0;
-    }
-    node_session *c = p->sid ? conn_find(n, p->sid) : NULL;
-    if (!c || eio_session_upgrade_begin(c->eio, uv_now(n->loop)) != 0)
-        return -1;
-    conn_attach(c, &c->probe_wsi, wsi);
-    p->kind = PSS_PROBE;
-    p->conn = c;
-    UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s upgrade probe attached", p->sid);
-    util_free(p->sid); /* the session is linked: the sid is no longer needed */
-    p->sid = NULL;
-    return 0;
-}
-
-static int probe_reply(struct lws *wsi)
-{
-    unsigned char buf[LWS_PRE + 8];
-    memcpy(buf + LWS_PRE, "3probe", 6);
-    return lws_write(wsi, buf + LWS_PRE, 6, LWS_WRITE_TEXT) < 6 ? -1 : 0;
-}
-
-static int handle_packet(node *n, struct lws *wsi, pss *p, const uint8_t *data, size_t len,
-                         bool binary)
-{
-    node_session *c = p->conn;
-    eio_packet pkt;
-    if (eio_decode_ws(data, len, binary, &pkt) != 0) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid WebSocket packet",
-                  c ? eio_session_sid(c->eio) : "-");
-        if (c && p->kind == PSS_WS)
-            eio_session_close(c->eio, EIO_REASON_PARSE_ERROR);
-        return -1;
-    }
-    if (!c)
-        return -1;
-    uint64_t now = uv_now(n->loop);
-    if (p->kind == PSS_WS) {
-        if (util_log_enabled(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG) && pkt.type != EIO_MESSAGE)
-            util_log(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG, "sid=%s in ws packet %d",
-                     eio_session_sid(c->eio), (int)pkt.type);
-        eio_session_on_packet(c->eio, &pkt, now);
-        conn_rearm(c);
-        return 0;
-    }
-    /* The probe WebSocket of an upgrade. */
-    switch (eio_session_upgrade_packet(c->eio, &pkt, now)) {
-    case EIO_UPG_PROBE:
-        UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s probe answered", eio_session_sid(c->eio));
-        return probe_reply(wsi);
-    case EIO_UPG_DONE:
-        UTIL_LOGI(UTIL_SUB_ENGINEIO, "sid=%s upgraded to websocket", eio_session_sid(c->eio));
-        c->probe_wsi = NULL;
-        c->ws_wsi = wsi;
-        p->kind = PSS_WS;
-        if (eio_session_queued(c->eio))
-            conn_mark_dirty(c);
-        return 0;
-    case EIO_UPG_IGNORE: return 0;
-    case EIO_UPG_FAIL:
-    default:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid packet during upgrade: probe closed",
-                  eio_session_sid(c->eio));
-        return -1;
     }
 }
 
-int ws_receive(node *n, struct lws *wsi, pss *p, const void *in, size_t len)
+/* ---- WebSockets owned by a router (node_http.h) ------------------------------------------------ */
+
+node_ws *node_req_upgrade(node_req *r, const node_ws_ops *ops, void *ud)
 {
-    if (p->kind == PSS_RELAY)
-        return relay_receive(n, wsi, p, in, len);
-    if (p->kind != PSS_WS && p->kind != PSS_PROBE)
-        return -1;
-    bool first = lws_is_first_fragment(wsi);
-    bool last = lws_is_final_fragment(wsi) && lws_remaining_packet_payload(wsi) == 0;
-    bool binary = lws_frame_is_binary(wsi);
-    if (first && last)
-        return handle_packet(n, wsi, p, in, len, binary);
-    if (first)
-        util_buf_reset(&p->rx);
-    if (p->rx.len + len > n->cfg.eio.max_payload) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s WebSocket message over maxPayload",
-                  p->conn ? eio_session_sid(p->conn->eio) : "-");
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL, 0);
-        if (p->conn && p->kind == PSS_WS)
-            eio_session_close(p->conn->eio, EIO_REASON_TRANSPORT_ERROR);
-        return -1;
+    node_link *l = r->l;
+    if (!l || l->closing) {
+        http_req_free(r);
+        return NULL;
     }
-    util_buf_append(&p->rx, in, len);
-    if (!last)
-        return 0;
-    int rc = handle_packet(n, wsi, p, p->rx.data, p->rx.len, binary);
-    util_buf_free(&p->rx);
-    return rc;
+    r->ops = (node_req_ops){0}; /* the request's abort hook is replaced by the WebSocket's */
+    l->ws_ops = *ops;
+    l->ws_ud = ud;
+    if (ws_accept(r) < 0)
+        return NULL;
+    return (node_ws *)l;
 }
 
-int ws_writeable(node *n, struct lws *wsi, pss *p)
+int node_ws_send(node_ws *ws, const void *data, size_t len, bool binary)
 {
-    if (p->ws_closing) {
-        lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+    node_link *l = (node_link *)ws;
+    if (l->closing || l->close_sent)
         return -1;
-    }
-    if (p->kind == PSS_RELAY)
-        return relay_writeable(n, wsi, p);
-    if (p->kind == PSS_WS && p->conn && p->conn->ws_wsi == wsi)
-        ws_flush(p->conn);
-    return 0;
+    uint8_t h[WS_MAX_HEADER];
+    size_t hl = ws_frame_header(h, binary ? WS_OP_BINARY : WS_OP_TEXT, len);
+    util_buf *b = &l->n->wbuf;
+    b->len = 0;
+    util_buf_reserve(b, hl + len);
+    util_buf_append(b, h, hl);
+    util_buf_append(b, data, len);
+    return link_write(l, b->data, b->len);
 }
 
-void ws_closed(node *n, struct lws *wsi, pss *p)
+size_t node_ws_pending(const node_ws *ws)
 {
-    (void)wsi;
-    if (p && p->kind == PSS_RELAY) {
-        relay_closed(n, p);
-        return;
-    }
-    if (!p || !p->conn)
-        return;
-    node_session *c = p->conn;
-    p->conn = NULL;
-    if (p->kind == PSS_PROBE) {
-        eio_session_upgrade_abort(c->eio);
-        conn_detach(c, &c->probe_wsi);
-        return;
-    }
-    if (p->kind == PSS_WS) {
-        c->ws_wsi = NULL;
-        c->wsi_refs--;
-        eio_session_close(c->eio, EIO_REASON_TRANSPORT_CLOSE);
-        conn_maybe_free(c);
-    }
-    util_buf_free(&p->rx);
+    return link_pending((const node_link *)ws);
+}
+
+void node_ws_pause(node_ws *ws, bool paused)
+{
+    link_read((node_link *)ws, !paused);
+}
+
+void node_ws_close(node_ws *ws, uint16_t code)
+{
+    ws_close((node_link *)ws, code);
 }

@@ -36,7 +36,8 @@ START_TEST(defaults)
     ck_assert_uint_eq(c.node.eio.ping_interval_ms, 25000);
     ck_assert_uint_eq(c.node.eio.ping_timeout_ms, 20000);
     ck_assert_uint_eq(c.node.eio.max_payload, 1000000);
-    ck_assert_uint_eq(c.node.ws_rx_buffer, 2048);
+    ck_assert_uint_eq(c.node.max_connections, 0);
+    ck_assert_uint_eq(c.node.max_header_bytes, 16384);
     ck_assert_uint_eq(c.sio.connect_timeout_ms, 45000);
     ck_assert_uint_eq(c.n_ns, 1);
     ck_assert_str_eq(c.ns_names[0], "/");
@@ -63,9 +64,9 @@ START_TEST(flag_beats_env_beats_default)
     ck_assert_int_eq(parse(&c, 2, argv2, err, sizeof err), UTIL_OPTS_OK);
     ck_assert_uint_eq(c.node.eio.ping_interval_ms, 77);
     daemon_config_free(&c);
-    char *argv3[] = {"siobroker", "--ws-rx-buffer", "4096"};
+    char *argv3[] = {"siobroker", "--max-connections", "4096"};
     ck_assert_int_eq(parse(&c, 3, argv3, err, sizeof err), UTIL_OPTS_OK);
-    ck_assert_uint_eq(c.node.ws_rx_buffer, 4096);
+    ck_assert_uint_eq(c.node.max_connections, 4096);
     daemon_config_free(&c);
     clear_env();
 }
@@ -124,8 +125,8 @@ START_TEST(invalid_values)
         {"--static", "/nonexistent-dir"},
         {"--path", "no-slash"},
         {"--max-attachments", "100000"},
-        {"--ws-rx-buffer", "100"},
-        {"--ws-rx-buffer", "2000000"},
+        {"--max-header-size", "100"},
+        {"--max-connections", "-1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         daemon_config c;

@@ -196,8 +196,14 @@ export class ServerProcess {
  * Spawns BIN_DIR/<bin> with `args` and extra `env` (merged into process.env unless
  * `cleanEnv`), without waiting for readiness. The caller must stop it.
  */
-export function spawnBinary(bin, args = [], { env = {}, cleanEnv = false } = {}) {
-  const file = path.join(BIN_DIR, bin);
+export function spawnBinary(bin, args = [], { env = {}, cleanEnv = false, nofile } = {}) {
+  let file = path.join(BIN_DIR, bin);
+  // `nofile` runs the binary under a descriptor limit (soft and hard): prlimit execs it, so the
+  // PID is the binary's.
+  if (nofile) {
+    args = [`--nofile=${nofile}:${nofile}`, '--', file, ...args];
+    file = 'prlimit';
+  }
   const baseEnv = cleanEnv ? { PATH: process.env.PATH } : { ...process.env };
   // Never let the runner's own SIO_* settings leak into a server under test.
   if (!cleanEnv) for (const k of Object.keys(baseEnv)) if (k.startsWith('SIO_') && k !== 'SIO_BIN_DIR') delete baseEnv[k];
@@ -252,12 +258,12 @@ export class Ctx {
   }
 
   /** Spawns a binary on a free port, waits for its listening line, stops it at test end. */
-  async start(bin, argsFor, { envFor = () => ({}), readyMs = 5000 } = {}) {
+  async start(bin, argsFor, { envFor = () => ({}), readyMs = 5000, nofile } = {}) {
     // The port picked by freePort() can be taken again before the server binds it (another
     // test process, or the ephemeral source port of some client connection): retry then.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const sp = spawnBinary(bin, argsFor(port), { env: envFor(port) });
+      const sp = spawnBinary(bin, argsFor(port), { env: envFor(port), nofile });
       sp.port = port;
       this.servers.push(sp);
       try {
@@ -286,11 +292,11 @@ export class Ctx {
    * siobroker daemon on 127.0.0.1:<free port>. `args` are extra flags; `listenViaEnv` passes the
    * address through SIO_LISTEN instead of --listen.
    */
-  daemon({ args = [], env = {}, listenViaEnv = false, path: p = '/socket.io/' } = {}) {
+  daemon({ args = [], env = {}, listenViaEnv = false, path: p = '/socket.io/', nofile } = {}) {
     return this.start(
       'siobroker',
       (port) => (listenViaEnv ? [...args] : ['--listen', `${HOST}:${port}`, ...args]),
-      { envFor: (port) => (listenViaEnv ? { ...env, SIO_LISTEN: `${HOST}:${port}` } : env) },
+      { envFor: (port) => (listenViaEnv ? { ...env, SIO_LISTEN: `${HOST}:${port}` } : env), nofile },
     ).then((sp) => Object.assign(sp, { path: p }));
   }
 

@@ -1,5 +1,6 @@
-/* conn: the broker side of an Engine.IO session: sid table, heartbeat timer, attached transports,
- * the dirty list flushed once per loop iteration, and deferred freeing. */
+/* session: the node side of an Engine.IO session: sid table, heartbeat timer, attached transports,
+ * the dirty list flushed once per loop turn (WebSocket frames and polling answers alike), and
+ * deferred freeing. */
 #include "node_internal.h"
 
 #include "util_alloc.h"
@@ -8,36 +9,35 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-void conn_maybe_free(node_session *c)
+void session_maybe_free(node_session *c)
 {
-    if (eio_session_state(c->eio) != EIO_ST_CLOSED || c->wsi_refs > 0 || !c->timer_closed ||
-        c->dirty)
+    if (eio_session_state(c->eio) != EIO_ST_CLOSED || c->refs > 0 || !c->timer_closed || c->dirty)
         return;
-    node *n = c->node;
+    node *n = c->n;
     UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s freed", eio_session_sid(c->eio));
     eio_session_free(c->eio);
     util_free(c->remote);
     util_free(c->query);
     util_free(c);
-    n->n_conns_alive--;
+    n->n_sessions_alive--;
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
     node_session *c = container_of((uv_timer_t *)h, node_session, timer);
     c->timer_closed = true;
-    conn_maybe_free(c);
+    session_maybe_free(c);
 }
 
 static void on_timer(uv_timer_t *t)
 {
     node_session *c = container_of(t, node_session, timer);
     c->armed_at = UINT64_MAX;
-    eio_session_tick(c->eio, uv_now(c->node->loop));
-    conn_rearm(c);
+    eio_session_tick(c->eio, uv_now(c->n->loop));
+    session_rearm(c);
 }
 
-void conn_rearm(node_session *c)
+void session_rearm(node_session *c)
 {
     if (eio_session_state(c->eio) == EIO_ST_CLOSED)
         return;
@@ -49,7 +49,7 @@ void conn_rearm(node_session *c)
         c->armed_at = UINT64_MAX;
         return;
     }
-    uint64_t now = uv_now(c->node->loop);
+    uint64_t now = uv_now(c->n->loop);
     uv_timer_start(&c->timer, on_timer, next > now ? next - now : 0, 0);
     c->armed_at = next;
 }
@@ -73,10 +73,10 @@ static void on_eio_message(eio_session *s, const uint8_t *data, size_t len, bool
 static void on_eio_writable(eio_session *s, void *ud)
 {
     node_session *c = ud;
-    if (c->get_wsi && eio_session_poll_ready(s))
-        lws_callback_on_writable(c->get_wsi);
-    if (c->ws_wsi && eio_session_transport(s) == EIO_TR_WEBSOCKET && eio_session_queued(s))
-        conn_mark_dirty(c);
+    if (c->get && eio_session_poll_ready(s))
+        session_mark_dirty(c);
+    if (c->ws && eio_session_transport(s) == EIO_TR_WEBSOCKET && eio_session_queued(s))
+        session_mark_dirty(c);
 }
 
 static void on_eio_upgrade_timeout(eio_session *s, void *ud)
@@ -84,17 +84,17 @@ static void on_eio_upgrade_timeout(eio_session *s, void *ud)
     node_session *c = ud;
     UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s upgrade not completed in time: probe closed",
               eio_session_sid(s));
-    if (c->probe_wsi)
-        ws_request_close(c->probe_wsi);
+    if (c->probe)
+        ws_close(c->probe, WS_CLOSE_NORMAL);
 }
 
 static void on_eio_close(eio_session *s, const char *reason, void *ud)
 {
     node_session *c = ud;
-    node *n = c->node;
+    node *n = c->n;
     UTIL_LOGI(UTIL_SUB_ENGINEIO, "sid=%s closed: %s", eio_session_sid(s), reason);
     if (c->in_table) {
-        HASH_DEL(n->conns, c);
+        HASH_DEL(n->sessions, c);
         c->in_table = false;
         if (n->obs_close)
             n->obs_close(n->obs_ud, eio_session_sid(s));
@@ -103,107 +103,86 @@ static void on_eio_close(eio_session *s, const char *reason, void *ud)
         c->ep->ops.on_close(c, reason, c->ep->ud);
     uv_timer_stop(&c->timer);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
-    if (c->ws_wsi)
-        ws_request_close(c->ws_wsi);
-    if (c->probe_wsi)
-        ws_request_close(c->probe_wsi);
+    if (c->ws)
+        ws_close(c->ws, WS_CLOSE_NORMAL);
+    if (c->probe)
+        ws_close(c->probe, WS_CLOSE_NORMAL);
 }
 
-static int append_arg(const char *arg, size_t len, void *ud)
-{
-    util_buf *q = ud;
-    if (q->len)
-        util_buf_putc(q, '&');
-    util_buf_append(q, arg, len);
-    return 0;
-}
-
-node_session *conn_new(node *n, endpoint *ep, eio_transport_kind t, struct lws *wsi)
+node_session *session_new(node *n, endpoint *ep, eio_transport_kind t, node_req *r)
 {
     node_session *c = util_calloc(1, sizeof *c);
-    c->node = n;
+    c->n = n;
     c->ep = ep;
     c->armed_at = UINT64_MAX;
     static const eio_session_cbs cbs = {on_eio_message, on_eio_close, on_eio_writable,
                                         on_eio_upgrade_timeout};
     c->eio = eio_session_new(&n->cfg.eio, t, uv_now(n->loop), &cbs, c);
     uv_timer_init(n->loop, &c->timer);
-    n->n_conns_alive++;
+    n->n_sessions_alive++;
 
-    char addr[128] = "";
-    lws_get_peer_simple(wsi, addr, sizeof addr);
-    c->remote = util_strdup(addr);
-    util_buf q = UTIL_BUF_INIT;
-    http_query_foreach(wsi, append_arg, &q);
-    c->query = q.len ? util_buf_steal_str(&q) : util_strdup("");
-    util_buf_free(&q);
+    /* Behind a peer that forwarded the request, the client is the address it names. */
+    const char *xff = r->from_peer ? node_req_header(r, "x-forwarded-for") : NULL;
+    c->remote = util_strdup(xff && *xff ? xff : node_req_remote(r));
+    c->query = util_strdup(r->head.query ? r->head.query : "");
 
     const char *sid = eio_session_sid(c->eio);
-    HASH_ADD_KEYPTR(hh, n->conns, sid, strlen(sid), c);
+    HASH_ADD_KEYPTR(hh, n->sessions, sid, strlen(sid), c);
     c->in_table = true;
     if (n->obs_open)
         n->obs_open(n->obs_ud, sid);
     UTIL_LOGI(UTIL_SUB_ENGINEIO, "sid=%s open transport=%s remote=%s", sid,
               t == EIO_TR_POLLING ? "polling" : "websocket", c->remote);
     if (ep->ops.on_open) {
-        c->hs_wsi = wsi;
+        c->hs = r;
         ep->ops.on_open(c, ep->ud);
-        c->hs_wsi = NULL;
+        c->hs = NULL;
     }
-    conn_rearm(c);
+    session_rearm(c);
     return c;
 }
 
-node_session *conn_find(node *n, const char *sid)
+node_session *node_find_session(node *n, const char *sid)
 {
     node_session *c = NULL;
-    HASH_FIND_STR(n->conns, sid, c);
+    HASH_FIND_STR(n->sessions, sid, c);
     return c;
 }
 
-void conn_attach(node_session *c, struct lws **slot, struct lws *wsi)
+void node_each_session(node *n, void (*fn)(node_session *c, void *ud), void *ud)
 {
-    *slot = wsi;
-    c->wsi_refs++;
+    node_session *c, *tmp;
+    HASH_ITER(hh, n->sessions, c, tmp)
+    {
+        fn(c, ud);
+    }
 }
 
-void conn_detach(node_session *c, struct lws **slot)
+const eio_session *node_session_eio(const node_session *c)
 {
-    if (!*slot)
-        return;
-    *slot = NULL;
-    c->wsi_refs--;
-    conn_maybe_free(c);
+    return c->eio;
 }
 
-/* An active idle handle makes uv_run poll without blocking, so output queued from a timer or a
- * Redis callback is flushed in this iteration's check phase rather than after the next I/O.
- * Sessions are flushed in the order they got output: a publisher's acks, queued while its events
+/* Sessions are flushed in the order they got output: a publisher's acks, queued while its events
  * are handled, leave before the fan-out of those events, so its next burst overlaps the flush. */
-static void conn_idle_noop(uv_idle_t *h)
-{
-    (void)h;
-}
-
-void conn_mark_dirty(node_session *c)
+void session_mark_dirty(node_session *c)
 {
     if (c->dirty)
         return;
-    node *n = c->node;
+    node *n = c->n;
     c->dirty = true;
     c->dirty_next = NULL;
     if (n->dirty) {
         n->dirty_tail->dirty_next = c;
     } else {
-        uv_idle_start(&n->flush_idle, conn_idle_noop);
+        node_wake(n); /* output queued from a timer or Redis leaves this turn, not after I/O */
         n->dirty = c;
     }
     n->dirty_tail = c;
 }
 
-void conn_flush_dirty(node *n)
+void session_flush_dirty(node *n)
 {
-    uv_idle_stop(&n->flush_idle);
     while (n->dirty) {
         node_session *list = n->dirty;
         n->dirty = n->dirty_tail = NULL;
@@ -212,19 +191,22 @@ void conn_flush_dirty(node *n)
             list = c->dirty_next;
             c->dirty = false;
             c->dirty_next = NULL;
-            if (eio_session_state(c->eio) != EIO_ST_CLOSED && c->ws_wsi)
+            if (c->get)
+                polling_answer(c); /* also the "6" a held GET gets when an upgrade completes */
+            if (eio_session_state(c->eio) != EIO_ST_CLOSED && c->ws)
                 ws_flush(c);
-            conn_maybe_free(c);
+            session_maybe_free(c);
         }
     }
 }
 
 void node_session_note_fanout(node_session *c, uint64_t n_sessions)
 {
-    node *n = c->node;
-    if (n_sessions < BURST_MIN_FANOUT || !c->ws_wsi)
+    node *n = c->n;
+    uv_os_fd_t fd;
+    if (n_sessions < BURST_MIN_FANOUT || !c->ws ||
+        uv_fileno((const uv_handle_t *)&c->ws->tcp, &fd) != 0)
         return;
-    int fd = lws_get_socket_fd(c->ws_wsi);
     for (unsigned i = 0; i < n->n_burst; i++)
         if (n->burst_fd[i] == fd)
             return;
@@ -245,7 +227,7 @@ static bool burst_input_pending(node *n)
     return pending;
 }
 
-bool conn_burst_wait(node *n)
+bool session_burst_wait(node *n)
 {
     if (n->n_burst && burst_input_pending(n)) {
         uint64_t now = uv_hrtime();
@@ -255,7 +237,7 @@ bool conn_burst_wait(node *n)
             n->burst_turns++;
             /* Output may all sit in batches not yet queued: make sure the next poll does not
              * block (it returns at once anyway, the source being readable). */
-            uv_idle_start(&n->flush_idle, conn_idle_noop);
+            node_wake(n);
             return true;
         }
     }
@@ -264,10 +246,10 @@ bool conn_burst_wait(node *n)
     return false;
 }
 
-void conn_close_all(node *n, const char *reason, bool now)
+void session_close_all(node *n, const char *reason, bool now)
 {
     node_session *c, *tmp;
-    HASH_ITER(hh, n->conns, c, tmp)
+    HASH_ITER(hh, n->sessions, c, tmp)
     {
         if (now)
             eio_session_abort(c->eio, reason);
@@ -296,26 +278,8 @@ int node_session_send_message(node_session *c, const void *data, size_t len, boo
 bool node_session_writable(const node_session *c)
 {
     if (eio_session_transport(c->eio) == EIO_TR_POLLING)
-        return c->get_wsi != NULL;
-    /* Not lws_send_pipe_choked(): that poll()s the socket, once per socket per volatile emit. */
-    return c->ws_wsi && !lws_partial_buffered(c->ws_wsi);
-}
-
-static bool header_token_wanted(enum lws_token_indexes t, const char *name)
-{
-    switch (t) {
-    case WSI_TOKEN_GET_URI:
-    case WSI_TOKEN_POST_URI:
-    case WSI_TOKEN_OPTIONS_URI:
-    case WSI_TOKEN_PUT_URI:
-    case WSI_TOKEN_PATCH_URI:
-    case WSI_TOKEN_DELETE_URI:
-    case WSI_TOKEN_HEAD_URI:
-    case WSI_TOKEN_HTTP_URI_ARGS: return false;
-    default: break;
-    }
-    size_t len = name ? strlen(name) : 0;
-    return len > 1 && name[0] != ':' && name[len - 1] == ':';
+        return c->get != NULL;
+    return c->ws && !link_pending(c->ws);
 }
 
 static int add_query_arg(const char *arg, size_t len, void *ud)
@@ -332,35 +296,40 @@ static int add_query_arg(const char *arg, size_t len, void *ud)
 
 json_t *node_session_handshake_query(const node_session *c)
 {
-    if (!c->hs_wsi)
+    if (!c->hs)
         return NULL;
     json_t *q = json_object();
-    http_query_foreach(c->hs_wsi, add_query_arg, q);
+    node_req_query_foreach(c->hs, add_query_arg, q);
     return q;
+}
+
+static int add_header(const char *name, const char *value, void *ud)
+{
+    json_t *h = ud;
+    json_t *v = json_string(value);
+    if (!v)
+        return 0; /* not UTF-8: left out */
+    json_t *prev = json_object_get(h, name);
+    if (prev) {
+        /* Repeated header: one value joined with ", ", as Node's IncomingMessage.headers. */
+        util_buf b = UTIL_BUF_INIT;
+        util_buf_printf(&b, "%s, %s", json_string_value(prev), value);
+        json_decref(v);
+        v = json_string(util_buf_cstr(&b));
+        util_buf_free(&b);
+        if (!v)
+            return 0;
+    }
+    json_object_set_new(h, name, v);
+    return 0;
 }
 
 json_t *node_session_handshake_headers(const node_session *c)
 {
-    if (!c->hs_wsi)
+    if (!c->hs)
         return NULL;
     json_t *h = json_object();
-    char value[2048], key[64];
-    for (int t = 0; t < WSI_TOKEN_COUNT; t++) {
-        const char *name = (const char *)lws_token_to_string((enum lws_token_indexes)t);
-        if (!header_token_wanted((enum lws_token_indexes)t, name))
-            continue;
-        if (lws_hdr_total_length(c->hs_wsi, (enum lws_token_indexes)t) <= 0)
-            continue;
-        if (lws_hdr_copy(c->hs_wsi, value, sizeof value, (enum lws_token_indexes)t) < 0)
-            continue;
-        size_t kl = strlen(name) - 1;
-        if (kl >= sizeof key)
-            continue;
-        for (size_t i = 0; i < kl; i++)
-            key[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-        key[kl] = '\0';
-        json_object_set_new(h, key, json_string(value));
-    }
+    node_req_header_foreach(c->hs, add_header, h);
     return h;
 }
 
@@ -391,7 +360,7 @@ const char *node_session_query(const node_session *c)
 
 node *node_session_node(const node_session *c)
 {
-    return c->node;
+    return c->n;
 }
 
 void *node_session_data(const node_session *c)
