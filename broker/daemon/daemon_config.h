@@ -43,6 +43,14 @@ typedef struct daemon_config {
     uint32_t redis_health_ms; /**< --redis-health-interval: PING period */
     uint32_t redis_stall_ms;  /**< --redis-stall-timeout: no PING answer this long = stalled */
     size_t redis_max_output;  /**< --redis-max-output: bytes waiting for Redis, at most */
+    char *app_url;            /**< --app-url, or NULL */
+    char *app_secret;         /**< --app-secret, or NULL */
+    bool insecure_app;        /**< --insecure-app */
+    uint32_t app_concurrency; /**< --app-concurrency */
+    uint32_t app_batch;       /**< --app-batch */
+    uint32_t app_queue;       /**< --app-queue */
+    uint32_t app_timeout_ms;  /**< --app-timeout */
+    size_t app_max_answer;    /**< --app-max-answer */
 } daemon_config;
 
 /* The --max-memory default: half of the memory this process may use (the machine's RAM, or the

@@ -1,4 +1,5 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
+#include "app_bridge.h"
 #include "cluster.h"
 #include "daemon_config.h"
 #include "daemon_introspect.h"
@@ -141,6 +142,11 @@ static void leave_cluster(void *ud)
     uv_timer_start(&m->linger, on_linger, 50, 0);
 }
 
+static void app_shutdown(void *arg)
+{
+    app_bridge_shutdown(arg);
+}
+
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
 static void raise_fd_limit(void)
 {
@@ -186,6 +192,24 @@ int main(int argc, char **argv)
         daemon_config_free(&cfg);
         return 2;
     }
+    bool uses_app = false;
+    for (size_t i = 0; i < cfg.n_ns; i++)
+        uses_app |= strcmp(cfg.ns_policies[i], "app") == 0;
+    if (uses_app && !cfg.app_url) {
+        fprintf(stderr, "siobroker: a namespace with the app policy needs --app-url (or "
+                        "SIO_APP_URL): where the application's handlers answer\n");
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.app_url && !cfg.app_secret && !cfg.insecure_app) {
+        fprintf(stderr, "siobroker: --app-url needs --app-secret (or SIO_APP_SECRET, 16+ "
+                        "characters): the app checks that calls come from a node; --insecure-app "
+                        "runs without (trusted networks only)\n");
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.app_url && !cfg.app_secret)
+        UTIL_LOGW(UTIL_SUB_NODE, "--insecure-app: calls to the app are not signed");
     if (cfg.redis_url && !cfg.cluster_secret)
         UTIL_LOGW(UTIL_SUB_CLUSTER, "--insecure-cluster: forwarded requests are neither signed nor "
                                     "checked");
@@ -228,6 +252,8 @@ int main(int argc, char **argv)
     uv_timer_start(&ds.chores, on_chores, 1000, 1000);
     node_on_shutdown(nd, stop_chores, &ds);
     sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
+    char node_id[16];
+    util_rand_id(node_id, 6);
     if (cfg.redis_url) {
         rd_cluster_config cc;
         memset(&cc, 0, sizeof cc);
@@ -243,8 +269,6 @@ int main(int argc, char **argv)
         m->srv = srv;
         m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
         sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
-        char node_id[16];
-        util_rand_id(node_id, 6);
         char advertise[128];
         snprintf(advertise, sizeof advertise, "%s:%d", cfg.listen_host, node_port(nd));
         rd_registry_config rc = {
@@ -273,11 +297,33 @@ int main(int argc, char **argv)
         m->linger.data = m;
         node_on_shutdown(nd, leave_cluster, m);
     }
-    for (size_t i = 0; i < cfg.n_ns; i++)
-        daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    app_bridge *bridge = NULL;
+    app_policy *app = NULL;
+    if (uses_app) {
+        app_bridge_config bc = {
+            .url = cfg.app_url,
+            .secret = cfg.app_secret,
+            .node_id = cfg.node_id ? cfg.node_id : node_id,
+            .concurrency = cfg.app_concurrency,
+            .batch = cfg.app_batch,
+            .timeout_ms = cfg.app_timeout_ms,
+            .max_answer = cfg.app_max_answer,
+        };
+        bridge = app_bridge_new(&loop, &bc, err, sizeof err); /* the URL was checked */
+        app = app_policy_new(srv, bridge, &loop, cfg.app_queue);
+        node_on_shutdown(nd, app_shutdown, bridge);
+    }
+    for (size_t i = 0; i < cfg.n_ns; i++) {
+        if (strcmp(cfg.ns_policies[i], "app") == 0)
+            daemon_policy_app(srv, cfg.ns_names[i], app);
+        else
+            daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    }
     node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
     node_free(nd);
+    app_policy_free(app);
+    app_bridge_free(bridge);
     cluster_free(cl);
     int rc = uv_loop_close(&loop);
     eio_budget_free(ds.budget);
