@@ -8,7 +8,7 @@
 // holds ~230,000 of them (it held 2.1 million, ~150 MB, before).
 
 import assert from 'node:assert/strict';
-import { itest, sleep, httpRequest } from '../lib/harness.mjs';
+import { itest, openWs, sleep, httpRequest } from '../lib/harness.mjs';
 import { MiB, MEM_FACTOR, SERVER_ENV, rssBytes, rssSampler, wsSession, wsJoin, forget, stopReading, pump, pollingSession, linesWith } from '../lib/bounds.mjs';
 
 const EVENT = '42["m"]';
@@ -156,6 +156,14 @@ itest('over --max-memory: /readyz answers 503 above 7/8, the largest session is 
   }
   await sleep(300);
   assert.equal(await ready(), 503, '/readyz stays 503 while the node is over 7/8 of its budget');
+  // ...and a new session is refused with an answer on both transports, the old ones served.
+  const poll = await httpRequest(srv.port, { path: '/socket.io/?EIO=4&transport=polling' }, 3000);
+  assert.equal(poll.status, 503, 'a polling handshake over the budget');
+  assert.equal(poll.headers['retry-after'], '1');
+  const refused = openWs(srv.port, '/socket.io/?EIO=4&transport=websocket');
+  h.defer(() => refused.terminate());
+  await refused.closed;
+  assert.equal(refused.unexpectedResponse && refused.unexpectedResponse.status, 503, 'a WebSocket handshake over the budget');
   assert.equal(linesWith(srv.stderr, 'memory budget: sessions held').length, 0, 'nothing shed below the max');
   // Past the max: the big reader is shed, the small one kept; the node is ready again.
   for (let i = 0; i < 2000 && linesWith(srv.stderr, 'memory budget: sessions held').length === 0; i++) {
