@@ -74,6 +74,20 @@ int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
         return -1;
     batch_before_send(c);
     sio_server *srv = c->srv;
+    if (volatile_ && srv->ops.send_volatile) {
+        /* The packet and its attachments are kept or dropped together. */
+        eio_msg *stack[8], **v = stack;
+        size_t n = 1 + e->n_attachments;
+        if (n > sizeof stack / sizeof stack[0])
+            v = util_malloc(n * sizeof *v);
+        v[0] = e->text;
+        for (size_t i = 0; i < e->n_attachments; i++)
+            v[1 + i] = e->attachments[i];
+        int rc = srv->ops.send_volatile(c->conn, v, n, srv->host);
+        if (v != stack)
+            util_free(v);
+        return rc;
+    }
     if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
         return -1;
     for (size_t i = 0; i < e->n_attachments; i++)
@@ -97,6 +111,101 @@ static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err);
 
+/* Undoes what a connect handler did to a socket that will not connect: rooms left, server acks it
+ * asked fired with an error. */
+static void connect_undo(sio_socket *s)
+{
+    rooms_leave_all(s);
+    while (s->acks) { /* acks asked from inside a refused connect handler */
+        sio_pending_ack *pa = s->acks;
+        s->acks = pa->next;
+        pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
+    }
+    for (size_t i = 0; i < s->n_held; i++)
+        sio_encoded_clear(&s->held[i]);
+    util_free(s->held);
+    s->held = NULL;
+    s->n_held = 0;
+    s->connecting = false;
+}
+
+/* Refuses s: CONNECT_ERROR {message, data} (data borrowed, may be NULL) unless the client is
+ * closing, or no packet at all and the whole session closed when close_session is set. */
+static void connect_refused(sio_socket *s, const char *message, const json_t *data,
+                            bool close_session)
+{
+    sio_client *c = s->client;
+    connect_undo(s);
+    if (!c->close_reason && close_session) {
+        batch_before_send(c);
+        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+    } else if (!c->close_reason) {
+        json_t *body = json_object();
+        json_object_set_new(body, "message", json_string(message));
+        if (data)
+            json_object_set(body, "data", (json_t *)data);
+        sio_encoded e;
+        sio_encode(SIO_CONNECT_ERROR, s->nsp->name, -1, body, &e);
+        json_decref(body);
+        socket_send(s, &e, false);
+        sio_encoded_clear(&e);
+    }
+    UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", s->nsp->name,
+              close_session ? "session closed" : message);
+}
+
+/* Accepts s: it joins its namespace, gets the CONNECT reply, then what was emitted to it while
+ * connecting; the session's connect timeout stops. */
+static void connect_accepted(sio_socket *s)
+{
+    sio_nsp *nsp = s->nsp;
+    sio_client *c = s->client;
+    s->connecting = false;
+    batch_nsp_changed(nsp);
+    HASH_ADD_STR(nsp->sockets, id, s);
+    socket_ref(s);
+    nsp->n_sockets++;
+    LL_PREPEND2(c->sockets, s, client_next);
+    s->connected = true;
+    if (c->connect_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
+        c->connect_timer = NULL;
+    }
+
+    json_t *body = json_pack("{s:s}", "sid", s->id);
+    sio_encoded e;
+    sio_encode(SIO_CONNECT, nsp->name, -1, body, &e);
+    json_decref(body);
+    socket_send(s, &e, false);
+    sio_encoded_clear(&e);
+    for (size_t i = 0; i < s->n_held; i++) {
+        socket_send(s, &s->held[i], false);
+        sio_encoded_clear(&s->held[i]);
+    }
+    util_free(s->held);
+    s->held = NULL;
+    s->n_held = 0;
+    /* Per namespace connect, which a client can repeat at will: limited (per kind). */
+    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s connected to %s", s->id,
+                nsp->name);
+}
+
+void socket_pending_abort(sio_socket *s, const char *reason)
+{
+    sio_client *c = s->client;
+    if (c && c->pending)
+        LL_DELETE2(c->pending, s, pend_next); /* a no-op when s is not in the list */
+    s->pend_next = NULL;
+    connect_undo(s);
+    UTIL_LOGD(UTIL_SUB_SOCKETIO, "deferred connect of %s to %s abandoned: %s", s->id, s->nsp->name,
+              reason);
+    socket_ref(s);
+    if (s->nsp->h.disconnect)
+        s->nsp->h.disconnect(s, reason, s->nsp->ud);
+    s->client = NULL;
+    socket_unref(s);
+}
+
 void socket_connect(sio_socket *s, const json_t *auth)
 {
     sio_nsp *nsp = s->nsp;
@@ -112,56 +221,94 @@ void socket_connect(sio_socket *s, const json_t *auth)
             empty = json_object();
         ok = nsp->h.connect(s, s->auth ? s->auth : empty, &rej, nsp->ud);
     }
-    s->connecting = false;
+    if (s->deferring) {
+        /* The answer comes later (sio_socket_accept / _refuse / _refuse_close); the deferral holds
+         * a reference until then. */
+        s->deferring = false;
+        util_free(rej.message);
+        json_decref(rej.data);
+        if (!s->deferred)
+            return; /* already answered from inside the handler */
+        if (c->close_reason) {
+            socket_pending_abort(s, c->close_reason);
+            return;
+        }
+        LL_PREPEND2(c->pending, s, pend_next);
+        return;
+    }
     if (!ok || c->close_reason) {
-        rooms_leave_all(s);
-        while (s->acks) { /* acks asked from inside a refused connect handler */
-            sio_pending_ack *pa = s->acks;
-            s->acks = pa->next;
-            pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
-        }
-        if (!c->close_reason) {
-            json_t *body = json_object();
-            json_object_set_new(body, "message",
-                                json_string(rej.set ? rej.message : "connection refused"));
-            if (rej.data)
-                json_object_set(body, "data", rej.data);
-            sio_encoded e;
-            sio_encode(SIO_CONNECT_ERROR, nsp->name, -1, body, &e);
-            json_decref(body);
-            socket_send(s, &e, false);
-            sio_encoded_clear(&e);
-        }
-        UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
-                  rej.set ? rej.message : "by handler");
+        connect_refused(s, rej.set ? rej.message : "connection refused", rej.data, false);
         util_free(rej.message);
         json_decref(rej.data);
         return;
     }
     util_free(rej.message);
     json_decref(rej.data);
+    connect_accepted(s);
+}
 
-    batch_nsp_changed(nsp);
-    HASH_ADD_STR(nsp->sockets, id, s);
+/* Takes s out of its client's pending list for an answer; returns the client when the answer can
+ * still be delivered (NULL once the client is gone). */
+static sio_client *deferred_take(sio_socket *s)
+{
+    sio_client *c = s->client;
+    if (!c)
+        return NULL;
+    if (c->pending)
+        LL_DELETE2(c->pending, s, pend_next); /* a no-op when s is not in the list */
+    s->pend_next = NULL;
+    return c;
+}
+
+int sio_socket_defer_connect(sio_socket *s)
+{
+    if (!s->connecting || s->connected || s->deferring || s->deferred)
+        return -1;
+    s->deferring = true;
+    s->deferred = true;
     socket_ref(s);
-    nsp->n_sockets++;
-    LL_PREPEND2(c->sockets, s, client_next);
-    s->connected = true;
+    return 0;
+}
 
-    json_t *body = json_pack("{s:s}", "sid", s->id);
-    sio_encoded e;
-    sio_encode(SIO_CONNECT, nsp->name, -1, body, &e);
-    json_decref(body);
-    socket_send(s, &e, false);
-    sio_encoded_clear(&e);
-    for (size_t i = 0; i < s->n_held; i++) {
-        socket_send(s, &s->held[i], false);
-        sio_encoded_clear(&s->held[i]);
+/* Answers a deferred connect: accept, refuse with CONNECT_ERROR, or close the session. */
+static int deferred_answer(sio_socket *s, int how, const char *message, const json_t *data)
+{
+    if (!s->deferred)
+        return -1;
+    s->deferred = false;
+    sio_client *c = deferred_take(s);
+    int rc = -1;
+    if (c) {
+        client_dispatch_begin(c);
+        if (c->close_reason)
+            connect_undo(s); /* the client's close is unwinding: nothing to send */
+        else if (how == 0)
+            connect_accepted(s), rc = 0;
+        else
+            connect_refused(s, message, data, how == 2), rc = 0;
+        if (how != 0 || rc != 0)
+            s->client = NULL; /* not connected: the socket goes with the last reference */
+        client_dispatch_end(c);
     }
-    util_free(s->held);
-    s->held = NULL;
-    s->n_held = 0;
-    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s connected to %s", s->id, nsp->name);
+    socket_unref(s);
+    return rc;
+}
+
+int sio_socket_accept(sio_socket *s)
+{
+    return deferred_answer(s, 0, NULL, NULL);
+}
+
+int sio_socket_refuse(sio_socket *s, const char *message, json_t *data)
+{
+    int rc = deferred_answer(s, 1, message ? message : "connection refused", data);
+    json_decref(data);
+    return rc;
+}
+
+int sio_socket_refuse_close(sio_socket *s)
+{
+    return deferred_answer(s, 2, NULL, NULL);
 }
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
@@ -216,7 +363,8 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     nsp->n_sockets--;
     if (c && c->sockets)
         LL_DELETE2(c->sockets, s, client_next); /* a no-op when s is not in the list */
-    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
+    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s left %s: %s", s->id,
+                nsp->name, reason);
     while (s->acks) {
         sio_pending_ack *pa = s->acks;
         s->acks = pa->next;
@@ -252,8 +400,8 @@ void socket_on_event(sio_socket *s, json_t *data, int64_t id)
         nsp->h.any(s, event, args, ack, nsp->ud);
     } else {
         if (ack) {
-            UTIL_LOGW(UTIL_SUB_SOCKETIO, "event \"%s\" on %s asks an ack but has no handler", event,
-                      nsp->name);
+            UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "event \"%.100s\" on %s asks an ack but has no handler",
+                         event, nsp->name);
             sio_ack_drop(ack);
         } else {
             UTIL_LOGD(UTIL_SUB_SOCKETIO, "event \"%s\" on %s has no handler", event, nsp->name);

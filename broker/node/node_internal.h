@@ -16,8 +16,11 @@
 
 /** Bytes of the read buffer every connection shares (a read never outlives its callback). */
 #define NODE_READ_BUF (64u * 1024)
-/** Upper bound of the bytes one WebSocket flush hands to the kernel; the rest waits for drain. */
-#define WS_FLUSH_BUDGET (256u * 1024)
+/** Upper bound of the bytes one WebSocket flush hands to the kernel (at least one message goes);
+ * the rest waits in the session's queue, where it is bounded, until the kernel has taken the last
+ * write. What the kernel refuses of a write is held by the link: at most this much per slow
+ * reader, and counted in its session's memory (EIO_HOLD_TX). */
+#define WS_FLUSH_BUDGET (64u * 1024)
 /** After a last answer, the connection is drained this long at most before it is closed. */
 #define LINGER_MS 2000u
 /** Input buffered behind a request in progress (pipelining) before reading stops. */
@@ -99,6 +102,7 @@ struct node_req {
     get_wait *wait;     /**< REQ_POLL_WAIT: the grace timer (owned) */
     node_req_ops ops;   /**< REQ_TAKEN / REQ_RELAY */
     void *ops_ud;
+    node_req *pool_next; /**< node.req_pool */
 };
 
 /** A GET that arrived while its session's GET is held through another node whose connection still
@@ -200,9 +204,11 @@ struct node {
                            is in deadline order (one delay per list, appended at the tail) */
     node_link *tq_tail[2];
     uv_timer_t sweep_timer;
-    node_link *resume; /**< links whose parsing resumes at the end of the turn */
-    uint8_t *rbuf;     /**< the shared read buffer (NODE_READ_BUF) */
-    bool rbuf_busy;
+    node_link *resume;  /**< links whose parsing resumes at the end of the turn */
+    uint8_t *rbuf;      /**< the shared read buffer (NODE_READ_BUF) */
+    node_req *req_pool; /**< finished requests kept for reuse, with their buffers */
+    size_t n_req_pool;
+    util_buf pbuf; /**< scratch for a polling answer's body */
     /* sessions */
     node_session *sessions;  /**< uthash by sid */
     size_t n_sessions_alive; /**< allocated sessions (open or draining) */
@@ -252,6 +258,8 @@ int link_accept(node *n, int fd);
 int link_write(node_link *l, const void *data, size_t len);
 /* Bytes written on l that the kernel has not taken yet. */
 size_t link_pending(const node_link *l);
+/* Memory l holds for those bytes (allocated sizes), for the session's accounting. */
+size_t link_held(const node_link *l);
 /* Closes l at once (the peer sees a close, or a reset if input is unread). Idempotent. */
 void link_close(node_link *l);
 /* Closes l gracefully: once its output is written, shuts it down for writing, drains input until
@@ -280,8 +288,10 @@ void http_link_init(node_link *l);
 size_t http_feed(node_link *l, uint8_t *data, size_t len);
 /* The client connection of r went away (r->l is being closed). r is freed or handed on. */
 void http_req_gone(node_req *r);
-/* Frees a request that is over (answered or gone). */
+/* Releases a request that is over (answered or gone): kept for reuse, or freed. */
 void http_req_free(node_req *r);
+/* Frees the requests kept for reuse (node_free). */
+void http_req_pool_free(node *n);
 /* Answers r with a status and body, plus extra header lines (each "name: value\r\n", may be
  * NULL). As node_req_respond. */
 void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *extra,

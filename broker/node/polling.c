@@ -157,8 +157,8 @@ static void serve_get(node_req *r, node_session *c, bool may_wait)
             session_mark_dirty(c);
         break;
     case EIO_POLL_DUP:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s overlapping GET: session closed",
-                  eio_session_sid(c->eio));
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s overlapping GET: session closed",
+                     eio_session_sid(c->eio));
         node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POLL_BAD:
@@ -171,15 +171,15 @@ void polling_answer(node_session *c)
     node_req *r = c->get;
     if (!r || !eio_session_poll_ready(c->eio))
         return;
-    util_buf body = UTIL_BUF_INIT;
-    eio_session_poll_take(c->eio, &body);
+    util_buf *body = &c->n->pbuf; /* scratch: copied into the answer at once */
+    body->len = 0;
+    eio_session_poll_take(c->eio, body);
     if (util_log_enabled(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG))
         util_log(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG, "sid=%s GET answered %zu bytes: %.*s",
-                 eio_session_sid(c->eio), body.len, (int)(body.len > 200 ? 200 : body.len),
-                 (const char *)body.data);
+                 eio_session_sid(c->eio), body->len, (int)(body->len > 200 ? 200 : body->len),
+                 (const char *)body->data);
     detach_get(c, r);
-    http_respond_hdrs(r, 200, "text/plain; charset=UTF-8", NULL, body.data, body.len, false);
-    util_buf_free(&body);
+    http_respond_hdrs(r, 200, "text/plain; charset=UTF-8", NULL, body->data, body->len, false);
     session_maybe_free(c);
 }
 
@@ -215,8 +215,8 @@ void polling_post_start(node_req *r, const char *sid)
     node *n = r->n;
     if (r->head.content_length > (int64_t)n->cfg.eio.max_payload) {
         node_session *c = node_find_session(n, sid);
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body of %" PRId64 " bytes over maxPayload", sid,
-                  r->head.content_length);
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s POST body of %" PRId64 " bytes over maxPayload",
+                     sid, r->head.content_length);
         http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
         if (c)
             eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
@@ -245,8 +245,8 @@ void polling_post_done(node_req *r)
         session_rearm(c);
         break;
     case EIO_POST_PARSE:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid payload: session closed",
-                  eio_session_sid(c->eio));
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s invalid payload: session closed",
+                     eio_session_sid(c->eio));
         node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POST_BAD:

@@ -82,8 +82,38 @@ static void host_timer_cancel(void *host, void *timer)
     H.bad++; /* not a handle we returned */
 }
 
-static const sio_host_ops k_ops = {host_send, host_close, host_now, host_timer_start,
-                                   host_timer_cancel};
+static void host_hold(void *conn, size_t n, void *host)
+{
+    fconn *fc = conn;
+    if (host != &H || !fc || !fc->open)
+        H.bad++;
+    fc->held = n;
+    fc->n_hold++;
+}
+
+/* The volatile group: recorded, then queued message by message as send would. */
+static int host_send_volatile(void *conn, eio_msg *const *m, size_t n, void *host)
+{
+    fconn *fc = conn;
+    if (host != &H || !fc || !fc->open || n == 0) {
+        H.bad++;
+        return -1;
+    }
+    if (fc->refuse_volatile)
+        return -1;
+    if (fc->n_vol_groups < 8)
+        fc->vol_groups[fc->n_vol_groups++] = n;
+    for (size_t i = 0; i < n; i++)
+        if (host_send(conn, m[i], true, host) != 0)
+            H.bad++;
+    return 0;
+}
+
+const sio_host_ops k_ops = {host_send, host_close, host_now, host_timer_start, host_timer_cancel};
+
+const sio_host_ops k_ops_full = {host_send,          host_close,        host_now,
+                                 host_timer_start,   host_timer_cancel, NULL,
+                                 host_send_volatile, host_hold};
 
 /* Moves the clock forward by ms, firing due timers in deadline order (start order on ties). */
 void advance(uint64_t ms)
@@ -301,16 +331,12 @@ void on_fetch(sio_nsp *nsp, json_t *sockets, const char *err, void *ud)
 
 /* Starts a test: a server with "/" (per-event handler for "chat"), "/chat" (the same handlers) and
  * "/bare" (no handlers at all). connect_timeout_ms 0 keeps the default. */
-void fx_init_timeout(uint32_t connect_timeout_ms)
+void fx_init_with(const sio_server_config *cfg, const sio_host_ops *ops)
 {
     memset(&H, 0, sizeof H);
     H.now = T0;
     H.tail = &H.timers;
-    sio_server_config cfg;
-    sio_server_config_defaults(&cfg);
-    if (connect_timeout_ms)
-        cfg.connect_timeout_ms = connect_timeout_ms;
-    H.srv = sio_server_new(&cfg, &k_ops, &H);
+    H.srv = sio_server_new(cfg, ops, &H);
     ck_assert_ptr_nonnull(H.srv);
     const sio_nsp_handlers h = {on_connect, on_disconnect, on_any};
     H.root = sio_server_of(H.srv, "/", &h, &H);
@@ -320,6 +346,15 @@ void fx_init_timeout(uint32_t connect_timeout_ms)
     ck_assert(sio_server_find_nsp(H.srv, "/") == H.root);
     ck_assert(sio_server_find_nsp(H.srv, "/chat") == H.chat);
     ck_assert_ptr_null(sio_server_find_nsp(H.srv, "/nope"));
+}
+
+void fx_init_timeout(uint32_t connect_timeout_ms)
+{
+    sio_server_config cfg;
+    sio_server_config_defaults(&cfg);
+    if (connect_timeout_ms)
+        cfg.connect_timeout_ms = connect_timeout_ms;
+    fx_init_with(&cfg, &k_ops);
 }
 
 void fx_init(void)

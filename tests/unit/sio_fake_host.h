@@ -5,9 +5,12 @@
 #ifndef SIO_FAKE_HOST_H
 #define SIO_FAKE_HOST_H
 
+#include "eio_session.h"
 #include "sio_adapter.h"
 #include "sio_binary.h"
 #include "sio_server.h"
+#include "util_buf.h"
+#include "util_log.h"
 
 #include <check.h>
 #include <inttypes.h>
@@ -47,6 +50,10 @@ typedef struct fconn {
     const char *close_reason; /**< reason of the last one */
     uint64_t close_seq;       /**< global order of the last one */
     int late_close;           /**< close calls after sio_client_closed (bad) */
+    size_t held;              /**< what the last hold call said */
+    int n_hold;               /**< hold calls */
+    size_t vol_groups[8];     /**< sizes of the send_volatile calls */
+    int n_vol_groups;
 } fconn;
 
 enum { T_ARMED, T_FIRED, T_CANCELLED };
@@ -144,6 +151,10 @@ typedef struct fake_host {
 /** The state of the running test (one test per process at a time, as Check forks). */
 extern fake_host H;
 
+/** The fake host's operations: k_ops the minimal host, k_ops_full the host of a node (it groups
+ * volatile packets and hears what the Socket.IO side holds). */
+extern const sio_host_ops k_ops, k_ops_full;
+
 /* Moves the clock forward by ms, firing due timers in deadline order (start order on ties). */
 void advance(uint64_t ms);
 
@@ -163,8 +174,11 @@ void on_bc(sio_nsp *nsp, json_t *replies, size_t expected, bool timed_out, void 
 /* A fetch callback that keeps a deep copy of the sockets in H.fetched. */
 void on_fetch(sio_nsp *nsp, json_t *sockets, const char *err, void *ud);
 
-/* Starts a test: a server with "/" (per-event handler for "chat"), "/chat" (the same handlers) and
- * "/bare" (no handlers at all). connect_timeout_ms 0 keeps the default. */
+/* Starts a test: a server with config cfg (borrowed) on the host ops, with "/" (per-event handler
+ * for "chat"), "/chat" (the same handlers) and "/bare" (no handlers at all). */
+void fx_init_with(const sio_server_config *cfg, const sio_host_ops *ops);
+
+/* fx_init_with the default config but connect_timeout_ms (0: the default) on k_ops. */
 void fx_init_timeout(uint32_t connect_timeout_ms);
 
 /* fx_init_timeout with the default connect timeout. */
