@@ -33,6 +33,19 @@ const COMMAND_MS = 30000;
 /** cmd with the documented build tree (`build/...`) pointing at the one under test. */
 const inBuild = (cmd) => cmd.replace(/(^|[\s="'(])build\//g, `$1${BUILD}/`);
 
+/** The programs `make install` puts on PATH, found in the build tree under test. */
+const INSTALLED = ['siobroker', 'siocli', 'siobench', 'echo-server', 'chat-handlers'];
+
+/** The file prog names, from cwd: an installed program of the build, or a path (one reaching into
+ * the source tree's build/ is taken from the build under test), or a name for PATH. */
+function resolveProgram(prog, cwd) {
+  if (INSTALLED.includes(prog)) return path.join(BUILD, 'bin', prog);
+  if (!prog.includes('/')) return prog;
+  const file = path.resolve(cwd, prog);
+  const inTree = path.relative(path.join(ROOT, 'build'), file);
+  return inTree.startsWith('..') ? file : path.join(BUILD, inTree);
+}
+
 /** Runs argv[0] with argv[1..] (no shell) and returns {code, out} (stdout and stderr joined). */
 function run(argv, { env = process.env, cwd = ROOT, input } = {}) {
   const r = spawnSync(argv[0], argv.slice(1), { env, cwd, input, encoding: 'utf8', timeout: COMMAND_MS });
@@ -56,6 +69,17 @@ class Doc {
     this.env.PYTHONPATH = path.join(ROOT, 'clients/python');
     this.lastStdout = null;
     this.render = null;
+    this.cwd = ROOT; /* each block starts in the repository root; `cd DIR` holds to its end */
+  }
+
+  /** `cd DIR`: the directory of the document's next commands. */
+  changeDir(cmd, block) {
+    const m = /^cd\s+(\S+)$/.exec(cmd.trim());
+    if (!m) return false;
+    const dir = path.resolve(this.cwd, m[1]);
+    assert.ok(fs.existsSync(dir), `${this.where(block)}: cd ${m[1]}: no such directory`);
+    this.cwd = dir;
+    return true;
   }
 
   /** A temporary directory removed when the document's checks end. */
@@ -89,6 +113,7 @@ class Doc {
     }
     if (!['sh', 'python', 'js'].includes(b.lang) || b.mode === 'illustration') return;
     this.lastStdout = null;
+    this.cwd = ROOT;
     await this.ports.learn(b.text);
     const text = this.ports.rewrite(b.text);
     if (b.lang === 'python') {
@@ -116,8 +141,8 @@ class Doc {
   }
 
   runLine(cmd, b) {
-    if (this.exportVar(cmd, b)) return '';
-    const r = bash(inBuild(cmd), this.env);
+    if (this.exportVar(cmd, b) || this.changeDir(cmd, b)) return '';
+    const r = run(['bash', '-c', inBuild(cmd)], { env: this.env, cwd: this.cwd });
     assert.equal(r.code, 0, `${this.where(b)}: \`${cmd}\` exited ${r.code}:\n${r.out}`);
     return r.stdout;
   }
@@ -128,7 +153,7 @@ class Doc {
     if (this.exportVar(cmd, b)) return;
     cmd = cmd.replace(/\s*&\s*$/, '');
     const line = inBuild(cmd);
-    const proc = spawn('bash', ['-c', `exec ${line}`], { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('bash', ['-c', `exec ${line}`], { cwd: this.cwd, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const sp = new ServerProcess(words(cmd)[0], [line], proc);
     this.h.servers.push(sp);
     const m = /(?:127\.0\.0\.1|localhost):(\d+)|--port[ =](\d+)/.exec(line);
@@ -176,7 +201,7 @@ class Doc {
 
   /** A command that cannot run here: its program exists and knows its flags. */
   async flags(cmd, b) {
-    if (this.exportVar(cmd, b)) return;
+    if (this.exportVar(cmd, b) || this.changeDir(cmd, b)) return;
     let w = words(inBuild(cmd)).filter((x) => x !== '&');
     const env = { ...this.env };
     while (w.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(w[0])) {
@@ -204,7 +229,7 @@ class Doc {
       case 'redis-server': // its options are configuration directives: it starts with them or not
         return this.server(cmd, b);
       default:
-        return checkFlags(prog, args, where, env);
+        return checkFlags(resolveProgram(prog, this.cwd), args, where, env);
     }
   }
 
@@ -214,7 +239,7 @@ class Doc {
     const [sub, ...rest] = args;
     if (sub === 'build') {
       const ctx = rest.filter((x, i) => !x.startsWith('-') && !['-t', '--tag', '-f'].includes(rest[i - 1]))[0];
-      assert.ok(ctx && fs.existsSync(path.join(ROOT, ctx, 'Dockerfile')), `${where}: no Dockerfile at ${ctx}`);
+      assert.ok(ctx && fs.existsSync(path.join(this.cwd, ctx, 'Dockerfile')), `${where}: no Dockerfile at ${ctx}`);
       return;
     }
     assert.equal(sub, 'run', `${where}: only docker build and docker run are checked`);
@@ -235,7 +260,7 @@ class Doc {
     assert.equal(image, 'siobroker', `${where}: the image is the one docker build tags (siobroker)`);
     const help = run([path.join(BUILD, 'bin', 'siobroker'), '--help']).out;
     for (const v of envs) assert.ok(help.includes(v), `${where}: ${v} is not a setting of siobroker`);
-    checkFlags(path.join(BUILD, 'bin', entry), rest.slice(i + 1), where, this.env);
+    checkFlags(resolveProgram(entry, this.cwd), rest.slice(i + 1), where, this.env);
   }
 
   /** helm install NAME CHART ARGS: rendered with helm template (no cluster needed). */
@@ -266,8 +291,8 @@ class Doc {
   nodeScript(args, where) {
     const i = args.findIndex((a) => !a.startsWith('-'));
     checkFlags('node', args.slice(0, i), where, this.env);
-    const script = args[i];
-    assert.ok(fs.existsSync(path.join(ROOT, script)), `${where}: ${script} does not exist`);
+    const script = path.resolve(this.cwd, args[i]);
+    assert.ok(fs.existsSync(script), `${where}: ${args[i]} does not exist`);
     const r = run([process.execPath, '--check', script]);
     assert.equal(r.code, 0, `${where}: node --check ${script}: ${r.out}`);
   }
@@ -276,11 +301,11 @@ class Doc {
 /** Programs whose options after a lone `--` go to another program. */
 const PASS_THROUGH = { 'bench/compare.sh': 'build/bin/siobench' };
 
-/** prog exists, and every option of args appears in its help (`PROG SUB --help` when the first
- * argument is a subcommand with its own help). */
-function checkFlags(prog, args, where, env) {
-  const file = prog.includes('/') ? path.resolve(ROOT, prog) : prog;
-  if (prog.includes('/')) assert.ok(fs.existsSync(file), `${where}: ${prog} does not exist`);
+/** The program file (resolveProgram) exists, and every option of args appears in its help
+ * (`PROG SUB --help` when the first argument is a subcommand with its own help). */
+function checkFlags(file, args, where, env) {
+  const prog = path.isAbsolute(file) ? path.relative(ROOT, file) : file;
+  if (path.isAbsolute(file)) assert.ok(fs.existsSync(file), `${where}: ${prog} does not exist`);
   const dd = args.indexOf('--');
   const own = dd < 0 ? args : args.slice(0, dd);
   let help = run([file, '--help'], { env }).out;
@@ -291,7 +316,7 @@ function checkFlags(prog, args, where, env) {
   assert.ok(help.length > 0 && !/ENOENT/.test(help), `${where}: ${prog} --help says nothing (missing?)`);
   checkOptions(own, help, where, prog);
   if (dd >= 0) {
-    const other = PASS_THROUGH[path.relative(ROOT, file)];
+    const other = PASS_THROUGH[prog];
     assert.ok(other, `${where}: options after -- go to which program?`);
     checkOptions(args.slice(dd + 1), run([inBuild(other), '--help']).out, where, other);
   }
