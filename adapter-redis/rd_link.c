@@ -42,7 +42,13 @@ struct rd_link {
     uint32_t backoff_ms;
     rd_state_fn on_state;
     void *ud;
+    rd_link_stats stats;
 };
+
+const rd_link_stats *rd_link_get_stats(const rd_link *l)
+{
+    return &l->stats;
+}
 
 int rd_link_parse_url(const char *url, rd_link_config *cfg, char *buf, size_t buflen, char *err,
                       size_t errlen)
@@ -110,6 +116,9 @@ static void set_ready(rd_link *l, bool ready)
         UTIL_LOGI(UTIL_SUB_ADAPTER, "redis %s:%d connected and subscribed", l->host, l->port);
         l->was_ready = true;
         l->backoff_ms = RD_BACKOFF_MIN_MS;
+        l->stats.connects++;
+    } else {
+        l->stats.disconnects++;
     }
     if (l->on_state)
         l->on_state(l->ud, ready);
@@ -141,9 +150,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
         check_ready(l);
     } else if (strcmp(kind, "message") == 0 && e[1]->type == REDIS_REPLY_STRING &&
                e[2]->type == REDIS_REPLY_STRING) {
+        l->stats.messages_in++;
+        l->stats.message_bytes_in += e[2]->len;
         s->fn(s->ud, e[1]->str, e[1]->len, (const uint8_t *)e[2]->str, e[2]->len);
     } else if (strcmp(kind, "pmessage") == 0 && reply->elements >= 4 &&
                e[2]->type == REDIS_REPLY_STRING && e[3]->type == REDIS_REPLY_STRING) {
+        l->stats.messages_in++;
+        l->stats.message_bytes_in += e[3]->len;
         s->fn(s->ud, e[2]->str, e[2]->len, (const uint8_t *)e[3]->str, e[3]->len);
     }
 }
@@ -351,12 +364,17 @@ void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message
 int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
                     size_t len)
 {
-    if (!l->cmd || !l->cmd_up)
+    if (!l->cmd || !l->cmd_up) {
+        l->stats.publish_failures++;
         return -1;
-    return redisAsyncCommand(l->cmd, NULL, NULL, "PUBLISH %b %b", channel, channel_len, msg, len) ==
-                   REDIS_OK
-               ? 0
-               : -1;
+    }
+    if (redisAsyncCommand(l->cmd, NULL, NULL, "PUBLISH %b %b", channel, channel_len, msg, len) !=
+        REDIS_OK) {
+        l->stats.publish_failures++;
+        return -1;
+    }
+    l->stats.publishes++;
+    return 0;
 }
 
 typedef struct cmd_req {
@@ -377,6 +395,7 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
                      const size_t *argvlen)
 {
     if (!l->cmd || !l->cmd_up) {
+        l->stats.command_failures++;
         if (cb)
             cb(ud, NULL);
         return;
@@ -384,7 +403,9 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
     cmd_req *q = util_malloc(sizeof *q);
     q->cb = cb;
     q->ud = ud;
+    l->stats.commands++;
     if (redisAsyncCommandArgv(l->cmd, on_command_reply, q, argc, argv, argvlen) != REDIS_OK) {
+        l->stats.command_failures++;
         util_free(q);
         if (cb)
             cb(ud, NULL);

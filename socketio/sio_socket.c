@@ -73,8 +73,10 @@ int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
         return -1;
     batch_before_send(c);
     sio_server *srv = c->srv;
-    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
+    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0) {
+        srv->stats.volatile_drops += volatile_;
         return -1;
+    }
     for (size_t i = 0; i < e->n_attachments; i++)
         srv->ops.send(c->conn, e->attachments[i], false, srv->host);
     return 0;
@@ -133,6 +135,7 @@ void socket_connect(sio_socket *s, const json_t *auth)
         }
         UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
                   rej.set ? rej.message : "by handler");
+        nsp->srv->stats.connect_refused++;
         util_free(rej.message);
         json_decref(rej.data);
         return;
@@ -162,6 +165,9 @@ void socket_connect(sio_socket *s, const json_t *auth)
     s->held = NULL;
     s->n_held = 0;
     UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s connected to %s", s->id, nsp->name);
+    nsp->srv->stats.connects++;
+    if (nsp->srv->obs.connected)
+        nsp->srv->obs.connected(s, nsp->srv->obs_ud);
 }
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)
@@ -209,6 +215,9 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     batch_nsp_changed(nsp);
     s->connected = false;
     socket_ref(s);
+    nsp->srv->stats.disconnects++;
+    if (nsp->srv->obs.disconnected)
+        nsp->srv->obs.disconnected(s, reason, nsp->srv->obs_ud);
     if (notify_client && c && !c->close_reason) {
         sio_encoded e;
         sio_encode(SIO_DISCONNECT, nsp->name, -1, NULL, &e);
@@ -241,6 +250,7 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
 
 void socket_on_event(sio_socket *s, json_t *data, int64_t id)
 {
+    s->nsp->srv->stats.events_in++;
     const char *event = json_string_value(json_array_get(data, 0));
     json_t *args = json_array();
     for (size_t i = 1; i < json_array_size(data); i++)

@@ -78,7 +78,7 @@ static void on_session_close(void *ud, const char *sid)
     rd_registry_session_close(((membership *)ud)->registry, sid);
 }
 
-static void node_stats(void *ud, size_t *sessions, size_t *sockets)
+static void registry_counts(void *ud, size_t *sessions, size_t *sockets)
 {
     membership *m = ud;
     *sessions = node_session_count(m->nd);
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
             .address = cfg.advertise ? cfg.advertise : advertise,
             .version = SIO_VERSION,
         };
-        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, node_stats, m);
+        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, registry_counts, m);
         rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
         m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
         snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
