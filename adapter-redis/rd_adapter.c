@@ -45,9 +45,9 @@ const rd_cluster_stats *rd_cluster_get_stats(const rd_cluster *cl)
 const char *rd_cluster_request_name(int type)
 {
     static const char *const names[RD_CLUSTER_REQ_TYPES] = {
-        "sockets",          "all_rooms",      "remote_join",
+        "sockets",          "all_rooms",         "remote_join",
         "remote_leave",     "remote_disconnect", "fetch_sockets",
-        "server_side_emit", "broadcast",      "broadcast_client_count",
+        "server_side_emit", "broadcast",         "broadcast_client_count",
         "broadcast_ack",
     };
     return type >= 0 && type < RD_CLUSTER_REQ_TYPES ? names[type] : "other";

@@ -39,12 +39,12 @@ bool rd_cluster_ready(const rd_cluster *cl);
 
 /** What the cluster's adapters count (plain counters on the loop's thread). */
 typedef struct rd_cluster_stats {
-    uint64_t broadcasts_out;                        /**< broadcasts published */
-    uint64_t broadcasts_in;                         /**< broadcasts from other nodes delivered */
-    uint64_t requests_out[RD_CLUSTER_REQ_TYPES];    /**< requests published, by type */
-    uint64_t requests_in[RD_CLUSTER_REQ_TYPES];     /**< requests from other nodes, by type */
+    uint64_t broadcasts_out;                         /**< broadcasts published */
+    uint64_t broadcasts_in;                          /**< broadcasts from other nodes delivered */
+    uint64_t requests_out[RD_CLUSTER_REQ_TYPES];     /**< requests published, by type */
+    uint64_t requests_in[RD_CLUSTER_REQ_TYPES];      /**< requests from other nodes, by type */
     uint64_t request_timeouts[RD_CLUSTER_REQ_TYPES]; /**< own requests that timed out waiting */
-    uint64_t pending;                               /**< own requests waiting now (gauge) */
+    uint64_t pending;                                /**< own requests waiting now (gauge) */
 } rd_cluster_stats;
 
 /* The cluster's counters. Borrowed; valid while it lives. */

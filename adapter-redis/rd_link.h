@@ -53,14 +53,14 @@ int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const v
 
 /** What a link counts (plain counters on the loop's thread). */
 typedef struct rd_link_stats {
-    uint64_t connects;          /**< times the link became ready */
-    uint64_t disconnects;       /**< times a ready link went down */
-    uint64_t publishes;         /**< PUBLISH handed to Redis */
-    uint64_t publish_failures;  /**< PUBLISH refused: Redis away */
-    uint64_t commands;          /**< commands handed to Redis */
-    uint64_t command_failures;  /**< commands refused (Redis away) or answered with no reply */
-    uint64_t messages_in;       /**< messages received on subscriptions */
-    uint64_t message_bytes_in;  /**< their payload bytes */
+    uint64_t connects;         /**< times the link became ready */
+    uint64_t disconnects;      /**< times a ready link went down */
+    uint64_t publishes;        /**< PUBLISH handed to Redis */
+    uint64_t publish_failures; /**< PUBLISH refused: Redis away */
+    uint64_t commands;         /**< commands handed to Redis */
+    uint64_t command_failures; /**< commands refused (Redis away) or answered with no reply */
+    uint64_t messages_in;      /**< messages received on subscriptions */
+    uint64_t message_bytes_in; /**< their payload bytes */
 } rd_link_stats;
 
 /* The link's counters. Borrowed; valid while the link lives. */

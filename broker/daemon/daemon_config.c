@@ -369,6 +369,18 @@ static int set_cluster_timeout(void *p, const char *v, char *err, size_t errlen)
     return util_parse_ms(v, &((daemon_config *)p)->cluster_timeout_ms, err, errlen);
 }
 
+static int set_metrics_listen(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    if (!*v) {
+        c->metrics_host[0] = '\0';
+        c->metrics_port = 0;
+        return 0;
+    }
+    return util_parse_hostport(v, c->metrics_host, sizeof c->metrics_host, &c->metrics_port, err,
+                               errlen);
+}
+
 static const util_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -430,6 +442,9 @@ static const util_option k_options[] = {
     {"--cluster-timeout", "SIO_CLUSTER_TIMEOUT_MS", "MS", "10000",
      "bound of a request forwarded to another node (a long-poll also gets the ping interval)",
      set_cluster_timeout},
+    {"--metrics-listen", "SIO_METRICS_LISTEN", "HOST:PORT", "",
+     "serve /metrics (and /healthz, /readyz) on this internal address instead of the client port",
+     set_metrics_listen},
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},

@@ -36,6 +36,8 @@ typedef struct daemon_config {
     char *cluster_secret;        /**< --cluster-secret, or NULL */
     bool insecure_cluster;       /**< --insecure-cluster */
     uint32_t cluster_timeout_ms; /**< --cluster-timeout */
+    char metrics_host[64];       /**< --metrics-listen host ("" = /metrics on the client port) */
+    int metrics_port;            /**< --metrics-listen port */
 } daemon_config;
 
 /* The daemon's option table. */

@@ -2,6 +2,7 @@
 #include "cluster.h"
 #include "daemon_config.h"
 #include "daemon_introspect.h"
+#include "daemon_metrics.h"
 #include "daemon_policy.h"
 #include "rd_adapter.h"
 #include "rd_control.h"
@@ -32,6 +33,7 @@ typedef struct membership {
     sio_server *srv;
     uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
     char node_id[80];  /**< this node's id */
+    daemon_metrics_src *metrics; /**< what /metrics reads (its redis is cleared when leaving) */
 } membership;
 
 static void route_lookup(void *ud, const char *sid, cluster_route_done done, void *ctx)
@@ -108,10 +110,18 @@ static void leave_cluster(void *ud)
     membership *m = ud;
     node_observe_sessions(m->nd, NULL, NULL, NULL);
     node_set_ready_check(m->nd, NULL, NULL);
+    m->metrics->redis = NULL; /* freed with the link, after the linger */
     /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
     rd_registry_free(m->registry);
     m->registry = NULL;
     uv_timer_start(&m->linger, on_linger, 50, 0);
+}
+
+static void shutdown_metrics_node(void *arg)
+{
+    node *mnode = arg;
+    node_set_ready_check(mnode, NULL, NULL);
+    node_shutdown(mnode);
 }
 
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
@@ -180,6 +190,13 @@ int main(int argc, char **argv)
         return 2;
     }
     sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
+    daemon_metrics_src msrc = {
+        .nd = nd,
+        .srv = srv,
+        .node_id = cfg.node_id ? cfg.node_id : "",
+        .version = SIO_VERSION,
+    };
+    membership *m = NULL;
     if (cfg.redis_url) {
         rd_cluster_config cc;
         memset(&cc, 0, sizeof cc);
@@ -187,8 +204,9 @@ int main(int argc, char **argv)
         rd_link_parse_url(cfg.redis_url, &cc.link, urlbuf, sizeof urlbuf, err, sizeof err);
         cc.key = cfg.redis_key;
         cc.requests_timeout_ms = cfg.redis_timeout_ms;
-        membership *m = util_calloc(1, sizeof *m);
+        m = util_calloc(1, sizeof *m);
         m->nd = nd;
+        m->metrics = &msrc;
         m->srv = srv;
         m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
         sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
@@ -220,11 +238,40 @@ int main(int argc, char **argv)
         uv_timer_init(&loop, &m->linger);
         m->linger.data = m;
         node_on_shutdown(nd, leave_cluster, m);
+        msrc.cl = cl;
+        msrc.redis = m->cluster;
+        msrc.node_id = m->node_id;
+    }
+    node *mnode = NULL; /* --metrics-listen: an internal node on the same loop, routes only */
+    if (cfg.metrics_host[0]) {
+        node_config mc;
+        node_config_defaults(&mc);
+        mc.host = cfg.metrics_host;
+        mc.port = cfg.metrics_port;
+        mc.max_connections = 64;
+        mnode = node_new(&loop, &mc, err, sizeof err);
+        if (!mnode) {
+            fprintf(stderr, "siobroker: --metrics-listen: %s\n", err);
+            node_shutdown(nd);
+            uv_run(&loop, UV_RUN_DEFAULT);
+            node_free(nd);
+            cluster_free(cl);
+            uv_loop_close(&loop);
+            daemon_config_free(&cfg);
+            return 2;
+        }
+        daemon_metrics_attach(mnode, &msrc);
+        if (m)
+            node_set_ready_check(mnode, cluster_ready, m);
+        node_on_shutdown(nd, shutdown_metrics_node, mnode);
+    } else {
+        daemon_metrics_attach(nd, &msrc);
     }
     for (size_t i = 0; i < cfg.n_ns; i++)
         daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
     node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
+    node_free(mnode);
     node_free(nd);
     cluster_free(cl);
     int rc = uv_loop_close(&loop);

@@ -412,8 +412,8 @@ static void dispatch(node_req *r)
     const char *path = node_req_path(r);
     UTIL_LOGD(UTIL_SUB_HTTP, "%s %s", node_req_method(r), path);
     for (route *rt = n->routes; rt; rt = rt->next) {
-        bool match = rt->prefix ? strncmp(path, rt->path, rt->path_len) == 0
-                                : strcmp(rt->path, path) == 0;
+        bool match =
+            rt->prefix ? strncmp(path, rt->path, rt->path_len) == 0 : strcmp(rt->path, path) == 0;
         if (match && (rt->any_method || is_get(r))) {
             r->kind = REQ_ANSWERED; /* the route answers r before returning */
             rt->fn(r, rt->ud);
@@ -626,8 +626,7 @@ int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn,
     return add_route(n, path, false, any_method, fn, ud);
 }
 
-int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn,
-                          void *ud)
+int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn, void *ud)
 {
     return add_route(n, prefix, true, any_method, fn, ud);
 }

@@ -206,11 +206,11 @@ const char *node_close_reason_name(node_close_reason r);
 
 /** Gauges computed by walking the node's sessions (node_gauges). */
 typedef struct node_gauges {
-    size_t connections;      /**< open client connections */
-    size_t sessions[2];      /**< open Engine.IO sessions by current transport (polling, websocket) */
-    size_t queued_bytes;     /**< bytes queued to all sessions, not yet written */
-    size_t largest_queue;    /**< bytes queued to the session that has the most */
-    size_t pending_write;    /**< bytes handed to connections that the kernel has not taken */
+    size_t connections;   /**< open client connections */
+    size_t sessions[2];   /**< open Engine.IO sessions by current transport (polling, websocket) */
+    size_t queued_bytes;  /**< bytes queued to all sessions, not yet written */
+    size_t largest_queue; /**< bytes queued to the session that has the most */
+    size_t pending_write; /**< bytes handed to connections that the kernel has not taken */
 } node_gauges;
 
 /* Fills g by walking every connection and session (O(sessions); meant for a scrape). */

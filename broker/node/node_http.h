@@ -99,8 +99,7 @@ int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn,
 /* Serves every path that starts with prefix ("/admin/") with fn, as node_add_route; an exact route
  * is tried first, then prefix routes in the order they were added. Returns 0, or -1 when the
  * prefix is taken. */
-int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn,
-                          void *ud);
+int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn, void *ud);
 
 /* As node_req_respond, with extra header lines (each "Name: value\r\n"; NULL for none), e.g. a
  * Location for a redirect. */
