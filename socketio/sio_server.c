@@ -411,3 +411,8 @@ void sio_server_observe(sio_server *srv, const sio_server_observer *obs, void *u
     srv->obs = obs ? *obs : (sio_server_observer){0};
     srv->obs_ud = obs ? ud : NULL;
 }
+
+void *sio_client_conn(const sio_client *c)
+{
+    return c->conn;
+}

@@ -133,6 +133,9 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
 /* The session closed with reason: every socket disconnects with it, then the client is freed. */
 void sio_client_closed(sio_client *c, const char *reason);
 
+/* The host's session handle the client was opened with (sio_client_open's conn). */
+void *sio_client_conn(const sio_client *c);
+
 /* Calls fn for each socket the client has connected (one per namespace), newest first. fn must not
  * disconnect sockets or close the client. */
 void sio_client_each_socket(const sio_client *c, void (*fn)(sio_socket *s, void *ud), void *ud);

@@ -36,6 +36,15 @@ typedef struct daemon_config {
     char *cluster_secret;        /**< --cluster-secret, or NULL */
     bool insecure_cluster;       /**< --insecure-cluster */
     uint32_t cluster_timeout_ms; /**< --cluster-timeout */
+    bool admin;                  /**< --admin: serve the admin UI's /admin namespace */
+    char *admin_user;            /**< --admin-user */
+    char *admin_password_hash;   /**< --admin-password-hash (bcrypt) */
+    bool admin_no_auth;          /**< --admin-no-auth */
+    bool admin_readonly;         /**< --admin-readonly */
+    char *admin_ui_dir;          /**< --admin-ui-dir (NULL: the installed copy) */
+    char *admin_server_id;       /**< --admin-server-id */
+    size_t admin_max_sockets;    /**< --admin-max-sockets */
+    uint32_t admin_updates;      /**< --admin-updates-per-second */
     char metrics_host[64];       /**< --metrics-listen host ("" = /metrics on the client port) */
     int metrics_port;            /**< --metrics-listen port */
 } daemon_config;

@@ -1,5 +1,6 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
 #include "cluster.h"
+#include "daemon_admin.h"
 #include "daemon_config.h"
 #include "daemon_introspect.h"
 #include "daemon_metrics.h"
@@ -13,8 +14,10 @@
 #include "node_sio.h"
 #include "node.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <signal.h>
@@ -124,6 +127,27 @@ static void shutdown_metrics_node(void *arg)
     node_shutdown(mnode);
 }
 
+/* The admin UI installed beside the program (<exe dir>/../share/siobroker/admin-ui), or NULL.
+ * Caller frees with free(). */
+static char *default_admin_ui_dir(void)
+{
+    char exe[PATH_MAX];
+    size_t len = sizeof exe;
+    if (uv_exepath(exe, &len) != 0)
+        return NULL;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char candidate[PATH_MAX + 64];
+    snprintf(candidate, sizeof candidate, "%s/../share/siobroker/admin-ui/index.html", exe);
+    char *real = realpath(candidate, NULL);
+    if (!real)
+        return NULL;
+    real[strlen(real) - strlen("/index.html")] = '\0';
+    return real;
+}
+
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
 static void raise_fd_limit(void)
 {
@@ -168,6 +192,20 @@ int main(int argc, char **argv)
                         "without (trusted networks only)\n");
         daemon_config_free(&cfg);
         return 2;
+    }
+    if (cfg.admin && !cfg.admin_no_auth) {
+        char why[160];
+        if (!cfg.admin_user || !cfg.admin_password_hash) {
+            fprintf(stderr, "siobroker: --admin needs --admin-user and --admin-password-hash (a "
+                            "bcrypt hash), or --admin-no-auth (trusted networks only)\n");
+            daemon_config_free(&cfg);
+            return 2;
+        }
+        if (daemon_admin_check_hash(cfg.admin_password_hash, why, sizeof why) != 0) {
+            fprintf(stderr, "siobroker: --admin-password-hash: %s\n", why);
+            daemon_config_free(&cfg);
+            return 2;
+        }
     }
     if (cfg.redis_url && !cfg.cluster_secret)
         UTIL_LOGW(UTIL_SUB_CLUSTER, "--insecure-cluster: forwarded requests are neither signed nor "
@@ -269,10 +307,42 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < cfg.n_ns; i++)
         daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    daemon_admin *admin = NULL;
+    if (cfg.admin) {
+        char *ui_dir = cfg.admin_ui_dir ? NULL : default_admin_ui_dir();
+        char host[128], sid[256];
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+        snprintf(sid, sizeof sid, "%s#%s", host, m ? m->node_id : "");
+        daemon_admin_config ac = {
+            .username = cfg.admin_user,
+            .password_hash = cfg.admin_password_hash,
+            .no_auth = cfg.admin_no_auth,
+            .readonly = cfg.admin_readonly,
+            .server_id = cfg.admin_server_id ? cfg.admin_server_id : (m ? sid : NULL),
+            .session_secret = cfg.cluster_secret,
+            .ui_dir = cfg.admin_ui_dir ? cfg.admin_ui_dir : ui_dir,
+            .max_sockets = cfg.admin_max_sockets,
+            .updates_per_s = cfg.admin_updates,
+        };
+        if (!ac.ui_dir)
+            UTIL_LOGW(UTIL_SUB_SOCKETIO, "admin UI files not found (share/siobroker/admin-ui): "
+                                         "/admin/ is not served; the /admin namespace is");
+        admin = daemon_admin_new(nd, srv, &ac, err, sizeof err);
+        free(ui_dir);
+        if (admin) {
+            msrc.extra = daemon_admin_metrics;
+            msrc.extra_ud = admin;
+        } else {
+            UTIL_LOGE(UTIL_SUB_SOCKETIO, "admin UI not started: %s", err);
+        }
+    }
     node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
     node_free(mnode);
     node_free(nd);
+    daemon_admin_free(admin);
     cluster_free(cl);
     int rc = uv_loop_close(&loop);
     daemon_config_free(&cfg);

@@ -124,6 +124,10 @@ void node_session_set_data(node_session *c, void *data);
 void node_observe_sessions(node *n, void (*on_open)(void *ud, const char *sid),
                            void (*on_close)(void *ud, const char *sid), void *ud);
 
+/* Observes upgrades: fn(ud, c) runs when session c has moved from polling to WebSocket. One
+ * observer; NULL removes it. */
+void node_observe_upgrades(node *n, void (*fn)(void *ud, node_session *c), void *ud);
+
 /* Sets what GET /readyz consults besides "listening and not shutting down" (e.g. the cluster's
  * Redis node_link). fn NULL: always ready. */
 void node_set_ready_check(node *n, bool (*fn)(void *ud), void *ud);

@@ -238,7 +238,9 @@ struct node {
     unsigned n_burst;
     unsigned burst_turns;
     uint64_t burst_since;
-    node_stats stats; /**< counters (node_get_stats) */
+    node_stats stats;                               /**< counters (node_get_stats) */
+    void (*obs_upgrade)(void *ud, node_session *c); /**< node_observe_upgrades */
+    void *obs_upgrade_ud;
 };
 
 /* ---- listener.c ---- */

@@ -56,3 +56,9 @@ void node_get_gauges(const node *n, node_gauges *g)
             g->largest_queue = q;
     }
 }
+
+void node_observe_upgrades(node *n, void (*fn)(void *ud, node_session *c), void *ud)
+{
+    n->obs_upgrade = fn;
+    n->obs_upgrade_ud = fn ? ud : NULL;
+}

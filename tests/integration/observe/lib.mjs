@@ -122,3 +122,39 @@ export async function promQuery(prom, q) {
   if (body.status !== 'success') throw new Error(`query ${q}: ${res.body}`);
   return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
 }
+
+// ---- admin UI ---------------------------------------------------------------------------------
+
+/** A bcrypt hash (cost 4, made with python3-bcrypt) of ADMIN_PASSWORD. */
+export const ADMIN_USER = 'admin';
+export const ADMIN_PASSWORD = 'secret';
+export const ADMIN_HASH = '$2b$04$TzpztdYE2PA7XU0CQSQ1W.OqGp6d2E13EOLns78u1BMfpEOB5UCzm';
+/** The daemon flags of an admin UI with those credentials. */
+export const ADMIN_ARGS = ['--admin', '--admin-user', ADMIN_USER, '--admin-password-hash', ADMIN_HASH];
+
+const PEER = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../fixtures/node_admin_peer.mjs');
+
+/** Starts the Node admin peer (socket.io + redis-adapter + instrument()) on redis. */
+export async function startNodeAdminPeer(h, redis, { serverId = 'node-peer', user = ADMIN_USER, hash = ADMIN_HASH } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const args = [PEER, '--port', String(port), '--redis', redis.url, '--server-id', serverId];
+    if (user) args.push('--user', user, '--hash', hash);
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    process.on('exit', () => {
+      try {
+        process.kill(proc.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    });
+    const sp = new ServerProcess('node_admin_peer', args, proc);
+    sp.port = port;
+    h.servers.push(sp);
+    const deadline = Date.now() + 10000;
+    while (sp.running && !sp.stderr.includes('cluster ready') && Date.now() < deadline) await sleep(25);
+    if (sp.stderr.includes('cluster ready')) return Object.assign(sp, { url: `http://${HOST}:${port}`, path: '/socket.io/' });
+    if (attempt >= 3 || sp.running || !/EADDRINUSE/.test(sp.stderr)) throw new Error(`node_admin_peer not ready\n${sp.diagnostics()}`);
+    h.servers.splice(h.servers.indexOf(sp), 1);
+  }
+}
