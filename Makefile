@@ -67,7 +67,7 @@ APT_PACKAGES := \
 	libwebsockets-dev libuv1-dev libhiredis-dev libmsgpack-dev libjansson-dev libssl-dev \
 	check uthash-dev libhttp-parser-dev redis-server haproxy nodejs npm \
 	python3 python3-socketio python3-engineio python3-redis python3-msgpack python3-django \
-	python3-aiohttp python3-websocket python3-requests \
+	python3-aiohttp python3-websocket python3-requests gunicorn python3-uvicorn daphne \
 	valgrind chromium docker-compose curl ca-certificates unzip prometheus libcrypt-dev
 
 .PHONY: all help deps deps-apt deps-npm configure build run test fuzz format clean distclean install

@@ -85,9 +85,12 @@ struct sio_socket {
     void *user;
     sio_room **rooms; /**< joined rooms (not the id room) */
     size_t n_rooms, cap_rooms;
-    bool connecting; /**< inside the connect handler: emits are held */
+    bool connecting; /**< inside the connect handler or deferred: emits are held */
     bool connected;
-    sio_encoded *held; /**< emits made during the connect handler */
+    bool deferring; /**< the connect handler called sio_socket_defer_connect */
+    bool deferred;  /**< a deferred connect awaits sio_socket_accept / _refuse / _drop_connect */
+    sio_socket *pend_next; /**< in client->pending while deferred */
+    sio_encoded *held;     /**< emits made during the connect handler */
     size_t n_held;
     sio_pending_ack *acks;
     uint64_t mark;   /**< broadcast dedupe stamp */
@@ -101,6 +104,7 @@ struct sio_client {
     sio_hs_text *hs_text; /**< handshake without auth, as text; one reference */
     json_t *hs;           /**< built on the first sio_client_handshake(); owned; NULL before */
     sio_socket *sockets;
+    sio_socket *pending; /**< sockets whose deferred connect is unanswered (no reference) */
     void *connect_timer;
     uint64_t batch_stamp;     /**< == srv->batch.stamp while an open batch targets this client */
     int dispatching;          /**< depth of calls into handlers */
@@ -163,6 +167,9 @@ void socket_ref(sio_socket *s);
 void socket_unref(sio_socket *s);
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_);
 void socket_connect(sio_socket *s, const json_t *auth);
+/* The client of a deferred socket goes (reason): the socket leaves client->pending, loses its
+ * client and the disconnect handler is told; the deferral still holds its reference. */
+void socket_pending_abort(sio_socket *s, const char *reason);
 void socket_closed(sio_socket *s, const char *reason, bool notify_client);
 void socket_on_event(sio_socket *s, json_t *data, int64_t id);
 void socket_on_ack(sio_socket *s, json_t *data, int64_t id);

@@ -213,6 +213,8 @@ sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
 
 static void client_finish_close(sio_client *c, const char *reason)
 {
+    while (c->pending)
+        socket_pending_abort(c->pending, reason);
     while (c->sockets) {
         sio_socket *s = c->sockets;
         socket_closed(s, reason, false);
@@ -243,6 +245,15 @@ void sio_client_closed(sio_client *c, const char *reason)
 static sio_socket *client_socket(sio_client *c, const char *nsp)
 {
     for (sio_socket *s = c->sockets; s; s = s->client_next)
+        if (strcmp(s->nsp->name, nsp) == 0)
+            return s;
+    return NULL;
+}
+
+/* The socket of c whose deferred connect to nsp is unanswered, or NULL. */
+static sio_socket *client_pending(sio_client *c, const char *nsp)
+{
+    for (sio_socket *s = c->pending; s; s = s->pend_next)
         if (strcmp(s->nsp->name, nsp) == 0)
             return s;
     return NULL;
@@ -300,17 +311,13 @@ static void handle_connect(sio_client *c, sio_packet *p)
         c->srv->stats.connect_refused++;
         return;
     }
-    if (client_socket(c, p->nsp)) {
+    if (client_socket(c, p->nsp) || client_pending(c, p->nsp)) {
         UTIL_LOGW(UTIL_SUB_SOCKETIO, "second CONNECT to %s on one session ignored", p->nsp);
         return;
     }
     sio_socket *s = socket_new(nsp, c);
     json_t *auth = p->data && json_is_object(p->data) ? p->data : NULL;
     socket_connect(s, auth);
-    if (s->connected && c->connect_timer) {
-        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
-        c->connect_timer = NULL;
-    }
     socket_unref(s);
 }
 
@@ -346,13 +353,15 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         sio_socket *s = client_socket(c, p.nsp);
         if (s)
             socket_closed(s, SIO_REASON_CLIENT_NSP_DISCONNECT, false);
+        else if ((s = client_pending(c, p.nsp)))
+            socket_pending_abort(s, SIO_REASON_CLIENT_NSP_DISCONNECT);
         break;
     }
     case SIO_EVENT: {
         sio_socket *s = client_socket(c, p.nsp);
         if (s && s->connected)
             socket_on_event(s, p.data, p.id);
-        else
+        else /* as Node: a namespace whose connect is still being decided has no socket yet */
             UTIL_LOGD(UTIL_SUB_SOCKETIO, "event for namespace %s not connected: dropped", p.nsp);
         break;
     }

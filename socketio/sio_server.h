@@ -156,10 +156,15 @@ void sio_reject_set(sio_reject *r, const char *message, json_t *data);
 typedef struct sio_nsp_handlers {
     /** A client connects with auth (borrowed; {} if none). Return true to accept; to refuse, call
      * sio_reject_set(rej, ...) and return false. Emits made here to this socket reach the client
-     * after the CONNECT reply; the socket joins the namespace's broadcasts only once accepted. */
+     * after the CONNECT reply; the socket joins the namespace's broadcasts only once accepted.
+     * To decide later (a backend call), call sio_socket_defer_connect(s) here: the return value
+     * is then ignored. */
     bool (*connect)(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud);
     /** The socket disconnected with one of the standard reasons. The socket is still readable
-     * (id, rooms are already left) and is freed when this returns. */
+     * (id, rooms are already left) and is freed when this returns. Also called, with
+     * sio_socket_connected false, for a socket whose deferred connect is unanswered when its
+     * client goes (the session closed, or the client sent DISCONNECT): the deferral must still be
+     * answered (the answer then does nothing and returns -1). */
     void (*disconnect)(sio_socket *s, const char *reason, void *ud);
     /** Catch-all for events without their own handler: event name, args (borrowed array without the
      * name; binary args are sio_binary values), ack (NULL if the client asked none; reply at most
@@ -193,6 +198,33 @@ sio_socket *sio_nsp_socket(sio_nsp *nsp, const char *id);
 
 /* Number of sockets connected to nsp on this node. */
 size_t sio_nsp_size(const sio_nsp *nsp);
+
+/* ---- deferred connects ---- */
+
+/* Called from a connect handler: the connect is decided later (a backend is asked), by exactly one
+ * of sio_socket_accept, sio_socket_refuse or sio_socket_refuse_close, each of which releases the
+ * deferral's reference to s (s stays valid until then, even after its client is gone). While
+ * deferred, the socket is not in its namespace (no broadcast reaches it, sio_nsp_socket does not
+ * find it), what is emitted to it or joined is held for the CONNECT reply as in the handler, and
+ * events the client sends to the namespace are dropped, as Node does before its middlewares have
+ * run. The session's connect timeout keeps running. Returns 0, or -1 outside a connect handler
+ * (or when called twice). */
+int sio_socket_defer_connect(sio_socket *s);
+
+/* Accepts a deferred connect: the CONNECT reply goes out, then what was emitted while deferred.
+ * Returns 0, or -1 when the client went first (nothing is sent). Releases the deferral. */
+int sio_socket_accept(sio_socket *s);
+
+/* Refuses a deferred connect with CONNECT_ERROR {message, data} (data stolen, may be NULL).
+ * Returns 0, or -1 when the client went first. Releases the deferral. */
+int sio_socket_refuse(sio_socket *s, const char *message, json_t *data);
+
+/* Answers a deferred connect by closing the whole Engine.IO session ("forced close") without a
+ * CONNECT_ERROR: socket.io-client's Manager, and python-socketio, reconnect by themselves after a
+ * transport close but never after a CONNECT_ERROR, so this is the answer when the decision could
+ * not be made (the backend is down). Other namespaces of the session go too. Returns 0, or -1 when
+ * the client went first. Releases the deferral. */
+int sio_socket_refuse_close(sio_socket *s);
 
 /* ---- acks ---- */
 

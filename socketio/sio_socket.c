@@ -98,51 +98,57 @@ static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err);
 
-void socket_connect(sio_socket *s, const json_t *auth)
+/* Undoes what a connect handler did to a socket that will not connect: rooms left, server acks it
+ * asked fired with an error. */
+static void connect_undo(sio_socket *s)
+{
+    rooms_leave_all(s);
+    while (s->acks) { /* acks asked from inside a refused connect handler */
+        sio_pending_ack *pa = s->acks;
+        s->acks = pa->next;
+        pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
+    }
+    for (size_t i = 0; i < s->n_held; i++)
+        sio_encoded_clear(&s->held[i]);
+    util_free(s->held);
+    s->held = NULL;
+    s->n_held = 0;
+    s->connecting = false;
+}
+
+/* Refuses s: CONNECT_ERROR {message, data} (data borrowed, may be NULL) unless the client is
+ * closing, or no packet at all and the whole session closed when close_session is set. */
+static void connect_refused(sio_socket *s, const char *message, const json_t *data,
+                            bool close_session)
+{
+    sio_client *c = s->client;
+    connect_undo(s);
+    if (!c->close_reason && close_session) {
+        batch_before_send(c);
+        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+    } else if (!c->close_reason) {
+        json_t *body = json_object();
+        json_object_set_new(body, "message", json_string(message));
+        if (data)
+            json_object_set(body, "data", (json_t *)data);
+        sio_encoded e;
+        sio_encode(SIO_CONNECT_ERROR, s->nsp->name, -1, body, &e);
+        json_decref(body);
+        socket_send(s, &e, false);
+        sio_encoded_clear(&e);
+    }
+    UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", s->nsp->name,
+              close_session ? "session closed" : message);
+    s->nsp->srv->stats.connect_refused++;
+}
+
+/* Accepts s: it joins its namespace, gets the CONNECT reply, then what was emitted to it while
+ * connecting; the session's connect timeout stops. */
+static void connect_accepted(sio_socket *s)
 {
     sio_nsp *nsp = s->nsp;
     sio_client *c = s->client;
-    /* The socket's handshake object is built only if asked for (sio_socket_handshake). */
-    s->auth = auth ? json_deep_copy(auth) : NULL;
-    sio_reject rej = {false, NULL, NULL};
-    bool ok = true;
-    s->connecting = true;
-    if (nsp->h.connect) {
-        static json_t *empty; /* the {} handlers see for a CONNECT without auth; never freed */
-        if (!s->auth && !empty)
-            empty = json_object();
-        ok = nsp->h.connect(s, s->auth ? s->auth : empty, &rej, nsp->ud);
-    }
     s->connecting = false;
-    if (!ok || c->close_reason) {
-        rooms_leave_all(s);
-        while (s->acks) { /* acks asked from inside a refused connect handler */
-            sio_pending_ack *pa = s->acks;
-            s->acks = pa->next;
-            pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
-        }
-        if (!c->close_reason) {
-            json_t *body = json_object();
-            json_object_set_new(body, "message",
-                                json_string(rej.set ? rej.message : "connection refused"));
-            if (rej.data)
-                json_object_set(body, "data", rej.data);
-            sio_encoded e;
-            sio_encode(SIO_CONNECT_ERROR, nsp->name, -1, body, &e);
-            json_decref(body);
-            socket_send(s, &e, false);
-            sio_encoded_clear(&e);
-        }
-        UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", nsp->name,
-                  rej.set ? rej.message : "by handler");
-        nsp->srv->stats.connect_refused++;
-        util_free(rej.message);
-        json_decref(rej.data);
-        return;
-    }
-    util_free(rej.message);
-    json_decref(rej.data);
-
     batch_nsp_changed(nsp);
     HASH_ADD_STR(nsp->sockets, id, s);
     socket_ref(s);
@@ -150,6 +156,10 @@ void socket_connect(sio_socket *s, const json_t *auth)
     s->client_next = c->sockets;
     c->sockets = s;
     s->connected = true;
+    if (c->connect_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
+        c->connect_timer = NULL;
+    }
 
     json_t *body = json_pack("{s:s}", "sid", s->id);
     sio_encoded e;
@@ -168,6 +178,138 @@ void socket_connect(sio_socket *s, const json_t *auth)
     nsp->srv->stats.connects++;
     if (nsp->srv->obs.connected)
         nsp->srv->obs.connected(s, nsp->srv->obs_ud);
+}
+
+void socket_pending_abort(sio_socket *s, const char *reason)
+{
+    sio_client *c = s->client;
+    if (c) {
+        for (sio_socket **pp = &c->pending; *pp; pp = &(*pp)->pend_next) {
+            if (*pp == s) {
+                *pp = s->pend_next;
+                break;
+            }
+        }
+    }
+    s->pend_next = NULL;
+    connect_undo(s);
+    UTIL_LOGD(UTIL_SUB_SOCKETIO, "deferred connect of %s to %s abandoned: %s", s->id, s->nsp->name,
+              reason);
+    socket_ref(s);
+    if (s->nsp->h.disconnect)
+        s->nsp->h.disconnect(s, reason, s->nsp->ud);
+    s->client = NULL;
+    socket_unref(s);
+}
+
+void socket_connect(sio_socket *s, const json_t *auth)
+{
+    sio_nsp *nsp = s->nsp;
+    sio_client *c = s->client;
+    /* The socket's handshake object is built only if asked for (sio_socket_handshake). */
+    s->auth = auth ? json_deep_copy(auth) : NULL;
+    sio_reject rej = {false, NULL, NULL};
+    bool ok = true;
+    s->connecting = true;
+    if (nsp->h.connect) {
+        static json_t *empty; /* the {} handlers see for a CONNECT without auth; never freed */
+        if (!s->auth && !empty)
+            empty = json_object();
+        ok = nsp->h.connect(s, s->auth ? s->auth : empty, &rej, nsp->ud);
+    }
+    if (s->deferring) {
+        /* The answer comes later (sio_socket_accept / _refuse / _refuse_close); the deferral holds
+         * a reference until then. */
+        s->deferring = false;
+        util_free(rej.message);
+        json_decref(rej.data);
+        if (!s->deferred)
+            return; /* already answered from inside the handler */
+        if (c->close_reason) {
+            socket_pending_abort(s, c->close_reason);
+            return;
+        }
+        s->pend_next = c->pending;
+        c->pending = s;
+        return;
+    }
+    if (!ok || c->close_reason) {
+        connect_refused(s, rej.set ? rej.message : "connection refused", rej.data, false);
+        util_free(rej.message);
+        json_decref(rej.data);
+        return;
+    }
+    util_free(rej.message);
+    json_decref(rej.data);
+    connect_accepted(s);
+}
+
+/* Takes s out of its client's pending list for an answer; returns the client when the answer can
+ * still be delivered (NULL once the client is gone). */
+static sio_client *deferred_take(sio_socket *s)
+{
+    sio_client *c = s->client;
+    if (!c)
+        return NULL;
+    for (sio_socket **pp = &c->pending; *pp; pp = &(*pp)->pend_next) {
+        if (*pp == s) {
+            *pp = s->pend_next;
+            break;
+        }
+    }
+    s->pend_next = NULL;
+    return c;
+}
+
+int sio_socket_defer_connect(sio_socket *s)
+{
+    if (!s->connecting || s->connected || s->deferring || s->deferred)
+        return -1;
+    s->deferring = true;
+    s->deferred = true;
+    socket_ref(s);
+    return 0;
+}
+
+/* Answers a deferred connect: accept, refuse with CONNECT_ERROR, or close the session. */
+static int deferred_answer(sio_socket *s, int how, const char *message, const json_t *data)
+{
+    if (!s->deferred)
+        return -1;
+    s->deferred = false;
+    sio_client *c = deferred_take(s);
+    int rc = -1;
+    if (c) {
+        client_dispatch_begin(c);
+        if (c->close_reason)
+            connect_undo(s); /* the client's close is unwinding: nothing to send */
+        else if (how == 0)
+            connect_accepted(s), rc = 0;
+        else
+            connect_refused(s, message, data, how == 2), rc = 0;
+        if (how != 0 || rc != 0)
+            s->client = NULL; /* not connected: the socket goes with the last reference */
+        client_dispatch_end(c);
+    }
+    socket_unref(s);
+    return rc;
+}
+
+int sio_socket_accept(sio_socket *s)
+{
+    return deferred_answer(s, 0, NULL, NULL);
+}
+
+int sio_socket_refuse(sio_socket *s, const char *message, json_t *data)
+{
+    int rc = deferred_answer(s, 1, message ? message : "connection refused", data);
+    json_decref(data);
+    return rc;
+}
+
+int sio_socket_refuse_close(sio_socket *s)
+{
+    return deferred_answer(s, 2, NULL, NULL);
 }
 
 static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err)

@@ -95,6 +95,7 @@ void cluster_answer_init(cluster_answer *p)
 {
     memset(p, 0, sizeof *p);
     p->hp = util_malloc(sizeof *p->hp);
+    p->max = CLUSTER_MAX_RESPONSE;
     start(p);
 }
 
@@ -129,7 +130,7 @@ cluster_answer_status cluster_answer_feed(cluster_answer *p, const uint8_t *data
         p->extra = used < len;
         return CLUSTER_ANSWER_DONE;
     }
-    if (HTTP_PARSER_ERRNO(p->hp) != HPE_OK || p->received > CLUSTER_MAX_RESPONSE) {
+    if (HTTP_PARSER_ERRNO(p->hp) != HPE_OK || p->received > p->max) {
         p->failed = true;
         return CLUSTER_ANSWER_ERROR;
     }
@@ -140,8 +141,7 @@ const char *cluster_answer_error(const cluster_answer *p)
 {
     if (p->bad_status)
         return "status code outside 200..599";
-    return p->received > CLUSTER_MAX_RESPONSE ? "too large"
-                                              : http_errno_description(HTTP_PARSER_ERRNO(p->hp));
+    return p->received > p->max ? "too large" : http_errno_description(HTTP_PARSER_ERRNO(p->hp));
 }
 
 void cluster_answer_response(cluster_answer *p, cluster_response *out)

@@ -12,7 +12,7 @@
 struct http_parser; /* http_parser.h stays out of this header: its enum http_status clashes with
                        libwebsockets', and cluster_pool.h is included next to libwebsockets.h */
 
-/** Largest response accepted (headers + body). */
+/** Largest response accepted (headers + body) unless cluster_answer.max says otherwise. */
 #define CLUSTER_MAX_RESPONSE (64u * 1024 * 1024)
 
 /** A complete response; every field is borrowed for the duration of the callback. */
@@ -27,7 +27,7 @@ typedef enum cluster_answer_status {
     CLUSTER_ANSWER_MORE,  /**< the answer is not complete yet: feed the next bytes read */
     CLUSTER_ANSWER_DONE,  /**< the answer is complete: cluster_answer_response */
     CLUSTER_ANSWER_ERROR, /**< not valid HTTP (or a status outside 200..599), or more than
-                         CLUSTER_MAX_RESPONSE bytes: cluster_answer_error */
+                         cluster_answer.max bytes: cluster_answer_error */
 } cluster_answer_status;
 
 /** One answer being assembled. Embedded by its connection: cluster_answer_init before use. */
@@ -38,6 +38,7 @@ typedef struct cluster_answer {
     util_buf ctype;         /**< content-type of the response, owned */
     util_buf body;          /**< response body, owned */
     size_t received;        /**< bytes fed since the last reset */
+    size_t max;             /**< largest answer accepted (CLUSTER_MAX_RESPONSE after init) */
     bool in_value;          /**< the parser is in a header value */
     bool complete;          /**< the answer is complete */
     bool extra;             /**< bytes followed the complete answer in the read that completed it */

@@ -37,6 +37,11 @@ cluster_auth_result cluster_verify(const char *secret, const char *method, const
                                    const char *query, const char *ts, const char *sig,
                                    uint64_t now_ms);
 
+/* HMAC-SHA256 under secret of TS "\n" BODY (TS the decimal ts_ms, BODY body[0..len)), as 64 hex
+ * digits and a NUL into out: the signature of a call to the application (docs/app-bridge.md). */
+void cluster_sign_body(const char *secret, uint64_t ts_ms, const void *body, size_t len,
+                       char out[CLUSTER_SIG_HEX + 1]);
+
 /* A short English description of r, for logs and error bodies. Static string. */
 const char *cluster_auth_message(cluster_auth_result r);
 

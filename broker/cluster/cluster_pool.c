@@ -31,8 +31,9 @@ typedef struct up_peer {
 struct cluster_pool {
     uv_loop_t *loop;
     up_peer *peers;
-    up_conn *all; /**< every live connection (for cluster_pool_free) */
-    int handles;  /**< connections whose handles are not closed yet */
+    up_conn *all;        /**< every live connection (for cluster_pool_free) */
+    int handles;         /**< connections whose handles are not closed yet */
+    size_t max_response; /**< cluster_answer.max of new connections */
     bool freed;
 };
 
@@ -178,6 +179,7 @@ static up_conn *conn_new(cluster_pool *pool, up_peer *peer)
     c->peer = peer;
     c->tcp.data = c;
     cluster_answer_init(&c->resp);
+    c->resp.max = pool->max_response;
     c->all_next = pool->all;
     if (pool->all)
         pool->all->all_prev = c;
@@ -444,7 +446,13 @@ cluster_pool *cluster_pool_new(uv_loop_t *loop)
 {
     cluster_pool *pool = util_calloc(1, sizeof *pool);
     pool->loop = loop;
+    pool->max_response = CLUSTER_MAX_RESPONSE;
     return pool;
+}
+
+void cluster_pool_set_max_response(cluster_pool *pool, size_t max)
+{
+    pool->max_response = max;
 }
 
 cluster_req *cluster_pool_request(cluster_pool *pool, const char *hostport, util_buf *req,

@@ -29,6 +29,10 @@ typedef void (*cluster_done_fn)(void *ud, cluster_pool_error err, const cluster_
 /* A pool of connections on loop. Caller owns; free with cluster_pool_free. */
 cluster_pool *cluster_pool_new(uv_loop_t *loop);
 
+/* Sets the largest answer (headers + body) the pool accepts from now on; a larger one fails with
+ * CLUSTER_POOL_PROTOCOL. Default CLUSTER_MAX_RESPONSE. */
+void cluster_pool_set_max_response(cluster_pool *pool, size_t max);
+
 /* Closes every connection; requests still in flight are cancelled (their callbacks never run).
  * The memory is released once libuv has closed the handles (run the loop). Accepts NULL. */
 void cluster_pool_free(cluster_pool *pool);

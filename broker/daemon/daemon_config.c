@@ -1,6 +1,7 @@
 /* daemon_config: the daemon's settings and its option table. */
 #include "daemon_config.h"
 
+#include "app_bridge.h"
 #include "rd_link.h"
 #include "util_alloc.h"
 
@@ -144,7 +145,7 @@ static int add_namespace(daemon_config *c, const char *item, size_t len, char *e
                  name);
         rc = -1;
     } else if (daemon_policy_known(policy) != 0) {
-        snprintf(err, errlen, "unknown policy \"%s\" (known: rooms)", policy);
+        snprintf(err, errlen, "unknown policy \"%s\" (known: rooms, app)", policy);
         rc = -1;
     }
     for (size_t i = 0; rc == 0 && i < c->n_ns; i++) {
@@ -369,6 +370,75 @@ static int set_cluster_timeout(void *p, const char *v, char *err, size_t errlen)
     return util_parse_ms(v, &((daemon_config *)p)->cluster_timeout_ms, err, errlen);
 }
 
+static int set_app_url(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    util_free(c->app_url);
+    c->app_url = NULL;
+    if (!*v)
+        return 0;
+    char hp[280], path[1024];
+    if (app_url_parse(v, hp, sizeof hp, path, sizeof path, err, errlen))
+        return -1;
+    c->app_url = util_strdup(v);
+    return 0;
+}
+
+static int set_app_secret(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    size_t len = strlen(v);
+    if (len && len < 16) {
+        snprintf(err, errlen, "an app secret has at least 16 characters");
+        return -1;
+    }
+    util_free(c->app_secret);
+    c->app_secret = len ? util_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_insecure_app(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((daemon_config *)p)->insecure_app, err, errlen);
+}
+
+static int set_u32(uint32_t *dst, const char *v, unsigned long long min, unsigned long long max,
+                   char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (util_parse_uint(v, min, max, &x, err, errlen))
+        return -1;
+    *dst = (uint32_t)x;
+    return 0;
+}
+
+static int set_app_concurrency(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_u32(&((daemon_config *)p)->app_concurrency, v, 1, 4096, err, errlen);
+}
+
+static int set_app_batch(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_u32(&((daemon_config *)p)->app_batch, v, 1, 1024, err, errlen);
+}
+
+static int set_app_queue(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_u32(&((daemon_config *)p)->app_queue, v, 1, 1000000, err, errlen);
+}
+
+static int set_app_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->app_timeout_ms, err, errlen);
+}
+
+static int set_app_max_answer(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->app_max_answer, v, 1024, 1024ull * 1024 * 1024, err,
+                    errlen);
+}
+
+
 static int set_metrics_listen(void *p, const char *v, char *err, size_t errlen)
 {
     daemon_config *c = p;
@@ -509,6 +579,24 @@ static const util_option k_options[] = {
     {"--cluster-timeout", "SIO_CLUSTER_TIMEOUT_MS", "MS", "10000",
      "bound of a request forwarded to another node (a long-poll also gets the ping interval)",
      set_cluster_timeout},
+    {"--app-url", "SIO_APP_URL", "URL", "",
+     "http://host:port/path the app policy POSTs its calls to (docs/app-bridge.md)", set_app_url},
+    {"--app-secret", "SIO_APP_SECRET", "SECRET", "",
+     "HMAC key signing the calls to the app, 16+ characters (required with --app-url)",
+     set_app_secret},
+    {"--insecure-app", "SIO_INSECURE_APP", NULL, "0",
+     "with --app-url, send unsigned calls (trusted networks only)", set_insecure_app},
+    {"--app-concurrency", "SIO_APP_CONCURRENCY", "N", "16", "POSTs to the app in flight",
+     set_app_concurrency},
+    {"--app-batch", "SIO_APP_BATCH", "N", "32", "most calls (of different sockets) in one POST",
+     set_app_batch},
+    {"--app-queue", "SIO_APP_QUEUE", "N", "256",
+     "events one socket may have waiting for the app (past it: dropped, socket disconnected)",
+     set_app_queue},
+    {"--app-timeout", "SIO_APP_TIMEOUT_MS", "MS", "10000", "bound of one POST to the app",
+     set_app_timeout},
+    {"--app-max-answer", "SIO_APP_MAX_ANSWER", "BYTES", "8388608",
+     "largest answer accepted from the app", set_app_max_answer},
     {"--metrics-listen", "SIO_METRICS_LISTEN", "HOST:PORT", "",
      "serve /metrics (and /healthz, /readyz) on this internal address instead of the client port",
      set_metrics_listen},
@@ -579,6 +667,9 @@ void daemon_config_free(daemon_config *cfg)
     cfg->node_id = cfg->advertise = NULL;
     util_free(cfg->cluster_secret);
     cfg->cluster_secret = NULL;
+    util_free(cfg->app_url);
+    util_free(cfg->app_secret);
+    cfg->app_url = cfg->app_secret = NULL;
     util_free(cfg->admin_user);
     util_free(cfg->admin_password_hash);
     util_free(cfg->admin_ui_dir);

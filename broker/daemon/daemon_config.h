@@ -36,6 +36,14 @@ typedef struct daemon_config {
     char *cluster_secret;        /**< --cluster-secret, or NULL */
     bool insecure_cluster;       /**< --insecure-cluster */
     uint32_t cluster_timeout_ms; /**< --cluster-timeout */
+    char *app_url;               /**< --app-url, or NULL */
+    char *app_secret;            /**< --app-secret, or NULL */
+    bool insecure_app;           /**< --insecure-app */
+    uint32_t app_concurrency;    /**< --app-concurrency */
+    uint32_t app_batch;          /**< --app-batch */
+    uint32_t app_queue;          /**< --app-queue */
+    uint32_t app_timeout_ms;     /**< --app-timeout */
+    size_t app_max_answer;       /**< --app-max-answer */
     bool admin;                  /**< --admin: serve the admin UI's /admin namespace */
     char *admin_user;            /**< --admin-user */
     char *admin_password_hash;   /**< --admin-password-hash (bcrypt) */

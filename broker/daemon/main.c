@@ -1,4 +1,5 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
+#include "app_bridge.h"
 #include "cluster.h"
 #include "daemon_admin.h"
 #include "daemon_config.h"
@@ -148,6 +149,11 @@ static char *default_admin_ui_dir(void)
     return real;
 }
 
+static void app_shutdown(void *arg)
+{
+    app_bridge_shutdown(arg);
+}
+
 /* Each polling client holds up to two descriptors: lift the soft limit to the hard one. */
 static void raise_fd_limit(void)
 {
@@ -207,6 +213,24 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    bool uses_app = false;
+    for (size_t i = 0; i < cfg.n_ns; i++)
+        uses_app |= strcmp(cfg.ns_policies[i], "app") == 0;
+    if (uses_app && !cfg.app_url) {
+        fprintf(stderr, "siobroker: a namespace with the app policy needs --app-url (or "
+                        "SIO_APP_URL): where the application's handlers answer\n");
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.app_url && !cfg.app_secret && !cfg.insecure_app) {
+        fprintf(stderr, "siobroker: --app-url needs --app-secret (or SIO_APP_SECRET, 16+ "
+                        "characters): the app checks that calls come from a node; --insecure-app "
+                        "runs without (trusted networks only)\n");
+        daemon_config_free(&cfg);
+        return 2;
+    }
+    if (cfg.app_url && !cfg.app_secret)
+        UTIL_LOGW(UTIL_SUB_NODE, "--insecure-app: calls to the app are not signed");
     if (cfg.redis_url && !cfg.cluster_secret)
         UTIL_LOGW(UTIL_SUB_CLUSTER, "--insecure-cluster: forwarded requests are neither signed nor "
                                     "checked");
@@ -228,10 +252,12 @@ int main(int argc, char **argv)
         return 2;
     }
     sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
+    char node_id[16];
+    util_rand_id(node_id, 6);
     daemon_metrics_src msrc = {
         .nd = nd,
         .srv = srv,
-        .node_id = cfg.node_id ? cfg.node_id : "",
+        .node_id = cfg.node_id ? cfg.node_id : node_id,
         .version = SIO_VERSION,
     };
     membership *m = NULL;
@@ -248,8 +274,6 @@ int main(int argc, char **argv)
         m->srv = srv;
         m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
         sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
-        char node_id[16];
-        util_rand_id(node_id, 6);
         char advertise[128];
         snprintf(advertise, sizeof advertise, "%s:%d", cfg.listen_host, node_port(nd));
         rd_registry_config rc = {
@@ -305,8 +329,28 @@ int main(int argc, char **argv)
     } else {
         daemon_metrics_attach(nd, &msrc);
     }
-    for (size_t i = 0; i < cfg.n_ns; i++)
-        daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    app_bridge *bridge = NULL;
+    app_policy *app = NULL;
+    if (uses_app) {
+        app_bridge_config bc = {
+            .url = cfg.app_url,
+            .secret = cfg.app_secret,
+            .node_id = cfg.node_id ? cfg.node_id : node_id,
+            .concurrency = cfg.app_concurrency,
+            .batch = cfg.app_batch,
+            .timeout_ms = cfg.app_timeout_ms,
+            .max_answer = cfg.app_max_answer,
+        };
+        bridge = app_bridge_new(&loop, &bc, err, sizeof err); /* the URL was checked */
+        app = app_policy_new(srv, bridge, &loop, cfg.app_queue);
+        node_on_shutdown(nd, app_shutdown, bridge);
+    }
+    for (size_t i = 0; i < cfg.n_ns; i++) {
+        if (strcmp(cfg.ns_policies[i], "app") == 0)
+            daemon_policy_app(srv, cfg.ns_names[i], app);
+        else
+            daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
+    }
     daemon_admin *admin = NULL;
     if (cfg.admin) {
         char *ui_dir = cfg.admin_ui_dir ? NULL : default_admin_ui_dir();
@@ -343,6 +387,8 @@ int main(int argc, char **argv)
     node_free(mnode);
     node_free(nd);
     daemon_admin_free(admin);
+    app_policy_free(app);
+    app_bridge_free(bridge);
     cluster_free(cl);
     int rc = uv_loop_close(&loop);
     daemon_config_free(&cfg);

@@ -116,13 +116,13 @@ static void on_relay(sio_socket *s, const char *event, json_t *args, sio_ack *ac
 
 int daemon_policy_known(const char *name)
 {
-    return strcmp(name, "rooms") == 0 ? 0 : -1;
+    return strcmp(name, "rooms") == 0 || strcmp(name, "app") == 0 ? 0 : -1;
 }
 
 sio_nsp *daemon_policy_apply(sio_server *srv, const char *name, const char *policy,
                              const daemon_rooms_limits *limits)
 {
-    if (daemon_policy_known(policy) != 0)
+    if (strcmp(policy, "rooms") != 0)
         return NULL;
     static const sio_nsp_handlers handlers = {.any = on_relay};
     sio_nsp *nsp = sio_server_of(srv, name, &handlers, (void *)limits);

@@ -141,16 +141,42 @@ bool http_origin_allowed(node *n, const node_req *r, const char *origin)
     return false;
 }
 
+/** Requests kept for reuse by a node: a polling request then costs no allocation. */
+#define REQ_POOL_MAX 256
+
 void http_req_free(node_req *r)
 {
     if (!r)
         return;
-    http_head_free(&r->head);
-    util_buf_free(&r->body);
-    util_buf_free(&r->answer);
     util_free(r->origin);
     util_free(r->sid);
-    util_free(r);
+    util_buf_free(&r->body);
+    util_buf_free(&r->answer);
+    node *n = r->n;
+    if (n->n_req_pool >= REQ_POOL_MAX) {
+        http_head_free(&r->head);
+        util_free(r);
+        return;
+    }
+    http_head h = r->head;
+    http_head_reset(&h);
+    memset(r, 0, sizeof *r);
+    r->head = h;
+    r->n = n;
+    r->pool_next = n->req_pool;
+    n->req_pool = r;
+    n->n_req_pool++;
+}
+
+void http_req_pool_free(node *n)
+{
+    while (n->req_pool) {
+        node_req *r = n->req_pool;
+        n->req_pool = r->pool_next;
+        http_head_free(&r->head);
+        util_free(r);
+    }
+    n->n_req_pool = 0;
 }
 
 /* ---- answers --------------------------------------------------------------------------------- */
@@ -175,26 +201,53 @@ static void req_done(node_req *r)
 }
 
 /* Formats the status line and headers of an answer into out. */
+/* Appends the decimal form of v. */
+static void put_uint(util_buf *out, uint64_t v)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    util_buf_append(out, d + i, sizeof d - i);
+}
+
+/* Appends "name" value "\r\n". */
+static void put_header(util_buf *out, const char *name, const char *value)
+{
+    util_buf_puts(out, name);
+    util_buf_puts(out, value);
+    util_buf_append(out, "\r\n", 2);
+}
+
+/* Formats the status line and headers of an answer into out (no printf: this runs per request). */
 static void build_head(node_req *r, util_buf *out, int status, const char *ctype, const char *extra,
                        size_t len, bool close)
 {
     node *n = r->n;
-    util_buf_printf(out, "HTTP/1.1 %d %s\r\n", status, status_text(status));
-    util_buf_printf(out, "Date: %s\r\n", http_date(n));
+    util_buf_reserve(out, 256 + len);
+    util_buf_puts(out, "HTTP/1.1 ");
+    put_uint(out, (uint64_t)status);
+    util_buf_putc(out, ' ');
+    util_buf_puts(out, status_text(status));
+    util_buf_append(out, "\r\n", 2);
+    put_header(out, "Date: ", http_date(n));
     if (ctype && status != 204 && status != 304)
-        util_buf_printf(out, "Content-Type: %s\r\n", ctype);
-    if (status != 204 && status != 304)
-        util_buf_printf(out, "Content-Length: %zu\r\n", len);
+        put_header(out, "Content-Type: ", ctype);
+    if (status != 204 && status != 304) {
+        util_buf_puts(out, "Content-Length: ");
+        put_uint(out, len);
+        util_buf_append(out, "\r\n", 2);
+    }
     if (r->origin && n->cfg.cors != NODE_CORS_NONE) {
-        util_buf_printf(out,
-                        "Access-Control-Allow-Origin: %s\r\nAccess-Control-Allow-Credentials: "
-                        "true\r\nVary: Origin\r\n",
-                        r->origin);
+        put_header(out, "Access-Control-Allow-Origin: ", r->origin);
+        util_buf_puts(out, "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n");
         if (status == 204) {
             const char *req_hdrs = node_req_header(r, "access-control-request-headers");
             util_buf_puts(out, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n");
             if (req_hdrs && *req_hdrs)
-                util_buf_printf(out, "Access-Control-Allow-Headers: %s\r\n", req_hdrs);
+                put_header(out, "Access-Control-Allow-Headers: ", req_hdrs);
             util_buf_puts(out, "Access-Control-Max-Age: 86400\r\n");
         }
     }
@@ -204,7 +257,7 @@ static void build_head(node_req *r, util_buf *out, int status, const char *ctype
         util_buf_puts(out, "Connection: close\r\n");
     else if (r->head.http_major == 1 && r->head.http_minor == 0)
         util_buf_puts(out, "Connection: keep-alive\r\n"); /* an HTTP/1.0 client asked for it */
-    util_buf_puts(out, "\r\n");
+    util_buf_append(out, "\r\n", 2);
 }
 
 void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *extra,
@@ -439,7 +492,15 @@ static void dispatch(node_req *r)
 static http_head *on_begin(void *ud)
 {
     node_link *l = ud;
-    node_req *r = util_calloc(1, sizeof *r);
+    node *n = l->n;
+    node_req *r = n->req_pool;
+    if (r) {
+        n->req_pool = r->pool_next;
+        n->n_req_pool--;
+        r->pool_next = NULL;
+    } else {
+        r = util_calloc(1, sizeof *r);
+    }
     r->l = l;
     r->n = l->n;
     l->req = r;

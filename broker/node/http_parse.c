@@ -13,9 +13,31 @@ void http_head_free(http_head *h)
 {
     util_buf_free(&h->url);
     util_buf_free(&h->hdrs);
-    util_free(h->path);
+    util_buf_free(&h->pathb);
     h->path = NULL;
     h->query = NULL;
+}
+
+/** A head buffer larger than this is not kept for the next request. */
+#define HEAD_KEEP 4096
+
+static void keep_or_free(util_buf *b)
+{
+    if (b->cap > HEAD_KEEP)
+        util_buf_free(b);
+    b->len = 0;
+}
+
+void http_head_reset(http_head *h)
+{
+    util_buf url = h->url, hdrs = h->hdrs, pathb = h->pathb;
+    keep_or_free(&url);
+    keep_or_free(&hdrs);
+    keep_or_free(&pathb);
+    memset(h, 0, sizeof *h);
+    h->url = url;
+    h->hdrs = hdrs;
+    h->pathb = pathb;
 }
 
 int http_head_header_foreach(const http_head *h,
@@ -219,8 +241,10 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
     if (h->hdr_value)
         end_value(h);
     util_buf_reserve(&h->hdrs, len);
-    for (size_t i = 0; i < len; i++)
-        h->hdrs.data[h->hdrs.len++] = (uint8_t)tolower((unsigned char)at[i]);
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = (uint8_t)at[i];
+        h->hdrs.data[h->hdrs.len++] = c >= 'A' && c <= 'Z' ? (uint8_t)(c | 0x20) : c;
+    }
     return 0;
 }
 
@@ -249,7 +273,9 @@ static void parse_target(http_head *h)
         http_parser_url_init(&pu);
         if (http_parser_parse_url(u, len, 0, &pu) != 0 || !(pu.field_set & (1 << UF_PATH))) {
             h->bad_target = !(len == 1 && u[0] == '*');
-            h->path = util_strdup("*");
+            util_buf_reset(&h->pathb);
+            util_buf_puts(&h->pathb, "*");
+            h->path = (char *)util_buf_cstr(&h->pathb);
             h->query = "";
             return;
         }
@@ -263,7 +289,9 @@ static void parse_target(http_head *h)
     }
     const char *q = memchr(u, '?', len);
     size_t plen = q ? (size_t)(q - u) : len;
-    h->path = util_malloc(plen + 2);
+    util_buf_reset(&h->pathb);
+    util_buf_reserve(&h->pathb, plen + 2);
+    h->path = (char *)h->pathb.data;
     bool nul = false;
     if (!url_decode(u, plen, h->path, false, &nul))
         strcpy(h->path, "/");

@@ -22,7 +22,8 @@ typedef struct http_head {
     int64_t content_length; /**< declared length, -1 when none (chunked, or no body) */
     util_buf url;           /**< the request target as received */
     util_buf hdrs;          /**< "name\0value\0" pairs in arrival order, names in lower case */
-    char *path;             /**< percent-decoded path without query (owned) */
+    util_buf pathb;         /**< storage of path */
+    char *path;             /**< percent-decoded path without query (in pathb) */
     const char *query;      /**< the raw query inside url (after '?'), "" if none */
 } http_head;
 
@@ -70,6 +71,8 @@ const char *http_in_error_text(const http_in *in);
 
 /* Frees what h holds (h itself is the caller's). */
 void http_head_free(http_head *h);
+/* Empties h for another request, keeping its buffers' memory (up to a bound). */
+void http_head_reset(http_head *h);
 /* The first value of header name (lower case, without ':'), or NULL. Borrowed from h. */
 const char *http_head_header(const http_head *h, const char *name);
 /* Calls fn for each header in arrival order until fn returns non-zero (which is returned). */

@@ -381,6 +381,8 @@ void node_free(node *n)
     util_free(n->client_js);
     util_free(n->rbuf);
     util_buf_free(&n->wbuf);
+    util_buf_free(&n->pbuf);
+    http_req_pool_free(n);
     if (n->n_sessions_alive)
         UTIL_LOGW(UTIL_SUB_NODE, "%zu sessions still allocated at exit", n->n_sessions_alive);
     util_free(n);

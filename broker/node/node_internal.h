@@ -101,6 +101,7 @@ struct node_req {
     get_wait *wait;     /**< REQ_POLL_WAIT: the grace timer (owned) */
     node_req_ops ops;   /**< REQ_TAKEN / REQ_RELAY */
     void *ops_ud;
+    node_req *pool_next; /**< node.req_pool */
 };
 
 /** A GET that arrived while its session's GET is held through another node whose connection still
@@ -202,9 +203,11 @@ struct node {
                            is in deadline order (one delay per list, appended at the tail) */
     node_link *tq_tail[2];
     uv_timer_t sweep_timer;
-    node_link *resume; /**< links whose parsing resumes at the end of the turn */
-    uint8_t *rbuf;     /**< the shared read buffer (NODE_READ_BUF) */
-    bool rbuf_busy;
+    node_link *resume;  /**< links whose parsing resumes at the end of the turn */
+    uint8_t *rbuf;      /**< the shared read buffer (NODE_READ_BUF) */
+    node_req *req_pool; /**< finished requests kept for reuse, with their buffers */
+    size_t n_req_pool;
+    util_buf pbuf; /**< scratch for a polling answer's body */
     /* sessions */
     node_session *sessions;  /**< uthash by sid */
     size_t n_sessions_alive; /**< allocated sessions (open or draining) */
@@ -285,8 +288,10 @@ void http_link_init(node_link *l);
 size_t http_feed(node_link *l, uint8_t *data, size_t len);
 /* The client connection of r went away (r->l is being closed). r is freed or handed on. */
 void http_req_gone(node_req *r);
-/* Frees a request that is over (answered or gone). */
+/* Releases a request that is over (answered or gone): kept for reuse, or freed. */
 void http_req_free(node_req *r);
+/* Frees the requests kept for reuse (node_free). */
+void http_req_pool_free(node *n);
 /* Answers r with a status and body, plus extra header lines (each "name: value\r\n", may be
  * NULL). As node_req_respond. */
 void http_respond_hdrs(node_req *r, int status, const char *ctype, const char *extra,

@@ -171,15 +171,15 @@ void polling_answer(node_session *c)
     node_req *r = c->get;
     if (!r || !eio_session_poll_ready(c->eio))
         return;
-    util_buf body = UTIL_BUF_INIT;
-    eio_session_poll_take(c->eio, &body);
+    util_buf *body = &c->n->pbuf; /* scratch: copied into the answer at once */
+    body->len = 0;
+    eio_session_poll_take(c->eio, body);
     if (util_log_enabled(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG))
         util_log(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG, "sid=%s GET answered %zu bytes: %.*s",
-                 eio_session_sid(c->eio), body.len, (int)(body.len > 200 ? 200 : body.len),
-                 (const char *)body.data);
+                 eio_session_sid(c->eio), body->len, (int)(body->len > 200 ? 200 : body->len),
+                 (const char *)body->data);
     detach_get(c, r);
-    http_respond_hdrs(r, 200, "text/plain; charset=UTF-8", NULL, body.data, body.len, false);
-    util_buf_free(&body);
+    http_respond_hdrs(r, 200, "text/plain; charset=UTF-8", NULL, body->data, body->len, false);
     session_maybe_free(c);
 }
 

@@ -41,4 +41,17 @@ SIO_CLUSTER_SECRET=from-the-environment docker-compose -f docker-compose.yml con
     fail "SIO_CLUSTER_SECRET from the environment does not reach the three nodes"
 ok "SIO_CLUSTER_SECRET: demo default, overridden by the environment"
 
+# examples/django_chat/docker-compose.yml: Django plus the nodes with the app policy.
+ex=examples/django_chat/docker-compose.yml
+docker-compose -f "$ex" config -q || fail "docker-compose -f $ex config -q"
+excfg=$(docker-compose -f "$ex" config) || fail "docker-compose -f $ex config"
+[[ $(docker-compose -f "$ex" config --services | sort | tr '\n' ' ') == "django haproxy node1 node2 node3 redis " ]] ||
+    fail "$ex: services"
+[[ $(grep -c "SIO_NAMESPACES: /chat:app" <<<"$excfg") == 3 ]] || fail "$ex: /chat:app on three nodes"
+[[ $(grep -c "SIO_APP_URL: http://django:8000/socket.io-app/" <<<"$excfg") == 3 ]] ||
+    fail "$ex: --app-url on three nodes"
+[[ $(grep -c "SIO_APP_SECRET: django-chat-demo-secret-change-me" <<<"$excfg") == 4 ]] ||
+    fail "$ex: one app secret for Django and the nodes"
+ok "$ex: Django + three nodes with /chat:app, one app secret"
+
 done_checks

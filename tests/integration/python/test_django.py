@@ -97,7 +97,7 @@ class DjangoView(unittest.TestCase):
         from django.conf import settings
 
         sd.reset_emitter()
-        self.assertIsNone(sd._emitter)
+        self.assertIsNone(sys.modules["siobroker.django.emitting"]._emitter)  # the lazy global
         self.assertIn("not built yet", repr(sd.emitter))
         self.assertEqual(sd.emitter.key, "socket.io")  # first use builds it
         built = sd.get_emitter()

@@ -1,4 +1,4 @@
-"""Django glue: an :class:`~siobroker.emitter.Emitter` configured from settings.
+"""Django glue for emitting: an :class:`~siobroker.emitter.Emitter` configured from settings.
 
 Settings (both optional):
 
@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.signals import setting_changed
 
-from .emitter import Emitter
+from ..emitter import Emitter
 
 __all__ = ["emitter", "get_emitter", "reset_emitter", "DEFAULT_REDIS_URL", "DEFAULT_REDIS_KEY"]
 
