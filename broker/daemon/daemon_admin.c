@@ -2,9 +2,10 @@
  * in instrument() (lib/index.ts), in C on the socketio API, with what the UI receives bounded:
  *
  * - /admin namespace; basic auth: auth {username, password} checked against a bcrypt hash
- *   (libcrypt's crypt_rn), then a session token the UI stores and sends back on reconnect; the
- *   token is an HMAC any node of the cluster verifies (the Node package keeps session ids in a
- *   per-process store);
+ *   (libcrypt's crypt_rn, on libuv's thread pool while the connect is deferred: bcrypt takes tens
+ *   of milliseconds), then a session token the UI stores and sends back on reconnect; the token is
+ *   an HMAC any node of the cluster verifies (the Node package keeps session ids in a per-process
+ *   store);
  * - "config" {supportedFeatures}; "server_stats" every 2 s to /admin through the adapter, so that
  *   every UI in the cluster sees every node; its aggregatedEvents come from the node's counters;
  * - the socket list: a sample of at most max_sockets sockets per node (the first that connect
@@ -45,7 +46,8 @@
 #define ADMIN_SNAPSHOT_WAIT_MS 2000u
 /** all_sockets holds at most this many times max_sockets (this node's and the others'). */
 #define ADMIN_SNAPSHOT_FACTOR 4u
-/** Password checks (bcrypt: ~60 ms each at cost 10, on the loop) per second, and burst. */
+/** Password checks (bcrypt: ~60 ms of a thread each at cost 10) per second, and burst: a bound
+ * on the CPU a login flood takes, and on guessing. */
 #define ADMIN_LOGINS_PER_S 2.0
 #define ADMIN_LOGIN_BURST 4.0
 /** Lifetime of a session token. */
@@ -498,8 +500,8 @@ static void on_server_event(sio_nsp *nsp, const char *event, json_t *args, sio_s
     sio_server_reply_send(reply, out);
 }
 
-/* Refuses the UI's login with the message its modal shows. */
-static bool refuse(daemon_admin *a, sio_socket *s, sio_reject *rej, int kind, const char *msg)
+/* Counts and logs a refused login (kind: 1 refused, 2 throttled). */
+static void refuse_logged(daemon_admin *a, sio_socket *s, int kind, const char *msg)
 {
     a->logins[kind]++;
     /* A client can trigger this at will: at most 10 lines per 10 s (the counter has them all). */
@@ -514,11 +516,59 @@ static bool refuse(daemon_admin *a, sio_socket *s, sio_reject *rej, int kind, co
                   json_string_value(json_object_get(hs, "address")), msg,
                   a->log_n == 10 ? " (further refusals in the next 10 s are not logged)" : "");
     }
+}
+
+/* Refuses the UI's login now, with the message its modal shows. */
+static bool refuse(daemon_admin *a, sio_socket *s, sio_reject *rej, int kind, const char *msg)
+{
+    refuse_logged(a, s, kind, msg);
     sio_reject_set(rej, msg, NULL);
     return false;
 }
 
-static bool login(daemon_admin *a, sio_socket *s, const json_t *auth, sio_reject *rej)
+static void admitted(daemon_admin *a, sio_socket *s);
+
+/** A password check on the thread pool for a deferred connect. */
+typedef struct login_work {
+    uv_work_t req;
+    daemon_admin *a;
+    sio_socket *s; /**< held by the deferral until answered */
+    char *password;
+    char *hash;
+    bool ok;
+} login_work;
+
+static void login_check(uv_work_t *req)
+{
+    login_work *w = req->data;
+    w->ok = daemon_admin_bcrypt_verify(w->password, w->hash);
+}
+
+static void login_done(uv_work_t *req, int status)
+{
+    login_work *w = req->data;
+    daemon_admin *a = w->a;
+    sio_socket *s = w->s;
+    if (status == 0 && w->ok) {
+        if (sio_socket_accept(s) == 0) { /* -1: the client went away meanwhile */
+            char token[96];
+            daemon_admin_token(a->key, wall_ms() / 1000 + ADMIN_TOKEN_TTL_S, token, sizeof token);
+            sio_socket_emit(s, "session", json_pack("[s]", token));
+            admitted(a, s);
+        }
+    } else {
+        refuse_logged(a, s, 1, "invalid credentials");
+        sio_socket_refuse(s, "invalid credentials", NULL);
+    }
+    OPENSSL_cleanse(w->password, strlen(w->password));
+    util_free(w->password);
+    util_free(w->hash);
+    util_free(w);
+}
+
+/* Returns true to accept now, false when refused (rej set) or deferred (*deferred set). */
+static bool login(daemon_admin *a, sio_socket *s, const json_t *auth, sio_reject *rej,
+                  bool *deferred)
 {
     if (a->no_auth)
         return true;
@@ -540,19 +590,34 @@ static bool login(daemon_admin *a, sio_socket *s, const json_t *auth, sio_reject
     if (a->login_tokens < 1.0)
         return refuse(a, s, rej, 2, "too many login attempts, retry in a second");
     a->login_tokens -= 1.0;
-    if (!daemon_admin_bcrypt_verify(pass, a->hash))
-        return refuse(a, s, rej, 1, "invalid credentials");
-    char token[96];
-    daemon_admin_token(a->key, now_s + ADMIN_TOKEN_TTL_S, token, sizeof token);
-    sio_socket_emit(s, "session", json_pack("[s]", token));
-    return true;
+    if (sio_socket_defer_connect(s) != 0) /* not expected: checked here, then */
+        return daemon_admin_bcrypt_verify(pass, a->hash) ||
+               refuse(a, s, rej, 1, "invalid credentials");
+    login_work *w = util_calloc(1, sizeof *w);
+    w->req.data = w;
+    w->a = a;
+    w->s = s;
+    w->password = util_strdup(pass);
+    w->hash = util_strdup(a->hash);
+    uv_queue_work(node_loop(a->nd), &w->req, login_check, login_done);
+    *deferred = true;
+    return false;
 }
 
 static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
 {
     daemon_admin *a = ud;
-    if (!login(a, s, auth, rej))
+    bool deferred = false;
+    if (!login(a, s, auth, rej, &deferred))
         return false;
+    admitted(a, s);
+    return true;
+}
+
+/* The UI's socket s is let in (now, or once its password was checked): the configuration, then
+ * the socket list. Emits made before the CONNECT reply are held until it. */
+static void admitted(daemon_admin *a, sio_socket *s)
+{
     a->logins[0]++;
     json_t *features = json_array();
     if (!a->readonly)
@@ -571,7 +636,6 @@ static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void 
     const json_t *hs = sio_socket_handshake(s);
     UTIL_LOGI(UTIL_SUB_SOCKETIO, "admin: UI %s connected from %s", sio_socket_id(s),
               json_string_value(json_object_get(hs, "address")));
-    return true;
 }
 
 /* ---- the UI's actions -------------------------------------------------------------------------- */

@@ -438,7 +438,6 @@ static int set_app_max_answer(void *p, const char *v, char *err, size_t errlen)
                     errlen);
 }
 
-
 static int set_metrics_listen(void *p, const char *v, char *err, size_t errlen)
 {
     daemon_config *c = p;
