@@ -626,6 +626,11 @@ static void admitted(daemon_admin *a, sio_socket *s)
              *f; f++)
             json_array_append_new(features, json_string(*f));
     json_array_append_new(features, json_string("AGGREGATED_EVENTS"));
+    /* The UI shows its Sockets, Rooms, Clients and Events pages only with ALL_EVENTS (the Node
+     * package's development mode). The sampled sockets' connections, disconnections and room
+     * changes fill the Events page; their events themselves (event_received / event_sent) are
+     * not forwarded: that would put the admin on every packet's path. */
+    json_array_append_new(features, json_string("ALL_EVENTS"));
     sio_socket_emit(s, "config", json_pack("[{s:o}]", "supportedFeatures", features));
     /* The socket list: this node's sample, then the other nodes' when they answered; asked once
      * the socket is connected (on a single node the answer comes at once). */

@@ -34,6 +34,8 @@ static const char *mime_type(const char *file)
         {"svg", "image/svg+xml"},
         {"png", "image/png"},
         {"ico", "image/x-icon"},
+        {"woff2", "font/woff2"},
+        {"woff", "font/woff"},
         {"txt", "text/plain; charset=utf-8"},
     };
     const char *slash = strrchr(file, '/');

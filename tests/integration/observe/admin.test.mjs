@@ -45,7 +45,7 @@ describe('admin', () => {
     const [token] = await u.rec.next('session');
     assert.match(token, /^\d+\.[0-9a-f]{32}$/);
     const [config] = await u.rec.next('config');
-    assert.deepEqual(config.supportedFeatures, ['EMIT', 'JOIN', 'LEAVE', 'DISCONNECT', 'MJOIN', 'MLEAVE', 'MDISCONNECT', 'AGGREGATED_EVENTS']);
+    assert.deepEqual(config.supportedFeatures, ['EMIT', 'JOIN', 'LEAVE', 'DISCONNECT', 'MJOIN', 'MLEAVE', 'MDISCONNECT', 'AGGREGATED_EVENTS', 'ALL_EVENTS']);
     const [all] = await u.rec.next('all_sockets');
     assert.ok(Array.isArray(all));
     const [stats] = await u.rec.next('server_stats', 5000);
@@ -73,7 +73,7 @@ describe('admin', () => {
     const ro = await h.daemon({ args: ['--admin', '--admin-no-auth', '--admin-readonly'] });
     const r = ui(h, ro, {});
     assert.equal(await connected(r), 'connect');
-    assert.deepEqual((await r.rec.next('config'))[0].supportedFeatures, ['AGGREGATED_EVENTS']);
+    assert.deepEqual((await r.rec.next('config'))[0].supportedFeatures, ['AGGREGATED_EVENTS', 'ALL_EVENTS']);
 
     // On with no credentials: refused at start.
     const res = await runBinary('siobroker', ['--listen', '127.0.0.1:0', '--admin']);
