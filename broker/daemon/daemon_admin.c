@@ -182,16 +182,19 @@ static json_t *iso_now(void)
     return json_string(out);
 }
 
-/* Takes one unit of the update budget (refilled at rate per second, capped at one second's
- * worth). Returns false when it is spent. */
-static bool take_token(daemon_admin *a)
+/* Takes one unit of the update budget: refilled at rate per second, capped at one second's worth.
+ * A new socket is announced only while the budget is positive; an update of a socket already
+ * shown may run it into debt, down to one second's worth, so that the joins that follow a burst
+ * of connections do not drop the sockets just announced. Returns false when the budget (with
+ * debt) is spent. */
+static bool take_token(daemon_admin *a, bool debt)
 {
     uint64_t now = node_now(a->nd);
     a->tokens += (double)(now - a->tokens_at) * a->rate / 1000.0;
     a->tokens_at = now;
     if (a->tokens > a->rate)
         a->tokens = a->rate;
-    if (a->tokens < 1.0)
+    if (a->tokens < (debt ? 1.0 - a->rate : 1.0))
         return false;
     a->tokens -= 1.0;
     return true;
@@ -279,7 +282,7 @@ static void sample_remove(daemon_admin *a, sampled *e, const char *reason)
 static void on_connected(sio_socket *s, void *ud)
 {
     daemon_admin *a = ud;
-    if (a->n_sample >= a->max_sockets || !take_token(a)) {
+    if (a->n_sample >= a->max_sockets || !take_token(a, false)) {
         a->ev_dropped++;
         return;
     }
@@ -312,7 +315,7 @@ static bool update_allowed(daemon_admin *a, sio_socket *s)
     sampled *e = sample_find(a, s);
     if (!e)
         return false;
-    if (take_token(a))
+    if (take_token(a, true))
         return true;
     a->ev_dropped++;
     a->sample_dropped++;

@@ -172,12 +172,12 @@ describe('admin', () => {
     // A sampled socket that joins rooms faster than the budget leaves the sample.
     const sampled = u.rec.all('socket_connected').map(([s]) => s.id);
     const busy = socks.find((s) => sampled.includes(s.id));
-    for (let i = 0; i < 60; i++) busy.emit('join', `r${i % 50}`);
+    for (let i = 0; i < 60; i++) busy.emit('join', `r${i}`); // the rooms policy allows 64
     await u.rec.next('socket_disconnected', 5000, ([, id, reason]) => id === busy.id && /admin sample/.test(reason));
     m = parseMetrics((await scrape(srv.port)).text);
     assert.equal(value(m, 'siobroker_admin_sample_dropped_total'), 1);
     assert.equal(value(m, 'siobroker_admin_sampled_sockets'), 4);
     const joined = u.rec.all('room_joined').filter(([, , id]) => id === busy.id).length;
-    assert.ok(joined <= 21, `room_joined within the budget: ${joined}`);
+    assert.ok(joined <= 41, `room_joined within the budget and its debt: ${joined}`);
   });
 });
