@@ -20,6 +20,7 @@
  * - the UI's files at /admin/. */
 #include "daemon_admin.h"
 
+#include "admin_token.h"
 #include "node_http.h"
 #include "node_sio.h"
 #include "util_alloc.h"
@@ -123,41 +124,6 @@ bool daemon_admin_bcrypt_verify(const char *password, const char *hash)
     OPENSSL_cleanse(cd, sizeof *cd);
     util_free(cd);
     return ok;
-}
-
-/* The MAC part of a token: 32 hex characters of HMAC-SHA256(key, "<expiry>"). */
-static void token_mac(const uint8_t key[32], const char *expiry, char out[33])
-{
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int ml = 0;
-    HMAC(EVP_sha256(), key, 32, (const uint8_t *)expiry, strlen(expiry), mac, &ml);
-    for (int i = 0; i < 16; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
-}
-
-void daemon_admin_token(const uint8_t key[32], uint64_t expiry, char *out, size_t outlen)
-{
-    char exp[24], mac[33];
-    snprintf(exp, sizeof exp, "%" PRIu64, expiry);
-    token_mac(key, exp, mac);
-    snprintf(out, outlen, "%s.%s", exp, mac);
-}
-
-bool daemon_admin_token_valid(const uint8_t key[32], const char *token, uint64_t now)
-{
-    if (!token)
-        return false;
-    const char *dot = strchr(token, '.');
-    size_t el = dot ? (size_t)(dot - token) : 0;
-    if (!dot || el == 0 || el > 20 || strspn(token, "0123456789") != el || strlen(dot + 1) != 32)
-        return false;
-    char exp[24], mac[33];
-    memcpy(exp, token, el);
-    exp[el] = '\0';
-    if (strtoull(exp, NULL, 10) < now)
-        return false;
-    token_mac(key, exp, mac);
-    return CRYPTO_memcmp(mac, dot + 1, 32) == 0;
 }
 
 /* ---- helpers ----------------------------------------------------------------------------------- */

@@ -49,12 +49,4 @@ void daemon_admin_free(daemon_admin *a);
 /* Appends the admin's metric families to out (a daemon_metrics_src.extra hook; ud is the admin). */
 void daemon_admin_metrics(util_buf *out, void *ud);
 
-/* A session token for the UI (what the Node package calls its session id): "<expiry>.<mac>",
- * valid until expiry (seconds since the epoch) under key. Written into out (size >= 96). Exposed
- * for the unit test. */
-void daemon_admin_token(const uint8_t key[32], uint64_t expiry, char *out, size_t outlen);
-
-/* True when token is a valid, unexpired (now: seconds since the epoch) token under key. */
-bool daemon_admin_token_valid(const uint8_t key[32], const char *token, uint64_t now);
-
 #endif

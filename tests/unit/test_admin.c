@@ -4,6 +4,7 @@
  * The bcrypt vectors were made with /usr/bin/python3 (python3-bcrypt 3.2.2):
  *   bcrypt.hashpw(password, bcrypt.gensalt(cost[, prefix=b"2a"]))
  * and the $2a$ one from bcryptjs 2.4.3 with bcrypt.hashSync("secret", 4). */
+#include "admin_token.h"
 #include "daemon_admin.h"
 
 #include <check.h>
@@ -101,6 +102,7 @@ START_TEST(tokens)
                                       "abc.0123456789abcdef0123456789abcdef",
                                       "123.0123456789abcdef",
                                       "-1.0123456789abcdef0123456789abcdef",
+                                      "0123.0123456789abcdef0123456789abcdef",
                                       "123456789012345678901.0123456789abcdef0123456789abcdef"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ck_assert_msg(!daemon_admin_token_valid(key, bad[i], 0), "%s", bad[i]);
