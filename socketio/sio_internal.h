@@ -106,9 +106,14 @@ struct sio_client {
     sio_socket *sockets;
     sio_socket *pending; /**< sockets whose deferred connect is unanswered (no reference) */
     void *connect_timer;
+    void *attachment_timer;   /**< armed while a binary packet waits for its attachments */
+    size_t held_reported;     /**< what ops.hold was last told */
+    uint64_t flood_start;     /**< start of the current max_ignored_packets window */
+    uint32_t flood_count;     /**< ignored packets in it */
     uint64_t batch_stamp;     /**< == srv->batch.stamp while an open batch targets this client */
     int dispatching;          /**< depth of calls into handlers */
     const char *close_reason; /**< closed while dispatching: free when unwound */
+    bool closing;             /**< the host was asked to close the session: input is ignored */
 };
 
 struct sio_reject {

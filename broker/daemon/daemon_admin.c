@@ -89,8 +89,6 @@ struct daemon_admin {
     /* counters */
     uint64_t ev_sent, ev_dropped, bytes_sent, sample_dropped, actions;
     uint64_t logins[3]; /**< ok, refused, throttled */
-    uint64_t log_at;    /**< start of the current 10 s window of refusal lines */
-    unsigned log_n;     /**< refusal lines in it */
 };
 
 /* ---- bcrypt and tokens ------------------------------------------------------------------------- */
@@ -473,17 +471,11 @@ static void on_server_event(sio_nsp *nsp, const char *event, json_t *args, sio_s
 static void refuse_logged(daemon_admin *a, sio_socket *s, int kind, const char *msg)
 {
     a->logins[kind]++;
-    /* A client can trigger this at will: at most 10 lines per 10 s (the counter has them all). */
-    uint64_t now = node_now(a->nd);
-    if (now - a->log_at >= 10000) {
-        a->log_at = now;
-        a->log_n = 0;
-    }
-    if (a->log_n++ < 10) {
+    /* A client can trigger this at will: rate-limited (the counter has them all). */
+    if (util_log_enabled(UTIL_SUB_SOCKETIO, UTIL_LOG_WARN)) {
         const json_t *hs = sio_socket_handshake(s);
-        UTIL_LOGW(UTIL_SUB_SOCKETIO, "admin: login refused from %s: %s%s",
-                  json_string_value(json_object_get(hs, "address")), msg,
-                  a->log_n == 10 ? " (further refusals in the next 10 s are not logged)" : "");
+        UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "admin: login refused from %s: %s",
+                     json_string_value(json_object_get(hs, "address")), msg);
     }
 }
 

@@ -177,6 +177,10 @@ static void render_node(util_buf *b, node *nd)
           (double)g.queued_bytes);
     gauge(b, "siobroker_engineio_largest_queue_bytes",
           "Bytes queued to the Engine.IO session that has the most.", (double)g.largest_queue);
+    gauge(b, "siobroker_engineio_largest_session_bytes",
+          "Memory charged to the Engine.IO session that holds the most (queue, transport, "
+          "partial packets; bounded by --max-session-queue).",
+          (double)g.largest_session);
 }
 
 typedef struct nsp_walk {
@@ -272,6 +276,14 @@ static void render_redis(util_buf *b, rd_cluster *rc)
             ls->commands);
     counter(b, "siobroker_redis_command_failures_total",
             "Commands that failed because Redis was unavailable.", ls->command_failures);
+    gauge(b, "siobroker_redis_stalled",
+          "1 while Redis does not answer the link's PINGs (--redis-stall-timeout), else 0.",
+          rd_link_stalled(rd_cluster_link(rc)) ? 1 : 0);
+    counter(b, "siobroker_redis_stalls_total", "Times Redis stopped answering the link's PINGs.",
+            ls->stalls);
+    gauge(b, "siobroker_redis_output_bytes",
+          "Bytes waiting to be sent to Redis or for its answer (capped by --redis-max-output).",
+          (double)rd_link_output_bytes(rd_cluster_link(rc)));
     counter(b, "siobroker_redis_messages_received_total",
             "Messages received on the adapter's subscriptions.", ls->messages_in);
     counter(b, "siobroker_redis_received_bytes_total", "Payload bytes of those messages.",
@@ -315,6 +327,21 @@ void daemon_metrics_render(const daemon_metrics_src *src, util_buf *out)
         render_socketio(out, src->srv);
     if (src->cl)
         render_cluster(out, src->cl);
+    if (src->budget) {
+        gauge(out, "siobroker_memory_used_bytes",
+              "What the node holds for its clients (queued messages, transport and partial "
+              "packets), charged to its memory budget.",
+              (double)eio_budget_used(src->budget));
+        gauge(out, "siobroker_memory_budget_bytes",
+              "The node's memory budget (--max-memory; 0: none).",
+              (double)eio_budget_max(src->budget));
+        gauge(out, "siobroker_memory_over_budget",
+              "1 while over 7/8 of the budget: new sessions are refused (503), else 0.",
+              eio_budget_over(src->budget) ? 1 : 0);
+        counter(out, "siobroker_memory_shed_sessions_total",
+                "Sessions closed to bring the node back under its memory budget.",
+                eio_budget_shed(src->budget));
+    }
     if (src->redis)
         render_redis(out, src->redis);
     if (src->extra)

@@ -11,10 +11,11 @@
 
 /** What a scrape reads. Every pointer is borrowed and may be NULL (not part of this node). */
 typedef struct daemon_metrics_src {
-    node *nd;          /**< the node serving clients */
-    sio_server *srv;   /**< its Socket.IO server */
-    cluster *cl;       /**< the sticky-free cluster (with --redis) */
-    rd_cluster *redis; /**< the Redis adapter's cluster link (with --redis) */
+    node *nd;                 /**< the node serving clients */
+    sio_server *srv;          /**< its Socket.IO server */
+    cluster *cl;              /**< the sticky-free cluster (with --redis) */
+    rd_cluster *redis;        /**< the Redis adapter's cluster link (with --redis) */
+    const eio_budget *budget; /**< the node's memory budget (--max-memory) */
     const char *node_id;
     const char *version;
     /** Appends the admin UI's own families (daemon_admin_metrics), or NULL. */

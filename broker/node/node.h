@@ -214,7 +214,9 @@ typedef struct node_gauges {
     size_t sessions[2];   /**< open Engine.IO sessions by current transport (polling, websocket) */
     size_t queued_bytes;  /**< bytes queued to all sessions, not yet written */
     size_t largest_queue; /**< bytes queued to the session that has the most */
-    size_t pending_write; /**< bytes handed to connections that the kernel has not taken */
+    size_t largest_session; /**< memory charged to the session that holds the most
+                                 (eio_session_memory: queue, transport, partial packets) */
+    size_t pending_write;   /**< bytes handed to connections that the kernel has not taken */
 } node_gauges;
 
 /* Fills g by walking every connection and session (O(sessions); meant for a scrape). */

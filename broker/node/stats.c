@@ -54,6 +54,9 @@ void node_get_gauges(const node *n, node_gauges *g)
         g->queued_bytes += q;
         if (q > g->largest_queue)
             g->largest_queue = q;
+        size_t m = eio_session_memory(c->eio);
+        if (m > g->largest_session)
+            g->largest_session = m;
     }
 }
 

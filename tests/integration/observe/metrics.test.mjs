@@ -59,6 +59,10 @@ describe('metrics', () => {
     assert.equal(value(ma, 'siobroker_socketio_connects_total'), 3);
     assert.ok(value(ma, 'siobroker_socketio_events_received_total') >= 3, 'three joins received');
     assert.equal(value(ma, 'siobroker_redis_up'), 1);
+    assert.equal(value(ma, 'siobroker_redis_stalled'), 0);
+    assert.ok(value(ma, 'siobroker_memory_used_bytes') > 0, 'the sessions are charged to the budget');
+    assert.ok(value(ma, 'siobroker_memory_budget_bytes') > 0, 'a budget by default (half the RAM)');
+    assert.equal(value(ma, 'siobroker_memory_over_budget'), 0);
     assert.ok(value(ma, 'siobroker_redis_connects_total') >= 1);
     assert.ok(value(ma, 'siobroker_redis_publishes_total') >= 0);
     assert.equal(value(ma, 'siobroker_cluster_peer_requests_total', { result: 'verified' }), 1, 'the forwarded POST');
