@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { HOST, RawPolling, eventually, freePort, httpRequest, itest } from '../lib/harness.mjs';
+import { HOST, RawPolling, eventually, freePort, httpRequest, itest, wsUrl } from '../lib/harness.mjs';
 import { WS, POLL, join } from '../redis/cluster.mjs';
 import { connect } from '../lib/sio.mjs';
 import { startCluster, startDaemon } from '../cluster/lib.mjs';
@@ -49,6 +49,9 @@ describe('metrics', () => {
     viaB.sid = 'AAAAAAAAAAAAAAAAAAAA';
     const bad = await viaB.post('4x');
     assert.equal(bad.status, 400);
+    // Its WebSocket upgrade through B: relayed to A (a probe, never completed here).
+    const relayed = h.ws(b.port, wsUrl(P, { sid: rp.sid }));
+    await relayed.opened;
 
     const ma = await checkedScrape(a.port, 'A');
     assert.equal(value(ma, 'siobroker_engineio_sessions', { transport: 'websocket' }), 1);
@@ -65,7 +68,7 @@ describe('metrics', () => {
     assert.equal(value(ma, 'siobroker_memory_over_budget'), 0);
     assert.ok(value(ma, 'siobroker_redis_connects_total') >= 1);
     assert.ok(value(ma, 'siobroker_redis_publishes_total') >= 0);
-    assert.equal(value(ma, 'siobroker_cluster_peer_requests_total', { result: 'verified' }), 1, 'the forwarded POST');
+    assert.equal(value(ma, 'siobroker_cluster_peer_requests_total', { result: 'verified' }), 2, 'the forwarded POST and the relay');
     assert.ok(value(ma, 'siobroker_engineio_messages_received_total') >= 4, 'the CONNECTs and the joins');
     assert.ok(value(ma, 'siobroker_received_bytes_total') > 0);
     assert.ok(value(ma, 'process_resident_memory_bytes') > 1e6);
@@ -77,7 +80,10 @@ describe('metrics', () => {
     assert.equal(value(mb, 'siobroker_cluster_requests_total', { kind: 'polling_post', outcome: '400' }), 1);
     assert.equal(value(mb, 'siobroker_cluster_request_duration_seconds_count', { kind: 'polling_post' }), 2);
     assert.equal(value(mb, 'siobroker_cluster_request_duration_seconds_bucket', { kind: 'polling_post', le: '+Inf' }), 2);
-    assert.equal(value(mb, 'siobroker_cluster_requests_total', { kind: 'websocket', outcome: 'ok' }), 0);
+    assert.equal(value(mb, 'siobroker_cluster_requests_total', { kind: 'websocket', outcome: 'ok' }), 1);
+    assert.equal(value(mb, 'siobroker_cluster_request_duration_seconds_count', { kind: 'websocket' }), 1);
+    assert.equal(value(mb, 'siobroker_cluster_relays'), 1);
+    assert.equal(value(ma, 'siobroker_cluster_peer_requests_total', { result: 'refused' }), 0);
 
     // A client that goes away is counted by reason.
     ws.io.engine.close();
