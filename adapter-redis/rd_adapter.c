@@ -159,6 +159,8 @@ static void pending_finish(rd_pending *p, const char *err)
     if (p->done)
         return;
     p->done = true;
+    if (p->a->cl && p->a->cl->stats.pending)
+        p->a->cl->stats.pending--;
     LL_DELETE(p->a->pending, p); /* p is in the list until it is finished, once */
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, pending_timer_closed);
@@ -173,6 +175,8 @@ static void on_pending_timeout(uv_timer_t *t)
         pending_finish(p, NULL); /* the ack state has its own timeout */
         return;
     }
+    if (p->a->cl && p->type >= 0 && p->type < RD_CLUSTER_REQ_TYPES)
+        p->a->cl->stats.request_timeouts[p->type]++;
     char why[128];
     snprintf(why, sizeof why, "timeout reached while waiting for %s response", p->what);
     UTIL_LOGW_RL(UTIL_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)",
@@ -197,6 +201,7 @@ static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t
     p->timer.data = p;
     uv_timer_start(&p->timer, on_pending_timeout, timeout_ms ? timeout_ms : a->cl->timeout_ms, 0);
     LL_PREPEND(a->pending, p);
+    a->cl->stats.pending++;
     return p;
 }
 
@@ -217,6 +222,8 @@ static void pending_check(rd_pending *p)
 static json_t *request_head(rd_adapter *a, const char *request_id, int type)
 {
     json_t *m = json_object();
+    if (a->cl && type >= 0 && type < RD_CLUSTER_REQ_TYPES)
+        a->cl->stats.requests_out[type]++;
     json_object_set_new(m, "uid", json_string(a->uid));
     if (request_id)
         json_object_set_new(m, "requestId", json_string(request_id));
@@ -280,6 +287,7 @@ static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts 
     util_buf msg = UTIL_BUF_INIT, ch = UTIL_BUF_INIT;
     rd_broadcast_encode(&msg, &b, false);
     rd_channel_broadcast(&ch, a->cl->key, b.nsp, b.n_rooms == 1 ? b.rooms[0] : NULL);
+    a->cl->stats.broadcasts_out++;
     if (rd_link_publish(a->cl->link, (const char *)ch.data, ch.len, msg.data, msg.len) != 0)
         warn_unavailable(a, "broadcast delivered on this node only");
     util_buf_free(&msg);
@@ -325,6 +333,7 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
     b.n_except = o ? o->n_except : 0;
     util_buf msg = UTIL_BUF_INIT;
     rd_request_encode_broadcast(&msg, p->id, &b, timeout ? timeout : a->cl->timeout_ms);
+    a->cl->stats.requests_out[RD_REQ_BROADCAST]++;
     publish_raw(a, a->ch_request, &msg);
     util_buf_free(&msg);
     /* One token until NUMSUB says how many nodes must report their client count. */
@@ -668,6 +677,8 @@ static void handle_request(rd_adapter *a, json_t *req)
     const char *rid = rd_request_str(req, "requestId");
     if ((uid && strcmp(uid, a->uid) == 0) || pending_find(a, rid))
         return; /* our own request, heard back from Redis */
+    if (type >= 0 && type < RD_CLUSTER_REQ_TYPES)
+        a->cl->stats.requests_in[type]++;
     request_fn fn = type >= 0 && (size_t)type < sizeof k_requests / sizeof k_requests[0]
                         ? k_requests[type]
                         : NULL;
@@ -770,6 +781,7 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
             .n_except = b.n_except,
             .flags = SIO_BC_LOCAL | (b.volatile_ ? SIO_BC_VOLATILE : 0),
         };
+        a->cl->stats.broadcasts_in++;
         sio_nsp_local_emit(nsp, b.data, &o);
     }
     rd_broadcast_clear(&b);

@@ -35,6 +35,22 @@ bool rd_cluster_ready(const rd_cluster *cl)
     return rd_link_ready(cl->link);
 }
 
+const rd_cluster_stats *rd_cluster_get_stats(const rd_cluster *cl)
+{
+    return &cl->stats;
+}
+
+const char *rd_cluster_request_name(int type)
+{
+    static const char *const names[RD_CLUSTER_REQ_TYPES] = {
+        "sockets",          "all_rooms",         "remote_join",
+        "remote_leave",     "remote_disconnect", "fetch_sockets",
+        "server_side_emit", "broadcast",         "broadcast_client_count",
+        "broadcast_ack",
+    };
+    return type >= 0 && type < RD_CLUSTER_REQ_TYPES ? names[type] : "other";
+}
+
 void rd_cluster_free(rd_cluster *cl)
 {
     if (!cl)

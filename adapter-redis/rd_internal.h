@@ -15,6 +15,7 @@ struct rd_cluster {
     rd_adapter *adapters; /**< the namespaces' adapters, a utlist list through their next */
     rd_state_fn on_state; /**< readiness listener, or NULL */
     void *ud;
+    rd_cluster_stats stats; /**< counted by the adapters */
 };
 
 /* The cluster cl is being freed: each of its adapters fails its pending requests ("redis adapter

@@ -161,6 +161,9 @@ struct sio_server {
     uint64_t epoch;
     uint64_t deliveries; /**< sockets reached by local broadcasts, ever (sio_server_deliveries) */
     sio_batch batch;
+    sio_server_stats stats;  /**< counters (deliveries is the field above) */
+    sio_server_observer obs; /**< sio_server_observe */
+    void *obs_ud;
 };
 
 /* sio_socket.c */

@@ -201,6 +201,13 @@ class Doc {
 
   /** A command that cannot run here: its program exists and knows its flags. */
   async flags(cmd, b) {
+    // NAME=$(COMMAND): the command is checked like any other, not run; NAME holds a placeholder.
+    const sub = /^([A-Za-z_][A-Za-z0-9_]*)=\$\((.*)\)$/.exec(cmd.trim());
+    if (sub) {
+      for (const s of simpleCommands(sub[2])) await this.flags(s, b);
+      this.env[sub[1]] = 'placeholder';
+      return;
+    }
     if (this.exportVar(cmd, b) || this.changeDir(cmd, b)) return;
     let w = words(inBuild(cmd)).filter((x) => x !== '&');
     const env = { ...this.env };
