@@ -6,10 +6,10 @@
 #include "node_internal.h"
 #include "util_alloc.h"
 #include "util_log.h"
+#include "util_time.h"
 
 #include <stddef.h>
 #include <string.h>
-#include <sys/time.h>
 
 typedef struct glue glue;
 
@@ -158,8 +158,6 @@ static void on_open(node_session *c, void *ud)
     gc->g = g;
     node_session_set_data(c, gc);
 
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
     json_t *headers = node_session_handshake_headers(c);
     char url[1024];
     snprintf(url, sizeof url, "?%s", node_session_query(c));
@@ -170,7 +168,7 @@ static void on_open(node_session *c, void *ud)
         .url = url,
         .secure = false,
         .xdomain = headers && json_object_get(headers, "origin") != NULL,
-        .issued_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000,
+        .issued_ms = util_wall_ms(),
     };
     gc->client = sio_client_open(g->srv, gc, &hs);
 }

@@ -153,6 +153,7 @@ static void serve_get(node_req *r, node_session *c, bool may_wait)
         /* A long-poll may legitimately stay open for a whole ping interval. */
         if (r->l)
             link_set_deadline(r->l, 0);
+        UTIL_LOGD(UTIL_SUB_ENGINEIO, "sid=%s GET held", eio_session_sid(c->eio));
         if (eio_session_poll_ready(c->eio))
             session_mark_dirty(c);
         break;

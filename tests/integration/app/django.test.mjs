@@ -32,9 +32,11 @@ describe('app bridge: Django under gunicorn', () => {
     assert.equal(w.sid, b.id);
     assert.equal(w.user, false);
 
+    // Both are in "lobby" (joined in connect): b hears a. The listener is there before the ask:
+    // b may hear the broadcast before a has its ack.
+    const saidP = next(b, 'said');
     assert.deepEqual(await ask(a, 'say', 'hello'), { status: 'ok' });
-    // Both are in "lobby" (joined in connect): b hears a.
-    const [said] = await next(b, 'said');
+    const [said] = await saidP;
     assert.deepEqual(said, { from: 'ann', text: 'hello' });
 
     // Binary both ways, nested, with other values around it.
