@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # smoke: siobench against a real siobroker on a free 127.0.0.1 port, one run per scenario kind
-# (connect, idle, fanout, echo, polling) with a few dozen clients; the WebSocket runs use the raw
-# client (--ws-impl raw, the default), and fanout / echo run once more with libwebsockets' client. Functional only: every client
+# (connect, idle, fanout, echo, polling, and polling then upgrade) with a few dozen clients; the
+# WebSocket runs use the raw client (--ws-impl raw, the default), and fanout / echo run once more
+# with libwebsockets' client. Functional only: every client
 # connects, no delivery is lost or duplicated, every echo is acked. No timing assertion.
 #
 # Usage: smoke.sh BIN_DIR   (ctest bench.siobench_smoke)
@@ -71,5 +72,7 @@ run lfanout fanout --clients 30 --events 10 --size 64 --window 4 --ws-impl lws
 run lecho echo --clients 20 --duration 0.5 --ws-impl lws
 run polling polling --clients 30 --events 15
 run pecho echo --transport polling --clients 20 --duration 0.5
+run uconnect connect --transport upgrade --clients 30
+run ufanout fanout --transport upgrade --clients 20 --events 15
 kill -0 "$server_pid" # the server survived
 echo "smoke: ok"

@@ -132,8 +132,10 @@ static int set_transport(void *p, const char *v, char *err, size_t errlen)
         ARGS->transport = SB_WEBSOCKET;
     else if (strcmp(v, "polling") == 0)
         ARGS->transport = SB_POLLING;
+    else if (strcmp(v, "upgrade") == 0)
+        ARGS->transport = SB_UPGRADE;
     else {
-        snprintf(err, errlen, "expected websocket or polling, got \"%s\"", v);
+        snprintf(err, errlen, "expected websocket, polling or upgrade, got \"%s\"", v);
         return -1;
     }
     return 0;
@@ -264,7 +266,7 @@ static const util_option k_opts[] = {
      "--url"},
     {"--lb-url", NULL, "URL", NULL, "cluster: a round-robin balancer in front of the nodes",
      set_lb_url},
-    {"--transport", NULL, "T", NULL, "websocket or polling", set_transport, false, "websocket"},
+    {"--transport", NULL, "T", NULL, "websocket, polling or upgrade (polling, then WebSocket)", set_transport, false, "websocket"},
     {"--ws-impl", NULL, "I", "raw",
      "WebSocket clients: raw (lws RAW sockets, siobench's own framing) or lws", set_ws_impl},
     {"--nsp", NULL, "NSP", "/", "namespace", set_nsp},

@@ -50,6 +50,12 @@ void sb_client_send(sb_client *c, const char *text, size_t len)
 
 void sb_client_close(sb_client *c)
 {
+    if (c->upgrade && c->up_state > 0 && c->up_state < 3) {
+        /* Both transports exist while upgrading. */
+        sb_raw_close(c);
+        sb_poll_close(c);
+        return;
+    }
     if (c->transport == SB_WEBSOCKET && c->b->args.ws_impl == SB_WS_RAW)
         sb_raw_close(c);
     else if (c->transport == SB_WEBSOCKET)
@@ -139,6 +145,34 @@ static void on_sio(sb_client *c, const char *p, size_t len)
     }
 }
 
+/* Completes the upgrade once the probe was answered and polling is paused: "5" on the WebSocket,
+ * polling closed, then the namespace CONNECT over the WebSocket. */
+static void finish_upgrade(sb_client *c)
+{
+    if (c->up_state != 2 || !c->poll_paused || c->state == SB_CLOSED)
+        return;
+    c->up_state = 3;
+    c->transport = SB_WEBSOCKET;
+    sb_raw_send(c, "5", 1);
+    sb_poll_detach(c);
+    char buf[80];
+    int n = snprintf(buf, sizeof buf, "40%s", nsp_prefix(c->b));
+    c->state = SB_NSP_WAIT;
+    sb_client_send(c, buf, (size_t)n);
+}
+
+void sb_client_ws_open(sb_client *c)
+{
+    if (c->up_state == 1)
+        sb_raw_send(c, "2probe", 6);
+}
+
+void sb_client_poll_paused(sb_client *c)
+{
+    c->poll_paused = true;
+    finish_upgrade(c);
+}
+
 void sb_client_on_packet(sb_client *c, const char *p, size_t len)
 {
     if (len == 0 || c->state == SB_CLOSED)
@@ -147,6 +181,17 @@ void sb_client_on_packet(sb_client *c, const char *p, size_t len)
     case '0': {
         if (c->state != SB_OPENING)
             return;
+        if (c->upgrade && c->transport == SB_POLLING) {
+            /* engine.io-client probes the WebSocket at once; CONNECT goes over it afterwards. */
+            if (c->up_state == 0) {
+                c->up_state = 1;
+                if (sb_raw_open(c) != 0) {
+                    sb_client_close(c);
+                    sb_on_closed(c, "cannot open the upgrade WebSocket");
+                }
+            }
+            return;
+        }
         char buf[80];
         int n = snprintf(buf, sizeof buf, "40%s", nsp_prefix(c->b));
         c->state = SB_NSP_WAIT;
@@ -158,6 +203,12 @@ void sb_client_on_packet(sb_client *c, const char *p, size_t len)
         sb_on_closed(c, "engine.io close from the server");
         return;
     case '2': sb_client_send(c, "3", 1); return;
+    case '3':
+        if (c->up_state == 1 && len == 6 && memcmp(p, "3probe", 6) == 0) {
+            c->up_state = 2;
+            finish_upgrade(c);
+        }
+        return;
     case '4': on_sio(c, p + 1, len - 1); return;
     default: return;
     }

@@ -31,7 +31,8 @@ int main(int argc, char **argv)
         return r > 0 ? 0 : 2;
     }
     rlim_t lim = raise_nofile();
-    unsigned need = b->args.clients + (b->args.transport == SB_POLLING ? b->args.clients : 0) + 64;
+    unsigned per = b->args.transport == SB_POLLING ? 2 : b->args.transport == SB_UPGRADE ? 3 : 1;
+    unsigned need = b->args.clients * per + 64;
     if (lim && lim < need)
         fprintf(stderr, "siobench: warning: %u descriptors needed, the limit is %llu\n", need,
                 (unsigned long long)lim);

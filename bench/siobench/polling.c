@@ -215,6 +215,12 @@ static void on_get_body(sb_client *c, const char *p, size_t n)
             sb_client_on_packet(c, p, (size_t)(pe - p));
         p = sep ? sep + 1 : end;
     }
+    if (c->upgrade && c->up_state > 0) {
+        /* Upgrading: polling pauses (no new GET) so that the WebSocket can take over. */
+        if (c->state != SB_CLOSED)
+            sb_client_poll_paused(c);
+        return;
+    }
     get_next(c);
 }
 
@@ -297,6 +303,13 @@ void sb_poll_send(sb_client *c, const char *text, size_t len)
         util_buf_putc(&c->out, 0x1e);
     util_buf_append(&c->out, text, len);
     post_flush(c);
+}
+
+void sb_poll_detach(sb_client *c)
+{
+    hconn_close(c->get);
+    hconn_close(c->post);
+    c->get = c->post = NULL;
 }
 
 void sb_poll_close(sb_client *c)

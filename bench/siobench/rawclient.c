@@ -94,7 +94,8 @@ static int on_connected(sb_client *c)
 {
     const sb_url *u = c->url;
     char path[192], req[512];
-    snprintf(path, sizeof path, "%s?EIO=4&transport=websocket", u->path);
+    snprintf(path, sizeof path, "%s?EIO=4&transport=websocket%s%s", u->path, c->sid ? "&sid=" : "",
+             c->sid ? c->sid : "");
     sb_wsr_key(c->wskey, &rng);
     size_t n = sb_wsr_request(req, sizeof req, u->host, u->port, path, c->wskey);
     if (n == 0 || send_now(c, (const uint8_t *)req, n) != 0)
@@ -146,6 +147,7 @@ static int on_rx(sb_client *c, const uint8_t *in, size_t len)
             return 0;
         }
         c->upgraded = true;
+        sb_client_ws_open(c);
         if (head != in) { /* frames after the head are in part: take them out, then parse */
             util_buf rest = c->wsr.part;
             c->wsr.part = (util_buf)UTIL_BUF_INIT;
@@ -231,11 +233,14 @@ int sb_raw_open(sb_client *c)
     ci.iface = sb_client_source(c->b, c->idx);
     ci.pwsi = &c->wsi;
     c->upgraded = false;
-    c->live = true;
-    c->b->live++;
+    bool counted = !c->live; /* an upgrading client is live through its polling already */
+    if (counted) {
+        c->live = true;
+        c->b->live++;
+    }
     if (!lws_client_connect_via_info(&ci)) {
         c->wsi = NULL;
-        if (c->live) {
+        if (counted) {
             c->live = false;
             c->b->live--;
         }

@@ -517,7 +517,8 @@ static void run_next(sb_bench *b)
         sb_client *c = &b->clients[i];
         c->b = b;
         c->idx = i;
-        c->transport = (uint8_t)p->transport;
+        c->upgrade = p->transport == SB_UPGRADE;
+        c->transport = (uint8_t)(c->upgrade ? SB_POLLING : p->transport);
         c->url = p->url;
         c->join = p->kind == SB_SC_IDLE || p->kind == SB_SC_FANOUT;
     }
@@ -562,7 +563,9 @@ int sb_run(sb_bench *b)
     uv_timer_init(&b->loop, &b->deadline);
     uv_idle_init(&b->loop, &b->kick);
     b->timer.data = b->deadline.data = b->kick.data = b;
-    const char *tn = a->transport == SB_POLLING ? "polling" : "websocket";
+    const char *tn = a->transport == SB_POLLING   ? "polling"
+                     : a->transport == SB_UPGRADE ? "upgrade"
+                                                  : "websocket";
     char name[64];
     switch (a->scenario) {
     case SB_SC_CONNECT:

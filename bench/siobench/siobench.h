@@ -14,7 +14,10 @@
 struct lws;
 struct lws_context;
 
-typedef enum sb_transport { SB_WEBSOCKET, SB_POLLING } sb_transport;
+/** How clients connect: WebSocket only, polling only, or engine.io-client's default (polling,
+ * then an upgrade to WebSocket: handshake, probe, pause of polling, "5"; Socket.IO's CONNECT goes
+ * over the WebSocket once upgraded). */
+typedef enum sb_transport { SB_WEBSOCKET, SB_POLLING, SB_UPGRADE } sb_transport;
 
 /** How WebSocket clients are implemented: lws RAW sockets with siobench's own framing (wsraw.c,
  * rawclient.c), or libwebsockets' WebSocket client (ws.c). */
@@ -97,6 +100,9 @@ typedef struct sb_client {
     bool closing;          /**< WebSocket: close at the next WRITEABLE callback */
     bool live;             /**< a wsi or an HTTP connection of this client still exists */
     bool upgraded;         /**< raw WebSocket: the 101 was checked, bytes are frames now */
+    bool upgrade;          /**< SB_UPGRADE: starts on polling, moves to the WebSocket */
+    uint8_t up_state;      /**< upgrade: 0 not started, 1 probing, 2 probe answered, 3 done */
+    bool poll_paused;      /**< upgrade: polling stopped (no GET in flight) */
     struct lws *wsi;       /**< WebSocket transport */
     struct sb_hconn *get;  /**< polling: the long-poll connection */
     struct sb_hconn *post; /**< polling: the POST connection */
@@ -184,6 +190,12 @@ void sb_client_send(sb_client *c, const char *text, size_t len);
 /* Closes c's transport (asynchronously); the bench hears of it through sb_on_closed. */
 void sb_client_close(sb_client *c);
 
+/* The raw WebSocket of c got its 101: an upgrading client probes now. */
+void sb_client_ws_open(sb_client *c);
+
+/* The polling transport of an upgrading client stopped: finishes the upgrade if probed. */
+void sb_client_poll_paused(sb_client *c);
+
 /* Handles one complete Engine.IO packet received by c (both transports call it). */
 void sb_client_on_packet(sb_client *c, const char *p, size_t len);
 
@@ -227,6 +239,8 @@ void sb_poll_send(sb_client *c, const char *text, size_t len);
 
 /* Closes both of c's connections. */
 void sb_poll_close(sb_client *c);
+/* Closes c's polling connections once it moved to its WebSocket (the client stays live). */
+void sb_poll_detach(sb_client *c);
 
 /* --- events from the client to the scenario (scenario.c) --- */
 
