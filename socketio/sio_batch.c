@@ -87,7 +87,7 @@ void batch_deliver(sio_server *srv)
     strv_free(b.except, b.n_except);
 }
 
-int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
+int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, bool mark_gap)
 {
     sio_server *srv = nsp->srv;
     sio_batch *b = &srv->batch;
@@ -121,6 +121,8 @@ int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
         b->msgs = util_realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
     }
     sio_encode(SIO_EVENT, nsp->name, -1, packet, &b->msgs[b->n_msgs++]);
+    for (size_t i = 0; mark_gap && i < b->n; i++)
+        recov_gap(b->v[i]);
     return (int)b->live;
 }
 
