@@ -149,10 +149,6 @@ uint64_t sio_socket_owner(const sio_socket *s);
 /* True when the socket was sent a packet that is not in the log since its session opened. */
 bool sio_socket_gap(const sio_socket *s);
 
-/* Parses a log offset "A-B" (two decimal numbers, as a Redis stream id). Returns true and fills
- * *a, *b when s is one. */
-bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b);
-
 /* True when a local room of that name exists (a socket id counts). */
 bool sio_nsp_has_room(sio_nsp *nsp, const char *room);
 

@@ -10,9 +10,6 @@
 /** Length of a socket id: 15 random bytes as URL-safe base64 (as Node's base64id). */
 #define SIO_SOCKET_ID_LEN 20
 
-/** Longest log offset text ("A-B", two uint64) with its NUL. */
-#define SIO_OFFSET_MAX 44
-
 typedef struct sio_room sio_room;
 
 /** A socket's membership in a room (member of room->members, keyed by socket pointer). */

@@ -90,4 +90,12 @@ void sio_encode(sio_ptype t, const char *nsp, int64_t id, const json_t *data, si
 /* Drops the references held by e and zeroes it. */
 void sio_encoded_clear(sio_encoded *e);
 
+/** Longest recovery offset text ("A-B", two uint64) with its NUL. */
+#define SIO_OFFSET_MAX 44
+
+/* Parses a connection state recovery offset "A-B" (two decimal numbers of at most 20 digits, as a
+ * Redis stream id), the string a logged packet carries as its last argument. Returns true and
+ * fills *a, *b when s is one. */
+bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b);
+
 #endif

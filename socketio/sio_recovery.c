@@ -28,30 +28,6 @@ static bool recoverable(const char *reason)
     return false;
 }
 
-bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b)
-{
-    uint64_t v[2] = {0, 0};
-    const char *p = s;
-    for (int k = 0; k < 2; k++) {
-        const char *start = p;
-        while (*p >= '0' && *p <= '9') {
-            if (v[k] > (UINT64_MAX - 9) / 10)
-                return false;
-            v[k] = v[k] * 10 + (uint64_t)(*p - '0');
-            p++;
-        }
-        if (p == start || p - start > 20)
-            return false;
-        if (k == 0 && *p++ != '-')
-            return false;
-    }
-    if (*p)
-        return false;
-    *a = v[0];
-    *b = v[1];
-    return true;
-}
-
 /* a-b after c-d. */
 static bool offset_after(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
