@@ -649,9 +649,10 @@ bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b)
     for (int k = 0; k < 2; k++) {
         const char *start = p;
         while (*p >= '0' && *p <= '9') {
-            if (v[k] > (UINT64_MAX - 9) / 10)
+            uint64_t d = (uint64_t)(*p - '0');
+            if (v[k] > (UINT64_MAX - d) / 10)
                 return false;
-            v[k] = v[k] * 10 + (uint64_t)(*p - '0');
+            v[k] = v[k] * 10 + d;
             p++;
         }
         if (p == start || p - start > 20)
