@@ -86,6 +86,7 @@ typedef struct sio_recov {
     json_t *auth;            /**< while restoring: the CONNECT auth */
     bool overflow;           /**< while restoring: more live packets than the log keeps */
     bool aborted;            /**< the client went while the adapter was asked */
+    uint64_t started;        /**< host time the restore began (for the log) */
     sio_socket *rnext;       /**< in nsp->restoring */
 } sio_recov;
 

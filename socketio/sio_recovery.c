@@ -762,6 +762,7 @@ bool recov_connect(sio_client *c, sio_nsp *nsp, const json_t *auth)
     r->last_b = b;
     r->auth = json_deep_copy(auth);
     r->phase = RESTORE_LOOKUP;
+    r->started = c->srv->ops.now(c->srv->host);
     /* Pending like a deferred connect: a second CONNECT is ignored, a DISCONNECT or the end of the
      * session aborts it. */
     s->pend_next = c->pending;
@@ -776,8 +777,9 @@ void recov_accepted(sio_socket *s)
 {
     sio_recov *r = s->rec;
     restoring_del(s->nsp, s);
-    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s of %s recovered: %zu missed packets", s->id,
-              s->nsp->name, r->n_pkts);
+    sio_server *srv = s->nsp->srv;
+    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s of %s recovered in %llu ms: %zu missed packets", s->id,
+              s->nsp->name, (unsigned long long)(srv->ops.now(srv->host) - r->started), r->n_pkts);
     for (size_t i = 0; i < r->n_pkts; i++) {
         sio_encoded e;
         sio_encode(SIO_EVENT, s->nsp->name, -1, r->pkts[i].data, &e);
