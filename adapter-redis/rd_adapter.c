@@ -12,6 +12,10 @@
 
 #include <string.h>
 
+/** Lines per 10 s for each kind of malformed message from Redis (any publisher can send them):
+ * enough to see every one of a handful, bounded under a flood. */
+#define RD_DROP_LOG_BURST 100
+
 enum {
     RQ_SOCKETS = 0,
     RQ_ALL_ROOMS = 1,
@@ -201,8 +205,8 @@ static void on_pending_timeout(uv_timer_t *t)
     }
     char why[128];
     snprintf(why, sizeof why, "timeout reached while waiting for %s response", p->what);
-    UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)",
-              sio_nsp_name(p->a->base.nsp), why, p->received, p->expected);
+    UTIL_LOGW_RL(UTIL_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)",
+                 sio_nsp_name(p->a->base.nsp), why, p->received, p->expected);
     pending_finish(p, why);
 }
 
@@ -631,8 +635,9 @@ static void handle_request(rd_adapter *a, json_t *req)
         rd_broadcast b;
         const char *err = NULL;
         if (!rid || rd_request_broadcast(req, &b, &err) != 0) {
-            UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
-                      err ? err : "no requestId");
+            UTIL_LOG_RL(UTIL_SUB_ADAPTER, UTIL_LOG_WARN, RD_DROP_LOG_BURST, 10000,
+                        "%s: broadcast request dropped: %s", sio_nsp_name(nsp),
+                        err ? err : "no requestId");
             break;
         }
         json_t *flags = json_object_get(opts, "flags");
@@ -743,8 +748,9 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
     rd_broadcast b;
     const char *err = NULL;
     if (rd_broadcast_decode(payload, len, &b, &err) != 0) {
-        UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: broadcast from redis dropped: %s", sio_nsp_name(nsp),
-                  err ? err : "malformed");
+        UTIL_LOG_RL(UTIL_SUB_ADAPTER, UTIL_LOG_WARN, RD_DROP_LOG_BURST, 10000,
+                    "%s: broadcast from redis dropped: %s", sio_nsp_name(nsp),
+                    err ? err : "malformed");
         return;
     }
     if ((!b.uid || strcmp(b.uid, a->uid) != 0) && strcmp(b.nsp, sio_nsp_name(nsp)) == 0) {
@@ -774,8 +780,9 @@ static void on_control_message(rd_adapter *a, const uint8_t *payload, size_t len
     int rc = response ? rd_response_decode(payload, len, &msg, &err)
                       : rd_request_decode(payload, len, &msg, &err);
     if (rc != 0) {
-        UTIL_LOGW(UTIL_SUB_ADAPTER, "%s: %s from redis dropped: %s", sio_nsp_name(a->base.nsp),
-                  response ? "response" : "request", err ? err : "malformed");
+        UTIL_LOG_RL(UTIL_SUB_ADAPTER, UTIL_LOG_WARN, RD_DROP_LOG_BURST, 10000,
+                    "%s: %s from redis dropped: %s", sio_nsp_name(a->base.nsp),
+                    response ? "response" : "request", err ? err : "malformed");
         return;
     }
     if (response)

@@ -44,7 +44,7 @@ static void on_request(void *ud, const char *channel, size_t channel_len, const 
     rd_control_req r;
     const char *why;
     if (rd_control_parse(payload, len, c->reply_prefix, &r, &why) != 0) {
-        UTIL_LOGW(UTIL_SUB_CLUSTER, "control request dropped: %s", why);
+        UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "control request dropped: %s", why);
         return;
     }
     const char *err = NULL;

@@ -1,6 +1,7 @@
 /* rd_link: a node's connection to Redis on its libuv loop: one hiredis context for commands and
- * PUBLISH, one for (P)SUBSCRIBE; subscriptions survive reconnects; publishing fails fast while
- * Redis is away (no queue grows). */
+ * PUBLISH, one for (P)SUBSCRIBE; subscriptions survive reconnects; a PING health check notices a
+ * stalled Redis; publishing fails fast while Redis is away or stalled, and what waits for it is
+ * capped (no queue grows past max_output_bytes). */
 #ifndef RD_LINK_H
 #define RD_LINK_H
 
@@ -16,6 +17,11 @@ typedef struct rd_link_config {
     const char *password;        /**< AUTH, or NULL */
     int db;                      /**< SELECT, 0 = default */
     uint32_t connect_timeout_ms; /**< give up a connection attempt after this (default 2000) */
+    uint32_t health_interval_ms; /**< PING the command connection this often (default 1000) */
+    uint32_t stall_timeout_ms;   /**< a PING unanswered this long means Redis is stalled: the link
+                                      is not ready until it answers (default 3000) */
+    size_t max_output_bytes;     /**< bytes that may wait for Redis (unsent, and sent but not
+                                      answered); past it commands are refused (default 16 MiB) */
 } rd_link_config;
 
 /* Parses redis://[:password@]HOST:PORT[/DB] into cfg; strings point into buf (size buflen), which
@@ -39,15 +45,23 @@ rd_link *rd_link_new(uv_loop_t *loop, const rd_link_config *cfg, rd_state_fn on_
 /* Disconnects and frees. Accepts NULL. */
 void rd_link_free(rd_link *l);
 
-/* True when connected and every subscription is confirmed. */
+/* True when connected, every subscription is confirmed, and Redis answers its PINGs in time (not
+ * stalled). */
 bool rd_link_ready(const rd_link *l);
+
+/* True while a PING has gone unanswered for stall_timeout_ms (until it is answered). */
+bool rd_link_stalled(const rd_link *l);
+
+/* Bytes waiting for Redis on the command connection now (what max_output_bytes bounds). */
+size_t rd_link_output_bytes(const rd_link *l);
 
 /* Subscribes to channel (or, with pattern, PSUBSCRIBE to it) for the life of the link: issued now
  * if connected and again after every reconnect. fn/ud are borrowed. */
 void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message_fn fn, void *ud);
 
-/* PUBLISHes msg on channel. Returns 0 when handed to Redis, -1 when the link is down (nothing is
- * queued; the caller reports the failure). */
+/* PUBLISHes msg on channel. Returns 0 when handed to Redis, -1 when the link is down, Redis is
+ * stalled, or max_output_bytes already wait for it (nothing is queued; the link counts it, the
+ * caller reports the failure). */
 int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
                     size_t len);
 
@@ -55,7 +69,8 @@ int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const v
 typedef void (*rd_reply_fn)(void *ud, const void *redis_reply);
 
 /* Sends a command given as argv (binary-safe lengths) on the command connection. cb (may be NULL)
- * runs exactly once: with the reply, or with NULL at once when the link is down. */
+ * runs exactly once: with the reply, or with NULL at once when the link is down, stalled or full
+ * (as rd_link_publish). */
 void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char **argv,
                      const size_t *argvlen);
 

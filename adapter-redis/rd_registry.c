@@ -343,8 +343,8 @@ static void on_owner_reply(void *ud, const void *reply)
     const redisReply *rep = reply;
     if (r->closed || !rep || rep->type == REDIS_REPLY_ERROR) {
         if (!r->closed)
-            UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s owner lookup failed: %s", q->sid,
-                      rep ? rep->str : "Redis unavailable");
+            UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s owner lookup failed: %s", q->sid,
+                         rep ? rep->str : "Redis unavailable");
         q->cb(q->ud, NULL, NULL, true);
     } else if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2 ||
                rep->element[0]->type != REDIS_REPLY_STRING) {
@@ -357,7 +357,7 @@ static void on_owner_reply(void *ud, const void *reply)
         cache_owner(r, q->sid, id);
         cache_peer(r, id, addr);
         if (!addr)
-            UTIL_LOGI(UTIL_SUB_CLUSTER, "sid=%s: owner %s has no live record", q->sid, id);
+            UTIL_LOGI_RL(UTIL_SUB_CLUSTER, "sid=%s: owner %s has no live record", q->sid, id);
         lookup_answer(r, q, id, addr, false);
     }
     lookup_free(q);
@@ -386,7 +386,7 @@ static void on_peer_reply(void *ud, const void *reply)
         const char *addr = rep->type == REDIS_REPLY_STRING ? rep->str : NULL;
         cache_peer(r, q->node_id, addr);
         if (!addr)
-            UTIL_LOGI(UTIL_SUB_CLUSTER, "node %s has no live record", q->node_id);
+            UTIL_LOGI_RL(UTIL_SUB_CLUSTER, "node %s has no live record", q->node_id);
         lookup_answer(r, q, q->node_id, addr, false);
     }
     lookup_free(q);

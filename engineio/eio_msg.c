@@ -13,6 +13,7 @@ eio_msg *eio_msg_new2(eio_ptype t, const void *d1, size_t l1, const void *d2, si
     m->type = t;
     m->binary = false;
     m->frame_hdr_len = 0;
+    m->qrefs = 0;
     m->len = len;
     m->wire = m->storage + EIO_MSG_HEADROOM;
     m->wire[0] = (uint8_t)('0' + t);
@@ -32,6 +33,7 @@ eio_msg *eio_msg_new(eio_ptype t, bool binary, const void *data, size_t len)
     m->type = EIO_MESSAGE;
     m->binary = true;
     m->frame_hdr_len = 0;
+    m->qrefs = 0;
     m->len = len;
     m->wire = m->storage + EIO_MSG_HEADROOM;
     if (len)

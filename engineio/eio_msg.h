@@ -4,6 +4,7 @@
 #define EIO_MSG_H
 
 #include "eio_packet.h"
+#include "util_alloc.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@ typedef struct eio_msg {
     eio_ptype type;        /**< packet type */
     bool binary;           /**< binary message (WebSocket binary frame, 'b'+base64 on polling) */
     uint8_t frame_hdr_len; /**< bytes of transport frame header stored just before wire; 0 = none */
+    uint32_t qrefs;        /**< session queues holding it (eio_session's memory accounting) */
     size_t len;            /**< wire length: type digit + data for text, raw data for binary */
     uint8_t *wire;         /**< the WebSocket payload form; points into storage */
     uint8_t storage[];     /**< EIO_MSG_HEADROOM bytes of headroom, then the wire bytes */
@@ -38,6 +40,13 @@ eio_msg *eio_msg_ref(eio_msg *m);
 
 /* Drops a reference and frees the message with the last one. Accepts NULL. */
 void eio_msg_unref(eio_msg *m);
+
+/* The memory m really takes: its header, headroom and wire bytes as glibc allocates them. A
+ * message shared by many sessions takes it once. */
+static inline size_t eio_msg_cost(const eio_msg *m)
+{
+    return util_alloc_cost(sizeof *m + EIO_MSG_HEADROOM + m->len);
+}
 
 /* Returns the packet view of m (data after the type digit for text). Borrowed from m. */
 eio_packet eio_msg_packet(const eio_msg *m);

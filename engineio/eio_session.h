@@ -14,16 +14,31 @@
 /** Length of a session id: 20 random bytes (160 bits) as URL-safe base64. */
 #define EIO_SID_LEN 27
 
+typedef struct eio_budget eio_budget;
+
 /** Engine.IO settings of a server. */
 typedef struct eio_config {
-    uint32_t ping_interval_ms;   /**< server ping period (default 25000) */
-    uint32_t ping_timeout_ms;    /**< time allowed for the pong after a ping (default 20000) */
-    size_t max_payload;          /**< max bytes of a polling body, in and out (default 1000000) */
-    size_t max_queue_bytes;      /**< outbound bytes a session may hold before it is closed */
+    uint32_t ping_interval_ms; /**< server ping period (default 25000) */
+    uint32_t ping_timeout_ms;  /**< time allowed for the pong after a ping (default 20000) */
+    size_t max_payload;        /**< max bytes of a polling body, in and out (default 1000000) */
+    /** Memory a session may hold for its client before it is closed as a slow consumer (default
+     * EIO_DEFAULT_MAX_QUEUE): its queued messages at their real cost (eio_msg_cost: header,
+     * headroom, allocator rounding; a message shared with other sessions counted in full, since
+     * this session alone may keep it alive), the queue's slots, and what its transport and the
+     * layer above hold for it (eio_session_hold). */
+    size_t max_queue_bytes;
     uint32_t upgrade_timeout_ms; /**< time a probe WebSocket has to complete the upgrade (10000) */
     uint32_t poll_max_packets;   /**< packets in one polling answer (default 16: python-engineio
                                       clients refuse a payload of more; 0 = no limit) */
+    eio_budget *budget;          /**< node-wide memory budget every session charges (borrowed;
+                                      NULL = none). Sessions sharing messages share one budget. */
 } eio_config;
+
+/** Default of eio_config.max_queue_bytes: 16 MiB. Node's engine.io and ws put no bound on what
+ * waits for a slow client (only the ping timeout ends a client that stopped reading altogether);
+ * 16 MiB holds 16 messages of engine.io's largest (maxHttpBufferSize, 1e6 bytes), or about 200,000
+ * small events. */
+#define EIO_DEFAULT_MAX_QUEUE (16u * 1024 * 1024)
 
 /* Fills cfg with the defaults above. */
 void eio_config_defaults(eio_config *cfg);
@@ -43,6 +58,11 @@ extern const char EIO_REASON_PING_TIMEOUT[];
 extern const char EIO_REASON_PARSE_ERROR[];
 extern const char EIO_REASON_FORCED_CLOSE[];
 extern const char EIO_REASON_SHUTDOWN[];
+/** The session held more than its bound (max_queue_bytes), or was among the largest when the node
+ * went over its memory budget: its client does not read what it is sent fast enough. */
+extern const char EIO_REASON_SLOW_CONSUMER[];
+/** The client kept sending packets that are pointless or refused (the layer above counts them). */
+extern const char EIO_REASON_PACKET_FLOOD[];
 
 typedef struct eio_session eio_session;
 
@@ -50,7 +70,9 @@ typedef struct eio_session eio_session;
 typedef struct eio_session_cbs {
     /** A message packet arrived (data borrowed for the call). */
     void (*on_message)(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud);
-    /** The session closed (exactly once). The session stays allocated until eio_session_free(). */
+    /** The session closed (exactly once). The session stays allocated until eio_session_free().
+     * It may run from inside another session's send (the node's budget closes the sessions
+     * holding the most): it must not free any session (eio_session_free) before returning. */
     void (*on_close)(eio_session *s, const char *reason, void *ud);
     /** There is something to write: the queue became non-empty, or a held GET must be answered. */
     void (*on_writable)(eio_session *s, void *ud);
@@ -78,8 +100,10 @@ void eio_session_set_userdata(eio_session *s, void *ud);
 const char *eio_session_close_reason(const eio_session *s);
 
 /* Queues m (takes a new reference; the caller keeps its own). Returns 0, or -1 if the session is
- * closed (nothing queued) or if the queue limit was exceeded (the session is then closed with
- * "transport error"). */
+ * closed (nothing queued) or if it would hold more than max_queue_bytes even after dropping the
+ * volatile packets it has queued (it is then closed with "slow consumer"). Queuing may take the
+ * node over its budget: the sessions holding the most are then closed, this one maybe among them
+ * (-1). */
 int eio_session_send(eio_session *s, eio_msg *m);
 
 /* Queues the n messages of m in order (a new reference to each), as n calls of eio_session_send
@@ -87,12 +111,73 @@ int eio_session_send(eio_session *s, eio_msg *m);
  * eio_session_send (when the limit is met partway, the messages before it stay queued). */
 int eio_session_send_many(eio_session *s, eio_msg *const *m, size_t n);
 
+/* Queues the n messages of m (one packet of the layer above and its attachments) as one volatile
+ * packet: all of them, or none when the session already holds more than half its bound (or is
+ * closed). A queued volatile packet is dropped whole, before anything else, when a later send
+ * would take the session over its bound. Returns 0, or -1 when dropped (the session is
+ * unaffected). */
+int eio_session_send_volatile(eio_session *s, eio_msg *const *m, size_t n);
+
 /* Convenience: queues a message packet built from data. Same returns as eio_session_send. */
 int eio_session_send_message(eio_session *s, const void *data, size_t len, bool binary);
 
 /* Number of queued packets and their wire bytes. */
 size_t eio_session_queued(const eio_session *s);
 size_t eio_session_queued_bytes(const eio_session *s);
+
+/* ---- memory ----
+ * What a session holds for its client is counted at its real cost and checked against the
+ * session's bound (eio_config.max_queue_bytes) and the node's budget (eio_budget). */
+
+/* The memory the session is charged with now: queued messages (eio_msg_cost each), the queue's
+ * slots, and what its transport and the layer above hold (eio_session_hold). */
+size_t eio_session_memory(const eio_session *s);
+
+/** Who holds bytes for a session outside its queue. */
+typedef enum eio_hold {
+    EIO_HOLD_TX = 0,  /**< the transport, on the way out: a WebSocket write the kernel has not
+                           taken yet, a polling answer being written */
+    EIO_HOLD_RX = 1,  /**< the transport, on the way in: a WebSocket message being reassembled, a
+                           polling body being read */
+    EIO_HOLD_APP = 2, /**< the layer above: a partial packet (Socket.IO attachments awaited) */
+    EIO_HOLD_COUNT
+} eio_hold;
+
+/* `who` now holds n bytes for this session (absolute, not a delta): call it whenever that amount
+ * changes, and with 0 once released (eio_session_free releases whatever is left). Counted in the
+ * node's budget at once and in the session's bound at its next send. Never closes the session nor
+ * calls back, so it is safe from inside a write or a read. */
+void eio_session_hold(eio_session *s, eio_hold who, size_t n);
+
+/* What `who` holds for the session now. */
+size_t eio_session_held(const eio_session *s, eio_hold who);
+
+/* Volatile packets dropped so far (refused, or dropped from the queue to make room). */
+uint64_t eio_session_volatile_dropped(const eio_session *s);
+
+/* ---- node-wide budget ----
+ * One per node (eio_config.budget): every session charges it with what it holds (a message
+ * queued on many sessions once, plus a slot per session). When a charge takes it over its max,
+ * the sessions holding the most are closed ("slow consumer") until it is at most 7/8 of max; a
+ * node refuses new sessions while eio_budget_over. */
+
+/* Creates a budget of max_bytes (0: no limit, accounting only). The caller owns it and frees it
+ * with eio_budget_free once every session charging it is freed. */
+eio_budget *eio_budget_new(size_t max_bytes);
+
+/* Frees b. Accepts NULL. */
+void eio_budget_free(eio_budget *b);
+
+/* Bytes charged now, and the budget's max. */
+size_t eio_budget_used(const eio_budget *b);
+size_t eio_budget_max(const eio_budget *b);
+
+/* True while the budget is above 7/8 of its max (never without a max): refuse new sessions (503).
+ * Cheap: two loads and a compare. Accepts NULL (false). */
+bool eio_budget_over(const eio_budget *b);
+
+/* Sessions closed to bring the budget back under its max, so far. */
+uint64_t eio_budget_shed(const eio_budget *b);
 
 /* Removes and returns the oldest queued message (the caller owns that reference), or NULL. Used by
  * the WebSocket transport to write everything queued at once. */

@@ -146,9 +146,14 @@ struct sio_client {
     sio_socket *sockets;
     sio_socket *pending; /**< sockets whose deferred connect is unanswered (no reference) */
     void *connect_timer;
+    void *attachment_timer;   /**< armed while a binary packet waits for its attachments */
+    size_t held_reported;     /**< what ops.hold was last told */
+    uint64_t flood_start;     /**< start of the current max_ignored_packets window */
+    uint32_t flood_count;     /**< ignored packets in it */
     uint64_t batch_stamp;     /**< == srv->batch.stamp while an open batch targets this client */
     int dispatching;          /**< depth of calls into handlers */
     const char *close_reason; /**< closed while dispatching: free when unwound */
+    bool closing;             /**< the host was asked to close the session: input is ignored */
 };
 
 struct sio_reject {
@@ -211,6 +216,8 @@ void socket_ref(sio_socket *s);
 void socket_unref(sio_socket *s);
 /* Sends e to the socket's client now (a delivery: broadcasts, the ordered output queue). */
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_);
+/* The same for a client (-1 once it is closing). */
+int client_send(sio_client *c, const sio_encoded *e, bool volatile_);
 /* Sends e to the client of s in the order of the calls that produce output (handlers' emits,
  * acks, replies): behind the logged packets still waiting for their offset (sio_recovery.c). */
 int socket_out(sio_socket *s, const sio_encoded *e, bool volatile_);

@@ -36,12 +36,14 @@ static const char ERR_NAME[] = "event name too long";
 static const char ERR_PLACEHOLDER[] = "placeholder does not match the attachments";
 static const char ERR_TEXT[] = "text message while attachments are awaited";
 static const char ERR_BINARY[] = "binary message while no attachment is awaited";
+static const char ERR_ATT_BYTES[] = "binary packet over the attachment memory limit";
 
 void sio_limits_defaults(sio_limits *l)
 {
     l->max_attachments = 10;
     l->max_depth = 32;
     l->max_event_name = 256;
+    l->max_attachment_bytes = 1000000;
 }
 
 void sio_packet_clear(sio_packet *p)
@@ -70,6 +72,7 @@ struct sio_decoder {
     size_t n_att;       /**< attachments the pending packet declared; 0 when none is pending */
     size_t got;         /**< attachments received so far */
     json_t **att;       /**< received attachments as binary values (n_att slots); owned */
+    size_t held;        /**< real cost of the pending packet and its attachments so far */
 };
 
 sio_decoder *sio_decoder_new(const sio_limits *limits)
@@ -90,7 +93,7 @@ static void decoder_reset(sio_decoder *d)
         json_decref(d->att[i]);
     util_free(d->att);
     d->att = NULL;
-    d->n_att = d->got = 0;
+    d->n_att = d->got = d->held = 0;
     sio_packet_clear(&d->pending);
     d->pending.id = -1;
 }
@@ -101,6 +104,50 @@ void sio_decoder_free(sio_decoder *d)
         return;
     decoder_reset(d);
     util_free(d);
+}
+
+size_t sio_decoder_pending_bytes(const sio_decoder *d)
+{
+    return d->held;
+}
+
+/* The memory jansson takes for the tree v (its structures as of jansson 2.13/2.14 on 64-bit, at
+ * glibc's chunk sizes): what a packet waiting for its attachments holds. Walks depth-first; the
+ * decoder has already bounded the depth. */
+static size_t json_cost(json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_INTEGER:
+    case JSON_REAL: return util_alloc_cost(24);
+    case JSON_STRING: return util_alloc_cost(32) + util_alloc_cost(json_string_length(v) + 1);
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v), cap = 8;
+        while (cap < n)
+            cap *= 2;
+        size_t c = util_alloc_cost(40) + util_alloc_cost(cap * sizeof(json_t *));
+        for (size_t i = 0; i < n; i++)
+            c += json_cost(json_array_get(v, i));
+        return c;
+    }
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), buckets = 8;
+        while (buckets < n)
+            buckets *= 2;
+        size_t c = util_alloc_cost(96) + util_alloc_cost(buckets * 16);
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+            c += util_alloc_cost(64 + strlen(json_object_iter_key(it))) +
+                 json_cost(json_object_iter_value(it));
+        return c;
+    }
+    default: return 0; /* true, false and null are shared singletons */
+    }
+}
+
+/* The cost of one received attachment (a binary value: a one-key object holding a string). */
+static size_t attachment_cost(size_t len)
+{
+    return util_alloc_cost(96) + util_alloc_cost(128) + util_alloc_cost(64 + 4) +
+           util_alloc_cost(32) + util_alloc_cost(len + 1);
 }
 
 static sio_decode_status fail(sio_decoder *d, const char **err, const char *why)
@@ -426,11 +473,21 @@ static sio_decode_status feed_text(sio_decoder *d, const uint8_t *s, size_t len,
         t = t == SIO_BINARY_EVENT ? SIO_EVENT : SIO_ACK;
     }
 
+    size_t held = 0;
+    if (n_att) {
+        /* Held until the attachments arrive: bounded by max_attachment_bytes from here on. */
+        held = json_cost(payload) + util_alloc_cost(nsp_len + 1);
+        if (held > d->lim.max_attachment_bytes) {
+            json_decref(payload);
+            return fail(d, err, ERR_ATT_BYTES);
+        }
+    }
     sio_packet p = {t, util_strndup((const char *)nsp, nsp_len), id, payload};
     if (n_att == 0) {
         *out = p;
         return SIO_DEC_PACKET;
     }
+    d->held = held;
     d->pending = p;
     d->n_att = n_att;
     d->got = 0;
@@ -448,6 +505,10 @@ sio_decode_status sio_decoder_feed(sio_decoder *d, const uint8_t *data, size_t l
     }
     if (!d->n_att)
         return fail(d, err, ERR_BINARY);
+    size_t c = attachment_cost(len);
+    if (c > d->lim.max_attachment_bytes || d->held + c > d->lim.max_attachment_bytes)
+        return fail(d, err, ERR_ATT_BYTES);
+    d->held += c;
     d->att[d->got++] = sio_binary_new(data, len);
     if (d->got < d->n_att)
         return SIO_DEC_NEED_MORE;

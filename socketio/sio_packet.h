@@ -31,6 +31,10 @@ typedef struct sio_limits {
     size_t max_attachments; /**< attachments per packet (default 10) */
     size_t max_depth;       /**< JSON nesting depth (default 32) */
     size_t max_event_name;  /**< bytes of an event name (default 256) */
+    /** Memory a binary packet may hold while its attachments arrive: its decoded JSON and the
+     * attachments received, at their real cost (default 1000000, engine.io's maxHttpBufferSize,
+     * which bounds a whole binary packet sent over polling). */
+    size_t max_attachment_bytes;
 } sio_limits;
 
 /* Fills l with the defaults. */
@@ -57,6 +61,10 @@ typedef enum sio_decode_status {
 
 typedef struct sio_decoder sio_decoder;
 
+/* The memory the decoder holds for a binary packet waiting for its attachments (0 when none is):
+ * what max_attachment_bytes bounds. */
+size_t sio_decoder_pending_bytes(const sio_decoder *d);
+
 /* Creates a decoder (one per Engine.IO session). limits is copied. Caller owns; free with
  * sio_decoder_free. */
 sio_decoder *sio_decoder_new(const sio_limits *limits);
@@ -69,8 +77,8 @@ void sio_decoder_free(sio_decoder *d);
  * none is awaited, an unknown type, a bad namespace, a bad ack id, invalid JSON, a payload of the
  * wrong shape for the type (EVENT: non-empty array starting with a string; ACK: array;
  * CONNECT: object or nothing; CONNECT_ERROR: object or string; DISCONNECT: nothing), too many
- * attachments, a placeholder whose num does not match an attachment, or a limit exceeded are
- * errors. */
+ * attachments, a placeholder whose num does not match an attachment, or a limit exceeded
+ * (max_attachment_bytes included) are errors. */
 sio_decode_status sio_decoder_feed(sio_decoder *d, const uint8_t *data, size_t len, bool binary,
                                    sio_packet *out, const char **err);
 

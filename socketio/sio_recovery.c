@@ -112,25 +112,11 @@ static void oq_append(sio_server *srv, sio_outq *q)
     srv->oq_tail = q;
 }
 
-/* Sends e to c now, unless c is closing. */
-static int client_send_now(sio_client *c, const sio_encoded *e, bool volatile_)
-{
-    if (c->close_reason)
-        return -1;
-    batch_before_send(c);
-    sio_server *srv = c->srv;
-    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
-        return -1;
-    for (size_t i = 0; i < e->n_attachments; i++)
-        srv->ops.send(c->conn, e->attachments[i], false, srv->host);
-    return 0;
-}
-
 int out_send(sio_client *c, const sio_encoded *e, bool volatile_)
 {
     sio_server *srv = c->srv;
     if (!srv->oq_head)
-        return client_send_now(c, e, volatile_);
+        return client_send(c, e, volatile_);
     if (c->close_reason)
         return -1;
     sio_outq *q = util_calloc(1, sizeof *q);
@@ -160,6 +146,7 @@ static void close_now(sio_client *c, const char *reason)
 void out_close(sio_client *c, const char *reason)
 {
     sio_server *srv = c->srv;
+    c->closing = true; /* no more input is handled */
     if (!srv->oq_head) {
         close_now(c, reason);
         return;
@@ -186,7 +173,7 @@ static json_t *with_offset(json_t *data, const char *offset)
 static void oq_run(sio_server *srv, sio_outq *q)
 {
     switch (q->kind) {
-    case OQ_SEND: client_send_now(q->c, &q->e, q->vol); break;
+    case OQ_SEND: client_send(q->c, &q->e, q->vol); break;
     case OQ_CLOSE: close_now(q->c, q->reason); break;
     case OQ_BCAST: {
         sio_bcast_opts o = {(const char *const *)q->rooms, q->n_rooms,
@@ -204,7 +191,7 @@ static void oq_run(sio_server *srv, sio_outq *q)
             json_t *out = with_offset(q->data, q->has_offset ? q->offset : NULL);
             sio_encoded e;
             sio_encode(SIO_EVENT, q->s->nsp->name, -1, out, &e);
-            client_send_now(q->c, &e, false);
+            client_send(q->c, &e, false);
             sio_encoded_clear(&e);
             json_decref(out);
         }

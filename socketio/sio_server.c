@@ -2,6 +2,8 @@
  * CONNECT/DISCONNECT handling, connectTimeout and the deferred close while handlers run. */
 #include "sio_internal.h"
 
+#include "eio_session.h"
+
 #include "util_alloc.h"
 #include "util_log.h"
 
@@ -16,6 +18,8 @@ void sio_server_config_defaults(sio_server_config *cfg)
 {
     cfg->connect_timeout_ms = 45000;
     sio_limits_defaults(&cfg->limits);
+    cfg->attachment_timeout_ms = 30000;
+    cfg->max_ignored_packets = 100;
     cfg->batch_broadcasts = false;
     cfg->recovery_window_ms = 0;
     cfg->recovery_max_packets = 10000;
@@ -170,7 +174,8 @@ void client_ref(sio_client *c)
     c->refs++;
 }
 
-/* The client's memory goes with its last reference (output queued for it holds one). */
+/* The client's memory goes with its last reference (output queued for it holds one); its timers
+ * were cancelled when it closed. */
 void client_unref(sio_client *c)
 {
     if (--c->refs > 0)
@@ -186,8 +191,8 @@ static void on_connect_timeout(void *arg)
     sio_client *c = arg;
     c->connect_timer = NULL;
     if (!c->sockets && !c->close_reason) {
-        UTIL_LOGI(UTIL_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
-                  c->srv->cfg.connect_timeout_ms);
+        UTIL_LOGI_RL(UTIL_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
+                     c->srv->cfg.connect_timeout_ms);
         out_close(c, "forced close");
     }
 }
@@ -240,6 +245,10 @@ static void client_finish_close(sio_client *c, const char *reason)
     if (c->connect_timer) {
         c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
         c->connect_timer = NULL;
+    }
+    if (c->attachment_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->attachment_timer);
+        c->attachment_timer = NULL;
     }
     client_unref(c);
 }
@@ -323,16 +332,82 @@ static json_t *loggable(json_t *v)
     return json_incref(v);
 }
 
+/* Asks the host to close the session for reason; no more input is handled. */
+static void client_close(sio_client *c, const char *reason)
+{
+    c->closing = true;
+    batch_before_send(c);
+    c->srv->ops.close(c->conn, reason, c->srv->host);
+}
+
+/* The client sent a packet that was refused or pointless (what): counted, and past
+ * max_ignored_packets within SIO_FLOOD_WINDOW_MS its session is closed with one log line.
+ * Returns true when it was. */
+static bool client_ignored(sio_client *c, const char *what, const char *nsp)
+{
+    uint32_t max = c->srv->cfg.max_ignored_packets;
+    if (!max)
+        return false;
+    uint64_t now = c->srv->ops.now(c->srv->host);
+    if (c->flood_count == 0 || now - c->flood_start >= SIO_FLOOD_WINDOW_MS) {
+        c->flood_start = now;
+        c->flood_count = 0;
+    }
+    if (++c->flood_count <= max)
+        return false;
+    UTIL_LOGW_RL(UTIL_SUB_SOCKETIO,
+                 "session sent more than %u refused or pointless packets in %u s (the last: %s "
+                 "%.100s): closed (%s)",
+                 max, SIO_FLOOD_WINDOW_MS / 1000, what, nsp, EIO_REASON_PACKET_FLOOD);
+    client_close(c, EIO_REASON_PACKET_FLOOD);
+    return true;
+}
+
+static void on_attachment_timeout(void *arg)
+{
+    sio_client *c = arg;
+    c->attachment_timer = NULL;
+    if (c->close_reason || c->closing)
+        return;
+    UTIL_LOGW_RL(UTIL_SUB_SOCKETIO,
+                 "binary packet still waiting for its attachments after %u ms: closing the "
+                 "session",
+                 c->srv->cfg.attachment_timeout_ms);
+    client_close(c, EIO_REASON_PARSE_ERROR);
+}
+
+/* After the decoder took a message: the attachment timer runs while a binary packet waits for
+ * its attachments, and the host hears what that packet holds. */
+static void client_pending_changed(sio_client *c)
+{
+    sio_server *srv = c->srv;
+    size_t held = sio_decoder_pending_bytes(c->dec);
+    if (held && !c->attachment_timer && srv->cfg.attachment_timeout_ms)
+        c->attachment_timer = srv->ops.timer_start(srv->host, srv->cfg.attachment_timeout_ms,
+                                                   on_attachment_timeout, c);
+    else if (!held && c->attachment_timer) {
+        srv->ops.timer_cancel(srv->host, c->attachment_timer);
+        c->attachment_timer = NULL;
+    }
+    if (held != c->held_reported && srv->ops.hold) {
+        c->held_reported = held;
+        srv->ops.hold(c->conn, held, srv->host);
+    }
+}
+
 static void handle_connect(sio_client *c, sio_packet *p)
 {
     sio_nsp *nsp = sio_server_find_nsp(c->srv, p->nsp);
     if (!nsp) {
         UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to unknown namespace %s refused", p->nsp);
-        send_connect_error(c, p->nsp, "Invalid namespace", NULL);
+        if (!client_ignored(c, "CONNECT to the unknown namespace", p->nsp))
+            send_connect_error(c, p->nsp, "Invalid namespace", NULL);
         return;
     }
     if (client_socket(c, p->nsp) || client_pending(c, p->nsp)) {
-        UTIL_LOGW(UTIL_SUB_SOCKETIO, "second CONNECT to %s on one session ignored", p->nsp);
+        if (!client_ignored(c, "CONNECT again to", p->nsp))
+            UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "second CONNECT to %.100s on one session ignored",
+                         p->nsp);
         return;
     }
     json_t *auth = p->data && json_is_object(p->data) ? p->data : NULL;
@@ -345,19 +420,19 @@ static void handle_connect(sio_client *c, sio_packet *p)
 
 void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool binary)
 {
-    if (c->close_reason)
+    if (c->close_reason || c->closing)
         return;
     sio_packet p;
     memset(&p, 0, sizeof p);
     const char *err = NULL;
     sio_decode_status st = sio_decoder_feed(c->dec, data, len, binary, &p, &err);
+    client_pending_changed(c);
     if (st == SIO_DEC_NEED_MORE)
         return;
     if (st == SIO_DEC_ERROR) {
-        UTIL_LOGW(UTIL_SUB_SOCKETIO, "invalid packet (%s): closing the session",
-                  err ? err : "parse error");
-        batch_before_send(c);
-        c->srv->ops.close(c->conn, "parse error", c->srv->host);
+        UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "invalid packet (%s): closing the session",
+                     err ? err : "parse error");
+        client_close(c, EIO_REASON_PARSE_ERROR);
         return;
     }
     if (util_log_enabled(UTIL_SUB_SOCKETIO, UTIL_LOG_DEBUG)) {
@@ -377,14 +452,21 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
             socket_closed(s, SIO_REASON_CLIENT_NSP_DISCONNECT, false);
         else if ((s = client_pending(c, p.nsp)))
             socket_pending_abort(s, SIO_REASON_CLIENT_NSP_DISCONNECT);
+        else
+            client_ignored(c, "DISCONNECT from the unconnected namespace", p.nsp);
         break;
     }
     case SIO_EVENT: {
         sio_socket *s = client_socket(c, p.nsp);
-        if (s && s->connected)
+        if (s && s->connected) {
             socket_on_event(s, p.data, p.id);
-        else /* as Node: a namespace whose connect is still being decided has no socket yet */
+        } else {
+            /* As Node: a namespace whose connect is still being decided has no socket yet (its
+             * events are dropped, but they are not pointless: the client may not know yet). */
             UTIL_LOGD(UTIL_SUB_SOCKETIO, "event for namespace %s not connected: dropped", p.nsp);
+            if (!client_pending(c, p.nsp))
+                client_ignored(c, "event for the unconnected namespace", p.nsp);
+        }
         break;
     }
     case SIO_ACK: {
@@ -394,10 +476,9 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
         break;
     }
     default:
-        UTIL_LOGW(UTIL_SUB_SOCKETIO, "unexpected packet type %d from a client: closing",
-                  (int)p.type);
-        batch_before_send(c);
-        c->srv->ops.close(c->conn, "parse error", c->srv->host);
+        UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "unexpected packet type %d from a client: closing",
+                     (int)p.type);
+        client_close(c, EIO_REASON_PARSE_ERROR);
         break;
     }
     sio_packet_clear(&p);

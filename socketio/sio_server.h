@@ -42,12 +42,30 @@ typedef struct sio_host_ops {
     /** Optional: queues the n messages of m in order, as n non-volatile sends would (a batch of
      * broadcasts uses it, one call per session). NULL: send is called for each. */
     void (*send_many)(void *conn, eio_msg *const *m, size_t n, void *host);
+    /** Optional: queues the n messages of m (one packet, then its attachments) as one volatile
+     * packet, all or none: dropped when the session is not ready to write or is congested, and
+     * the first thing dropped from its queue when it fills (eio_session_send_volatile). Returns 0,
+     * or -1 when dropped. NULL: send with volatile_ is called for each. */
+    int (*send_volatile)(void *conn, eio_msg *const *m, size_t n, void *host);
+    /** Optional: the Socket.IO side now holds n bytes for the session (absolute: a packet waiting
+     * for its attachments; 0 once complete or dropped), for the host to count in the session's
+     * memory (eio_session_hold with EIO_HOLD_APP). */
+    void (*hold)(void *conn, size_t n, void *host);
 } sio_host_ops;
 
 /** Server settings. */
 typedef struct sio_server_config {
     uint32_t connect_timeout_ms; /**< close sessions with no namespace after this (45000) */
     sio_limits limits;           /**< decoder limits */
+    /** A binary packet must have all its attachments within this time of its header (30000), or
+     * the session is closed ("parse error"); with limits.max_attachment_bytes, what a client that
+     * announces attachments and never sends them can hold. 0: no limit. */
+    uint32_t attachment_timeout_ms;
+    /** Packets a client may send within SIO_FLOOD_WINDOW_MS that are refused or pointless (a
+     * CONNECT to a namespace it is connected to or that does not exist, an event or DISCONNECT
+     * for a namespace it is not connected to) before its session is closed ("packet flood") with
+     * one log line (100; 0: no limit). */
+    uint32_t max_ignored_packets;
     /** Batch local broadcasts within a host turn (false): a host that sets it calls
      * sio_server_end_turn at the end of every turn, before it writes queued output. */
     bool batch_broadcasts;
@@ -59,6 +77,9 @@ typedef struct sio_server_config {
     /** Most packets each namespace's recovery log keeps (10000). */
     size_t recovery_max_packets;
 } sio_server_config;
+
+/** The window max_ignored_packets counts in. */
+#define SIO_FLOOD_WINDOW_MS 10000u
 
 /* Fills cfg with the defaults. */
 void sio_server_config_defaults(sio_server_config *cfg);

@@ -72,11 +72,29 @@ void socket_unref(sio_socket *s)
 
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
 {
-    sio_client *c = s->client;
-    if (!c || c->close_reason)
+    return s->client ? client_send(s->client, e, volatile_) : -1;
+}
+
+int client_send(sio_client *c, const sio_encoded *e, bool volatile_)
+{
+    if (c->close_reason)
         return -1;
     batch_before_send(c);
     sio_server *srv = c->srv;
+    if (volatile_ && srv->ops.send_volatile) {
+        /* The packet and its attachments are kept or dropped together. */
+        eio_msg *stack[8], **v = stack;
+        size_t n = 1 + e->n_attachments;
+        if (n > sizeof stack / sizeof stack[0])
+            v = util_malloc(n * sizeof *v);
+        v[0] = e->text;
+        for (size_t i = 0; i < e->n_attachments; i++)
+            v[1 + i] = e->attachments[i];
+        int rc = srv->ops.send_volatile(c->conn, v, n, srv->host);
+        if (v != stack)
+            util_free(v);
+        return rc;
+    }
     if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
         return -1;
     for (size_t i = 0; i < e->n_attachments; i++)
@@ -204,8 +222,9 @@ void connect_accepted(sio_socket *s)
     }
     util_free(held);
     recov_opened(s);
-    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s connected to %s%s", s->id, nsp->name,
-              sio_socket_recovered(s) ? " (recovered)" : "");
+    /* Per namespace connect, which a client can repeat at will: limited (per kind). */
+    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s connected to %s%s", s->id,
+                nsp->name, sio_socket_recovered(s) ? " (recovered)" : "");
 }
 
 void socket_pending_abort(sio_socket *s, const char *reason)
@@ -408,7 +427,8 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
             }
         }
     }
-    UTIL_LOGI(UTIL_SUB_SOCKETIO, "socket %s left %s: %s", s->id, nsp->name, reason);
+    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s left %s: %s", s->id,
+                nsp->name, reason);
     while (s->acks) {
         sio_pending_ack *pa = s->acks;
         s->acks = pa->next;
@@ -444,8 +464,8 @@ void socket_on_event(sio_socket *s, json_t *data, int64_t id)
         nsp->h.any(s, event, args, ack, nsp->ud);
     } else {
         if (ack) {
-            UTIL_LOGW(UTIL_SUB_SOCKETIO, "event \"%s\" on %s asks an ack but has no handler", event,
-                      nsp->name);
+            UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "event \"%.100s\" on %s asks an ack but has no handler",
+                         event, nsp->name);
             sio_ack_drop(ack);
         } else {
             UTIL_LOGD(UTIL_SUB_SOCKETIO, "event \"%s\" on %s has no handler", event, nsp->name);

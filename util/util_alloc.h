@@ -25,4 +25,18 @@ char *util_strndup(const char *s, size_t n);
 /* Frees p; accepts NULL. */
 void util_free(void *p);
 
+/** glibc malloc on 64-bit: a chunk is the request plus an 8-byte header, rounded up to 16 bytes,
+ * at least 32; from UTIL_ALLOC_MMAP_MIN bytes on, a chunk is its own mmap, rounded up to pages. */
+#define UTIL_ALLOC_MMAP_MIN (128u * 1024)
+
+/* The memory an allocation of n bytes really takes (glibc's chunk, as above): what memory
+ * budgets count, rather than n. Pure arithmetic, cheap enough for every queued message. */
+static inline size_t util_alloc_cost(size_t n)
+{
+    if (n >= UTIL_ALLOC_MMAP_MIN)
+        return (n + 16 + 4095) & ~(size_t)4095;
+    size_t c = (n + 8 + 15) & ~(size_t)15;
+    return c < 32 ? 32 : c;
+}
+
 #endif

@@ -52,6 +52,40 @@ int util_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen)
     return 0;
 }
 
+int util_parse_size(const char *s, unsigned long long min, unsigned long long max,
+                    unsigned long long *out, char *err, size_t errlen)
+{
+    size_t n = strspn(s, "0123456789");
+    const char *unit = s + n;
+    unsigned shift = 0;
+    static const char k_units[] = "KMGT";
+    if (*unit) {
+        const char *u = strchr(k_units, *unit >= 'a' ? *unit - 32 : *unit);
+        if (!u || !*u ||
+            !(unit[1] == '\0' || strcmp(unit + 1, "iB") == 0 || strcmp(unit + 1, "B") == 0)) {
+            snprintf(err, errlen, "expected bytes, or a number with K, M, G or T, got \"%s\"", s);
+            return -1;
+        }
+        shift = 10 * (unsigned)(u - k_units + 1);
+    }
+    if (n == 0 || n > 19) {
+        snprintf(err, errlen, "expected bytes, or a number with K, M, G or T, got \"%s\"", s);
+        return -1;
+    }
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (shift && x > (~0ull >> shift)) {
+        snprintf(err, errlen, "%s is too large", s);
+        return -1;
+    }
+    x <<= shift;
+    if (x < min || x > max) {
+        snprintf(err, errlen, "%s is out of range %llu..%llu bytes", s, min, max);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
 int util_parse_payload(const char *s, size_t *out, char *err, size_t errlen)
 {
     unsigned long long x;

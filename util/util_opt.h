@@ -43,6 +43,10 @@ int util_parse_ms(const char *s, uint32_t *out, char *err, size_t errlen);
 /* Parses a switch's value (1/0, true/false, yes/no, on/off, case-insensitive; "" is false). Returns
  * 0, or -1 with a reason in err. */
 int util_parse_bool(const char *s, bool *out, char *err, size_t errlen);
+/* A size in bytes, min..max: digits, optionally followed by K, M, G or T (powers of 1024; "KiB",
+ * "MiB", ... and "KB", ... mean the same), e.g. "16777216", "16M", "2GiB". */
+int util_parse_size(const char *s, unsigned long long min, unsigned long long max,
+                    unsigned long long *out, char *err, size_t errlen);
 /* An Engine.IO max payload in bytes, 64..100 MiB, into *out. */
 int util_parse_payload(const char *s, size_t *out, char *err, size_t errlen);
 int util_parse_hostport(const char *s, char *host, size_t hostlen, int *port, char *err,

@@ -83,7 +83,7 @@ static void on_upstream(void *ud, cluster_pool_error err, const cluster_response
          * sessions), so the session is gone: "Session ID unknown", and the client reconnects. */
         if (cl->forget)
             cl->forget(cl->route_ud, f->sid);
-        UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s: its owner cannot be reached: session lost", f->sid);
+        UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s: its owner cannot be reached: session lost", f->sid);
         fwd_fail(f, 400, EIO_ERR_UNKNOWN_SID, cluster_pool_error_message(err));
         return;
     }
@@ -171,7 +171,7 @@ static void on_body(void *ud, const void *data, size_t len)
     if (f->too_big)
         return;
     if (f->body.len + len > f->cl->eio.max_payload) {
-        UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s forwarded POST body over maxPayload", f->sid);
+        UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s forwarded POST body over maxPayload", f->sid);
         f->too_big = true;
         util_buf_free(&f->body);
         return;
@@ -218,9 +218,9 @@ void cluster_forward(cluster *cl, node_req *r, const char *sid)
         if (f->too_big) {
             /* Declared over maxPayload: the owner answers 413 from the size alone; the client's
              * connection is closed after the answer, its body unread. */
-            UTIL_LOGW(UTIL_SUB_CLUSTER,
-                      "sid=%s forwarded POST declares %" PRId64 " bytes, over maxPayload", sid,
-                      f->declared);
+            UTIL_LOGW_RL(UTIL_SUB_CLUSTER,
+                         "sid=%s forwarded POST declares %" PRId64 " bytes, over maxPayload", sid,
+                         f->declared);
             node_req_take(r, &(node_req_ops){NULL, NULL, on_abort}, f);
             fwd_route(f);
             return;

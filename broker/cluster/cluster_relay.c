@@ -203,8 +203,8 @@ static void up_frames(relay *rl)
             break;
         off += used;
         if (res == WS_ERROR) {
-            UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s owner's relay frames refused: %s", rl->sid,
-                      ev.reason);
+            UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s owner's relay frames refused: %s", rl->sid,
+                         ev.reason);
             up_close(rl);
             down_close(rl, WS_CLOSE_GOING_AWAY);
             break;
@@ -327,8 +327,8 @@ static void on_up_connect(uv_connect_t *c, int status)
     if (status == UV_ECANCELED || !rl->up)
         return;
     if (status < 0) {
-        UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s relay to %s failed: %s: session lost", rl->sid,
-                  rl->address, uv_strerror(status));
+        UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s relay to %s failed: %s: session lost", rl->sid,
+                     rl->address, uv_strerror(status));
         if (rl->cl->forget)
             rl->cl->forget(rl->cl->route_ud, rl->sid);
         up_close(rl);
@@ -363,8 +363,8 @@ static void on_timeout(uv_timer_t *t)
 {
     relay *rl = t->data;
     rl->timer_on = false;
-    UTIL_LOGW(UTIL_SUB_CLUSTER, "sid=%s the owner %s did not answer the relay in time", rl->sid,
-              rl->address ? rl->address : "?");
+    UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s the owner %s did not answer the relay in time", rl->sid,
+                 rl->address ? rl->address : "?");
     up_close(rl);
     refuse_client(rl, 504, EIO_ERR_NONE, "the owner did not answer in time");
 }

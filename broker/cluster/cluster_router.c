@@ -97,8 +97,9 @@ static int classify(void *ud, node_req *r)
     util_buf_free(&canon);
     if (res == CLUSTER_AUTH_OK)
         return 1;
-    UTIL_LOGW(UTIL_SUB_CLUSTER, "forwarded %s %s from %s (node %s) refused: %s", node_req_method(r),
-              path, node_req_remote(r), from ? from : "?", cluster_auth_message(res));
+    UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "forwarded %s %s from %s (node %s) refused: %s",
+                 node_req_method(r), path, node_req_remote(r), from ? from : "?",
+                 cluster_auth_message(res));
     return -1;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 
@@ -384,6 +385,111 @@ static int set_cluster_timeout(void *p, const char *v, char *err, size_t errlen)
     return util_parse_ms(v, &((daemon_config *)p)->cluster_timeout_ms, err, errlen);
 }
 
+static int set_size_field(size_t *dst, const char *v, unsigned long long min,
+                          unsigned long long max, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (util_parse_size(v, min, max, &x, err, errlen))
+        return -1;
+    *dst = (size_t)x;
+    return 0;
+}
+
+static int set_max_session_queue(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size_field(&((daemon_config *)p)->node.eio.max_queue_bytes, v, 4096, 1ull << 40, err,
+                          errlen);
+}
+
+static int set_max_memory(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    c->max_memory_auto = strcasecmp(v, "auto") == 0;
+    if (c->max_memory_auto) {
+        c->max_memory = 0;
+        return 0;
+    }
+    if (set_size_field(&c->max_memory, v, 0, 1ull << 50, err, errlen))
+        return -1;
+    if (c->max_memory && c->max_memory < 1024 * 1024) {
+        snprintf(err, errlen, "a memory budget is at least 1M (or 0: none, or auto), got \"%s\"",
+                 v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_max_attachment_bytes(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size_field(&((daemon_config *)p)->sio.limits.max_attachment_bytes, v, 1024,
+                          1ull << 32, err, errlen);
+}
+
+static int set_attachment_timeout(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->sio.attachment_timeout_ms, err, errlen);
+}
+
+static int set_max_ignored_packets(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (util_parse_uint(v, 0, 1000000, &n, err, errlen))
+        return -1;
+    ((daemon_config *)p)->sio.max_ignored_packets = (uint32_t)n;
+    return 0;
+}
+
+static int set_redis_health(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->redis_health_ms, err, errlen);
+}
+
+static int set_redis_stall(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_ms(v, &((daemon_config *)p)->redis_stall_ms, err, errlen);
+}
+
+static int set_redis_max_output(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size_field(&((daemon_config *)p)->redis_max_output, v, 64 * 1024, 1ull << 40, err,
+                          errlen);
+}
+
+/* Reads one number from a file (a cgroup limit); 0 when absent, unreadable or "max". */
+static unsigned long long read_limit(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char buf[64] = "";
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(buf, &end, 10);
+    return errno || end == buf ? 0 : x;
+}
+
+size_t daemon_memory_auto(char *why, size_t whylen)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    unsigned long long ram =
+        pages > 0 && page > 0 ? (unsigned long long)pages * (unsigned long long)page : 0;
+    unsigned long long cg = read_limit("/sys/fs/cgroup/memory.max");
+    if (!cg)
+        cg = read_limit("/sys/fs/cgroup/memory/memory.limit_in_bytes"); /* cgroup v1 */
+    bool use_cg = cg && (!ram || cg < ram);
+    unsigned long long base = use_cg ? cg : ram;
+    if (!base) {
+        snprintf(why, whylen, "memory size unknown: 1 GiB");
+        return (size_t)1 << 30;
+    }
+    snprintf(why, whylen, "half of the %s, %llu MiB", use_cg ? "cgroup's memory limit" : "RAM",
+             base >> 20);
+    return (size_t)(base / 2);
+}
+
 static int set_app_url(void *p, const char *v, char *err, size_t errlen)
 {
     daemon_config *c = p;
@@ -541,6 +647,30 @@ static const util_option k_options[] = {
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},
+    {"--max-session-queue", "SIO_MAX_SESSION_QUEUE", "BYTES", "16M",
+     "memory one session may hold for its client (queued output at real cost): past it the "
+     "client is a slow consumer and is disconnected",
+     set_max_session_queue},
+    {"--max-memory", "SIO_MAX_MEMORY", "BYTES|auto", "auto",
+     "memory all sessions may hold together: past it the largest are disconnected, and new "
+     "sessions get 503 above 7/8 of it (auto: half of RAM or of the cgroup limit; 0: none)",
+     set_max_memory},
+    {"--max-attachment-bytes", "SIO_MAX_ATTACHMENT_BYTES", "BYTES", "1000000",
+     "memory a binary packet may hold while its attachments arrive", set_max_attachment_bytes},
+    {"--attachment-timeout", "SIO_ATTACHMENT_TIMEOUT_MS", "MS", "30000",
+     "time a binary packet has to receive all its attachments", set_attachment_timeout},
+    {"--max-ignored-packets", "SIO_MAX_IGNORED_PACKETS", "N", "100",
+     "refused or pointless packets (repeated CONNECTs, ...) a client may send in 10 s before it is "
+     "disconnected (0: no limit)",
+     set_max_ignored_packets},
+    {"--redis-health-interval", "SIO_REDIS_HEALTH_INTERVAL_MS", "MS", "1000",
+     "how often the node PINGs Redis", set_redis_health},
+    {"--redis-stall-timeout", "SIO_REDIS_STALL_TIMEOUT_MS", "MS", "3000",
+     "Redis is stalled when a PING is not answered within this (not ready until it answers)",
+     set_redis_stall},
+    {"--redis-max-output", "SIO_REDIS_MAX_OUTPUT", "BYTES", "16M",
+     "bytes that may wait for Redis; past it messages to Redis are dropped (and counted)",
+     set_redis_max_output},
 };
 
 const util_option *daemon_config_options(size_t *n)

@@ -36,15 +36,26 @@ typedef struct daemon_config {
     char *cluster_secret;        /**< --cluster-secret, or NULL */
     bool insecure_cluster;       /**< --insecure-cluster */
     uint32_t cluster_timeout_ms; /**< --cluster-timeout */
-    char *app_url;               /**< --app-url, or NULL */
-    char *app_secret;            /**< --app-secret, or NULL */
-    bool insecure_app;           /**< --insecure-app */
-    uint32_t app_concurrency;    /**< --app-concurrency */
-    uint32_t app_batch;          /**< --app-batch */
-    uint32_t app_queue;          /**< --app-queue */
-    uint32_t app_timeout_ms;     /**< --app-timeout */
-    size_t app_max_answer;       /**< --app-max-answer */
+    /** --max-memory: the node's memory budget for what it holds for clients (eio_budget);
+     * 0 = none. With max_memory_auto, computed at start (daemon_memory_auto). */
+    size_t max_memory;
+    bool max_memory_auto;
+    uint32_t redis_health_ms; /**< --redis-health-interval: PING period */
+    uint32_t redis_stall_ms;  /**< --redis-stall-timeout: no PING answer this long = stalled */
+    size_t redis_max_output;  /**< --redis-max-output: bytes waiting for Redis, at most */
+    char *app_url;            /**< --app-url, or NULL */
+    char *app_secret;         /**< --app-secret, or NULL */
+    bool insecure_app;        /**< --insecure-app */
+    uint32_t app_concurrency; /**< --app-concurrency */
+    uint32_t app_batch;       /**< --app-batch */
+    uint32_t app_queue;       /**< --app-queue */
+    uint32_t app_timeout_ms;  /**< --app-timeout */
+    size_t app_max_answer;    /**< --app-max-answer */
 } daemon_config;
+
+/* The --max-memory default: half of the memory this process may use (the machine's RAM, or the
+ * cgroup's limit when lower). Writes what it was derived from into why (size whylen). */
+size_t daemon_memory_auto(char *why, size_t whylen);
 
 /* The daemon's option table. */
 const util_option *daemon_config_options(size_t *n);

@@ -24,8 +24,11 @@
 #define SIO_VERSION "0.0.0"
 #endif
 
+typedef struct daemon_state daemon_state;
+
 /** The cluster membership of the daemon: adapter link, registry, and what they report on. */
 typedef struct membership {
+    daemon_state *ds; /**< forgets this membership when it leaves */
     rd_cluster *cluster;
     rd_registry *registry;
     rd_control *control; /**< answers siocli about this node (rd_control.h) */
@@ -86,9 +89,33 @@ static void node_stats(void *ud, size_t *sessions, size_t *sockets)
     *sockets = sio_server_socket_count(m->srv);
 }
 
-static bool cluster_ready(void *ud)
+/** What /readyz consults, and the daemon's periodic chores. */
+struct daemon_state {
+    eio_budget *budget;
+    membership *m;     /**< NULL without --redis */
+    uv_timer_t chores; /**< every second: reports suppressed log lines */
+};
+
+/* Ready: the cluster's Redis link is up and answering, and the node is not over its memory
+ * budget (a balancer then sends new clients elsewhere). */
+static bool daemon_ready(void *ud)
 {
-    return rd_cluster_ready(((membership *)ud)->cluster);
+    daemon_state *d = ud;
+    if (eio_budget_over(d->budget))
+        return false;
+    return !d->m || rd_cluster_ready(d->m->cluster);
+}
+
+static void on_chores(uv_timer_t *t)
+{
+    (void)t;
+    util_log_rl_flush();
+}
+
+static void stop_chores(void *arg)
+{
+    daemon_state *d = arg;
+    uv_close((uv_handle_t *)&d->chores, NULL);
 }
 
 static void membership_closed(uv_handle_t *h)
@@ -108,7 +135,7 @@ static void leave_cluster(void *ud)
 {
     membership *m = ud;
     node_observe_sessions(m->nd, NULL, NULL, NULL);
-    node_set_ready_check(m->nd, NULL, NULL);
+    m->ds->m = NULL; /* readiness no longer asks the cluster, which goes away */
     /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
     rd_registry_free(m->registry);
     m->registry = NULL;
@@ -192,6 +219,13 @@ int main(int argc, char **argv)
         cfg.node.client_js = default_js;
     }
 
+    daemon_state ds = {0};
+    size_t budget = cfg.max_memory;
+    char why[128] = "--max-memory";
+    if (cfg.max_memory_auto)
+        budget = daemon_memory_auto(why, sizeof why);
+    ds.budget = eio_budget_new(budget);
+    cfg.node.eio.budget = ds.budget;
     uv_loop_t loop;
     uv_loop_init(&loop);
     cluster *cl = NULL;
@@ -200,9 +234,23 @@ int main(int argc, char **argv)
     if (!nd) {
         fprintf(stderr, "siobroker: %s\n", err);
         uv_loop_close(&loop);
+        eio_budget_free(ds.budget);
         daemon_config_free(&cfg);
         return 2;
     }
+    if (budget)
+        UTIL_LOGI(UTIL_SUB_NODE,
+                  "memory budget for clients: %zu MiB (%s); %zu KiB per session at most "
+                  "(--max-session-queue)",
+                  budget >> 20, why, cfg.node.eio.max_queue_bytes >> 10);
+    else
+        UTIL_LOGW(UTIL_SUB_NODE, "no memory budget (--max-memory 0): %zu KiB per session at most",
+                  cfg.node.eio.max_queue_bytes >> 10);
+
+    node_set_ready_check(nd, daemon_ready, &ds);
+    uv_timer_init(&loop, &ds.chores);
+    uv_timer_start(&ds.chores, on_chores, 1000, 1000);
+    node_on_shutdown(nd, stop_chores, &ds);
     sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
     char node_id[16];
     util_rand_id(node_id, 6);
@@ -213,6 +261,9 @@ int main(int argc, char **argv)
         rd_link_parse_url(cfg.redis_url, &cc.link, urlbuf, sizeof urlbuf, err, sizeof err);
         cc.key = cfg.redis_key;
         cc.requests_timeout_ms = cfg.redis_timeout_ms;
+        cc.link.health_interval_ms = cfg.redis_health_ms;
+        cc.link.stall_timeout_ms = cfg.redis_stall_ms;
+        cc.link.max_output_bytes = cfg.redis_max_output;
         membership *m = util_calloc(1, sizeof *m);
         m->nd = nd;
         m->srv = srv;
@@ -240,7 +291,8 @@ int main(int argc, char **argv)
         };
         cl = cluster_attach(nd, &ccfg);
         node_observe_sessions(nd, on_session_open, on_session_close, m);
-        node_set_ready_check(nd, cluster_ready, m);
+        ds.m = m;
+        m->ds = &ds;
         uv_timer_init(&loop, &m->linger);
         m->linger.data = m;
         node_on_shutdown(nd, leave_cluster, m);
@@ -274,6 +326,7 @@ int main(int argc, char **argv)
     app_bridge_free(bridge);
     cluster_free(cl);
     int rc = uv_loop_close(&loop);
+    eio_budget_free(ds.budget);
     daemon_config_free(&cfg);
     if (rc != 0) {
         fprintf(stderr, "siobroker: event loop did not close cleanly\n");

@@ -12,6 +12,12 @@ void eio_ws_upgrade(node_req *r, const char *sid)
     node *n = r->n;
     node_link *l = r->l;
     if (!sid) {
+        if (eio_budget_over(n->cfg.eio.budget)) {
+            UTIL_LOGW_RL(UTIL_SUB_NODE, "new session refused: the node is over its memory budget");
+            http_respond_hdrs(r, 503, "text/plain", "Retry-After: 1\r\n", "Over memory budget", 18,
+                              true);
+            return;
+        }
         node_session *c = session_new(n, r->ep, EIO_TR_WEBSOCKET, r);
         l->sess = c;
         c->ws = l;
@@ -52,8 +58,8 @@ int eio_ws_message(node_link *l, const uint8_t *data, size_t len, bool binary)
     node *n = l->n;
     eio_packet pkt;
     if (eio_decode_ws(data, len, binary, &pkt) != 0) {
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid WebSocket packet",
-                  c ? eio_session_sid(c->eio) : "-");
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s invalid WebSocket packet",
+                     c ? eio_session_sid(c->eio) : "-");
         if (c && !l->probe)
             eio_session_close(c->eio, EIO_REASON_PARSE_ERROR);
         return -1;
@@ -86,8 +92,8 @@ int eio_ws_message(node_link *l, const uint8_t *data, size_t len, bool binary)
     case EIO_UPG_IGNORE: return 0;
     case EIO_UPG_FAIL:
     default:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid packet during upgrade: probe closed",
-                  eio_session_sid(c->eio));
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s invalid packet during upgrade: probe closed",
+                     eio_session_sid(c->eio));
         return -1;
     }
 }
@@ -105,6 +111,8 @@ void eio_ws_gone(node_link *l)
         }
     } else if (c->ws == l) {
         c->ws = NULL;
+        eio_session_hold(c->eio, EIO_HOLD_TX, 0);
+        eio_session_hold(c->eio, EIO_HOLD_RX, 0);
         eio_session_close(c->eio, EIO_REASON_TRANSPORT_CLOSE);
     }
     c->refs--;

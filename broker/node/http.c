@@ -386,7 +386,7 @@ static bool endpoint_checks(node_req *r, eio_request *er, char *b_eio, char *b_t
     if (origin && *origin)
         r->origin = util_strdup(origin);
     if (!http_origin_allowed(n, r, origin)) {
-        UTIL_LOGW(UTIL_SUB_HTTP, "origin %s refused", origin);
+        UTIL_LOGW_RL(UTIL_SUB_HTTP, "origin %s refused", origin);
         util_free(r->origin); /* a refused origin gets no CORS headers */
         r->origin = NULL;
         node_req_respond_error(r, EIO_ERR_FORBIDDEN);
@@ -433,6 +433,12 @@ static void endpoint_request(node_req *r)
     if (!er.sid) {
         if (n->shutting_down) {
             node_req_respond(r, 503, "text/plain", "Shutting down", 13, false);
+            return;
+        }
+        if (eio_budget_over(n->cfg.eio.budget)) {
+            UTIL_LOGW_RL(UTIL_SUB_NODE, "new session refused: the node is over its memory budget");
+            http_respond_hdrs(r, 503, "text/plain", "Retry-After: 1\r\n", "Over memory budget", 18,
+                              false);
             return;
         }
         node_session *c = session_new(n, r->ep, EIO_TR_POLLING, r);
@@ -541,7 +547,7 @@ static int on_body(void *ud, const char *at, size_t len)
     case REQ_POLL_POST:
         if (r->body.len + len > r->n->cfg.eio.max_payload) {
             node_session *c = node_find_session(r->n, r->sid);
-            UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body over maxPayload", r->sid);
+            UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s POST body over maxPayload", r->sid);
             if (c)
                 eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
             http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);

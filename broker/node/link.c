@@ -151,6 +151,11 @@ int link_write(node_link *l, const void *data, size_t len)
     return 0;
 }
 
+size_t link_held(const node_link *l)
+{
+    return (l->wr ? sizeof *l->wr + l->wr->data.cap : 0) + l->wnext.cap;
+}
+
 size_t link_pending(const node_link *l)
 {
     return (l->wr ? l->wr->data.len : 0) + l->wnext.len;
@@ -297,6 +302,8 @@ static void input(node_link *l, uint8_t *data, size_t len)
         return;
     if (!l->in.len && l->in.cap > NODE_READ_BUF)
         util_buf_free(&l->in); /* a large message has been handled: give its memory back */
+    if (l->kind == LINK_WS && l->sess && !l->probe)
+        eio_session_hold(l->sess->eio, EIO_HOLD_RX, l->in.cap + l->u.ws.frag.cap);
     /* Input behind a request in progress waits; past a bound, stop reading (back-pressure). */
     if (l->kind == LINK_HTTP && l->paused && l->in.len > PIPELINE_MAX)
         link_read(l, false);

@@ -18,7 +18,7 @@
 #define ACCEPT_BATCH 64
 /** First and longest pause after EMFILE/ENFILE (doubling while descriptors stay short). */
 #define ACCEPT_BACKOFF_MIN_MS 50u
-#define ACCEPT_BACKOFF_MAX_MS 1000u
+#define ACCEPT_BACKOFF_MAX_MS 500u
 /** One log line per this interval for each kind of refusal, with a count. */
 #define ACCEPT_LOG_EVERY_MS 10000u
 

@@ -16,8 +16,11 @@
 
 /** Bytes of the read buffer every connection shares (a read never outlives its callback). */
 #define NODE_READ_BUF (64u * 1024)
-/** Upper bound of the bytes one WebSocket flush hands to the kernel; the rest waits for drain. */
-#define WS_FLUSH_BUDGET (256u * 1024)
+/** Upper bound of the bytes one WebSocket flush hands to the kernel (at least one message goes);
+ * the rest waits in the session's queue, where it is bounded, until the kernel has taken the last
+ * write. What the kernel refuses of a write is held by the link: at most this much per slow
+ * reader, and counted in its session's memory (EIO_HOLD_TX). */
+#define WS_FLUSH_BUDGET (64u * 1024)
 /** After a last answer, the connection is drained this long at most before it is closed. */
 #define LINGER_MS 2000u
 /** Input buffered behind a request in progress (pipelining) before reading stops. */
@@ -255,6 +258,8 @@ int link_accept(node *n, int fd);
 int link_write(node_link *l, const void *data, size_t len);
 /* Bytes written on l that the kernel has not taken yet. */
 size_t link_pending(const node_link *l);
+/* Memory l holds for those bytes (allocated sizes), for the session's accounting. */
+size_t link_held(const node_link *l);
 /* Closes l at once (the peer sees a close, or a reset if input is unread). Idempotent. */
 void link_close(node_link *l);
 /* Closes l gracefully: once its output is written, shuts it down for writing, drains input until

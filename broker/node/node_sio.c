@@ -57,6 +57,23 @@ static void host_send_many(void *conn, eio_msg *const *m, size_t n, void *host)
         node_session_send_many(gc->conn, m, n);
 }
 
+static int host_send_volatile(void *conn, eio_msg *const *m, size_t n, void *host)
+{
+    (void)host;
+    glue_client *gc = conn;
+    if (!gc->conn || !node_session_writable(gc->conn))
+        return -1; /* dropped for a client that is not ready (with its attachments) */
+    return eio_session_send_volatile(gc->conn->eio, m, n);
+}
+
+static void host_hold(void *conn, size_t n, void *host)
+{
+    (void)host;
+    glue_client *gc = conn;
+    if (gc->conn)
+        eio_session_hold(gc->conn->eio, EIO_HOLD_APP, n);
+}
+
 static void host_close(void *conn, const char *reason, void *host)
 {
     (void)host;
@@ -120,8 +137,16 @@ static void host_timer_cancel(void *host, void *timer)
     uv_close((uv_handle_t *)&t->t, timer_free);
 }
 
-static const sio_host_ops k_host_ops = {host_send,        host_close,        host_now,
-                                        host_timer_start, host_timer_cancel, host_send_many};
+static const sio_host_ops k_host_ops = {
+    .send = host_send,
+    .close = host_close,
+    .now = host_now,
+    .timer_start = host_timer_start,
+    .timer_cancel = host_timer_cancel,
+    .send_many = host_send_many,
+    .send_volatile = host_send_volatile,
+    .hold = host_hold,
+};
 
 /* ---- endpoint ---- */
 

@@ -157,8 +157,8 @@ static void serve_get(node_req *r, node_session *c, bool may_wait)
             session_mark_dirty(c);
         break;
     case EIO_POLL_DUP:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s overlapping GET: session closed",
-                  eio_session_sid(c->eio));
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s overlapping GET: session closed",
+                     eio_session_sid(c->eio));
         node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POLL_BAD:
@@ -215,8 +215,8 @@ void polling_post_start(node_req *r, const char *sid)
     node *n = r->n;
     if (r->head.content_length > (int64_t)n->cfg.eio.max_payload) {
         node_session *c = node_find_session(n, sid);
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s POST body of %" PRId64 " bytes over maxPayload", sid,
-                  r->head.content_length);
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s POST body of %" PRId64 " bytes over maxPayload",
+                     sid, r->head.content_length);
         http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
         if (c)
             eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
@@ -245,8 +245,8 @@ void polling_post_done(node_req *r)
         session_rearm(c);
         break;
     case EIO_POST_PARSE:
-        UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s invalid payload: session closed",
-                  eio_session_sid(c->eio));
+        UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s invalid payload: session closed",
+                     eio_session_sid(c->eio));
         node_req_respond_error(r, EIO_ERR_BAD_REQUEST);
         break;
     case EIO_POST_BAD:

@@ -82,8 +82,8 @@ static void on_eio_writable(eio_session *s, void *ud)
 static void on_eio_upgrade_timeout(eio_session *s, void *ud)
 {
     node_session *c = ud;
-    UTIL_LOGW(UTIL_SUB_ENGINEIO, "sid=%s upgrade not completed in time: probe closed",
-              eio_session_sid(s));
+    UTIL_LOGW_RL(UTIL_SUB_ENGINEIO, "sid=%s upgrade not completed in time: probe closed",
+                 eio_session_sid(s));
     if (c->probe)
         ws_close(c->probe, WS_CLOSE_NORMAL);
 }

@@ -95,8 +95,8 @@ static int serve_file(node_req *r, const char *file, const char *mime)
     }
     if ((uint64_t)st.st_size > STATIC_MAX_FILE) {
         close(fd);
-        UTIL_LOGW(UTIL_SUB_HTTP, "%s: %lld bytes, over the %u bytes served", file,
-                  (long long)st.st_size, STATIC_MAX_FILE);
+        UTIL_LOGW_RL(UTIL_SUB_HTTP, "%s: %lld bytes, over the %u bytes served", file,
+                     (long long)st.st_size, STATIC_MAX_FILE);
         node_req_respond(r, 500, "text/plain", "File too large", 14, false);
         return 1;
     }

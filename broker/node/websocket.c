@@ -93,7 +93,7 @@ size_t ws_feed(node_link *l, uint8_t *data, size_t len)
         off += used;
         switch (res) {
         case WS_ERROR:
-            UTIL_LOGW(UTIL_SUB_HTTP, "WebSocket closed (%u): %s", ev.close_code, ev.reason);
+            UTIL_LOGW_RL(UTIL_SUB_HTTP, "WebSocket closed (%u): %s", ev.close_code, ev.reason);
             /* Our close frame carries the protocol error; the session's own close follows. */
             ws_close(l, ev.close_code);
             if (l->sess && !l->probe && l->sess->ws == l)
@@ -124,7 +124,10 @@ void ws_drained(node_link *l)
         return;
     }
     node_session *c = l->sess;
-    if (c && c->ws == l && eio_session_queued(c->eio))
+    if (!c || c->ws != l)
+        return;
+    eio_session_hold(c->eio, EIO_HOLD_TX, link_held(l));
+    if (eio_session_queued(c->eio))
         session_mark_dirty(c);
 }
 
@@ -188,6 +191,8 @@ void ws_flush(node_session *c)
         eio_session_close(c->eio, EIO_REASON_TRANSPORT_ERROR);
         return;
     }
+    if (link_pending(l))
+        eio_session_hold(c->eio, EIO_HOLD_TX, link_held(l)); /* the kernel's refusal, kept */
     if (eio_session_queued(c->eio)) {
         if (!link_pending(l))
             session_mark_dirty(c); /* over the budget: the rest goes next turn */

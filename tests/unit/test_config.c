@@ -44,7 +44,50 @@ START_TEST(defaults)
     ck_assert_str_eq(c.ns_policies[0], "rooms");
     ck_assert_ptr_null(c.redis_url);
     ck_assert_str_eq(c.redis_key, "socket.io");
+    ck_assert_uint_eq(c.node.eio.max_queue_bytes, 16u * 1024 * 1024);
+    ck_assert(c.max_memory_auto);
+    ck_assert_uint_eq(c.sio.limits.max_attachment_bytes, 1000000);
+    ck_assert_uint_eq(c.sio.attachment_timeout_ms, 30000);
+    ck_assert_uint_eq(c.sio.max_ignored_packets, 100);
+    ck_assert_uint_eq(c.redis_health_ms, 1000);
+    ck_assert_uint_eq(c.redis_stall_ms, 3000);
+    ck_assert_uint_eq(c.redis_max_output, 16u * 1024 * 1024);
     daemon_config_free(&c);
+}
+END_TEST
+
+START_TEST(memory_bounds)
+{
+    clear_env();
+    daemon_config c;
+    char err[256];
+    char *argv[] = {"siobroker", "--max-session-queue",    "2MiB", "--max-memory",
+                    "1G",        "--max-attachment-bytes", "64k",  "--redis-max-output",
+                    "1048576",   "--max-ignored-packets",  "0"};
+    ck_assert_int_eq(parse(&c, 11, argv, err, sizeof err), UTIL_OPTS_OK);
+    ck_assert_uint_eq(c.node.eio.max_queue_bytes, 2u * 1024 * 1024);
+    ck_assert(!c.max_memory_auto);
+    ck_assert_uint_eq(c.max_memory, 1u << 30);
+    ck_assert_uint_eq(c.sio.limits.max_attachment_bytes, 64 * 1024);
+    ck_assert_uint_eq(c.redis_max_output, 1048576);
+    ck_assert_uint_eq(c.sio.max_ignored_packets, 0);
+    daemon_config_free(&c);
+    char *none[] = {"siobroker", "--max-memory", "0"};
+    ck_assert_int_eq(parse(&c, 3, none, err, sizeof err), UTIL_OPTS_OK);
+    ck_assert(!c.max_memory_auto);
+    ck_assert_uint_eq(c.max_memory, 0);
+    daemon_config_free(&c);
+    setenv("SIO_MAX_MEMORY", "auto", 1);
+    char *plain[] = {"siobroker"};
+    ck_assert_int_eq(parse(&c, 1, plain, err, sizeof err), UTIL_OPTS_OK);
+    ck_assert(c.max_memory_auto);
+    daemon_config_free(&c);
+    unsetenv("SIO_MAX_MEMORY");
+    /* auto: half of what the process may use, never nothing. */
+    char why[128];
+    size_t a = daemon_memory_auto(why, sizeof why);
+    ck_assert_uint_ge(a, 16u * 1024 * 1024);
+    ck_assert_ptr_nonnull(strstr(why, "half of the") ? why : (strstr(why, "unknown") ? why : NULL));
 }
 END_TEST
 
@@ -127,6 +170,17 @@ START_TEST(invalid_values)
         {"--max-attachments", "100000"},
         {"--max-header-size", "100"},
         {"--max-connections", "-1"},
+        {"--max-session-queue", "100"},
+        {"--max-session-queue", "16Q"},
+        {"--max-session-queue", "M"},
+        {"--max-memory", "1000"},
+        {"--max-memory", "lots"},
+        {"--max-memory", "99999999999T"},
+        {"--max-attachment-bytes", "12"},
+        {"--attachment-timeout", "0"},
+        {"--max-ignored-packets", "-1"},
+        {"--redis-stall-timeout", "x"},
+        {"--redis-max-output", "1k"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         daemon_config c;
@@ -198,6 +252,7 @@ int main(void)
     tcase_add_test(tc, namespaces_repeat_and_replace);
     tcase_add_test(tc, invalid_values);
     tcase_add_test(tc, redis_urls);
+    tcase_add_test(tc, memory_bounds);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -6,6 +6,7 @@
 
 #include <check.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -791,6 +792,121 @@ static int load_all(const char *dir)
     return load(path, false, &g_invalid);
 }
 
+/* ---- what a binary packet waiting for its attachments holds ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* Live bytes jansson holds, as glibc chunks (usable size + its 8-byte header). */
+static size_t g_live;
+
+static void *count_malloc(size_t n)
+{
+    void *p = malloc(n);
+    if (p)
+        g_live += malloc_usable_size(p) + 8;
+    return p;
+}
+
+static void count_free(void *p)
+{
+    if (p)
+        g_live -= malloc_usable_size(p) + 8;
+    free(p);
+}
+
+START_TEST(pending_bytes_match_jansson)
+{
+    /* sio_decoder_pending_bytes estimates jansson's tree from its structures; checked here against
+     * what jansson really allocates, for the shapes that cost the most per byte of text. */
+    static const char *const headers[] = {
+        "51-[\"e\",{\"_placeholder\":true,\"num\":0}]",
+        "51-[\"e\",{\"_placeholder\":true,\"num\":0},1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]",
+        "51-[\"e\",{\"_placeholder\":true,\"num\":0},[],[],[],[],[],[],[],[],[],[],[],[],[],[]]",
+        "51-[\"e\",{\"_placeholder\":true,\"num\":0},\"a\",\"bb\",\"ccc\",\"a long string, "
+        "longer\"]",
+        "51-[\"e\",{\"a\":1,\"b\":{\"c\":[1.5,2.5],\"d\":{}},\"key\":\"v\"},"
+        "{\"_placeholder\":true,\"num\":0}]",
+        "51-/chat,7[\"e\",{\"_placeholder\":true,\"num\":0},{},{},{},{},{},{},{},{},{}]",
+    };
+    json_set_alloc_funcs(count_malloc, count_free);
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        sio_decoder *d = sio_decoder_new(NULL);
+        sio_packet p;
+        memset(&p, 0, sizeof p);
+        const char *err = NULL;
+        size_t before = g_live;
+        ck_assert_int_eq(
+            sio_decoder_feed(d, (const uint8_t *)headers[i], strlen(headers[i]), false, &p, &err),
+            SIO_DEC_NEED_MORE);
+        size_t real = g_live - before, est = sio_decoder_pending_bytes(d);
+#ifndef UNDER_ASAN
+        /* Estimated: within [-10%, +50%] of the truth (it may count more, never much less). */
+        ck_assert_msg(est * 10 >= real * 9 && est * 2 <= real * 3, "%s: estimated %zu, jansson %zu",
+                      headers[i], est, real);
+#endif
+        before = g_live;
+        size_t held = est;
+        static uint8_t blob[3000];
+        ck_assert_int_eq(sio_decoder_feed(d, blob, sizeof blob, true, &p, &err), SIO_DEC_PACKET);
+        /* The attachment: counted while pending (the packet is complete now, so 0 again). */
+        ck_assert_uint_eq(sio_decoder_pending_bytes(d), 0);
+        ck_assert_uint_gt(held, 0);
+        sio_packet_clear(&p);
+        sio_decoder_free(d);
+    }
+    /* An attachment's own cost, while another is still awaited. */
+    sio_decoder *d = sio_decoder_new(NULL);
+    sio_packet p;
+    memset(&p, 0, sizeof p);
+    const char *hdr =
+        "52-[\"e\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]";
+    ck_assert_int_eq(sio_decoder_feed(d, (const uint8_t *)hdr, strlen(hdr), false, &p, NULL),
+                     SIO_DEC_NEED_MORE);
+    size_t est0 = sio_decoder_pending_bytes(d), before = g_live;
+    static uint8_t blob[5000];
+    ck_assert_int_eq(sio_decoder_feed(d, blob, sizeof blob, true, &p, NULL), SIO_DEC_NEED_MORE);
+    size_t real = g_live - before, est = sio_decoder_pending_bytes(d) - est0;
+#ifndef UNDER_ASAN
+    ck_assert_msg(est * 10 >= real * 9 && est * 2 <= real * 3,
+                  "attachment: estimated %zu, real %zu", est, real);
+#endif
+    sio_decoder_free(d);
+    json_set_alloc_funcs(malloc, free);
+}
+END_TEST
+
+START_TEST(pending_bytes_limit)
+{
+    sio_limits lim;
+    sio_limits_defaults(&lim);
+    lim.max_attachment_bytes = 3000;
+    sio_decoder *d = sio_decoder_new(&lim);
+    sio_packet p;
+    memset(&p, 0, sizeof p);
+    const char *err = NULL;
+    const char *hdr =
+        "52-[\"e\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]";
+    static uint8_t blob[2000];
+    ck_assert_int_eq(sio_decoder_feed(d, (const uint8_t *)hdr, strlen(hdr), false, &p, &err),
+                     SIO_DEC_NEED_MORE);
+    ck_assert_int_eq(sio_decoder_feed(d, blob, 1000, true, &p, &err), SIO_DEC_NEED_MORE);
+    ck_assert_int_eq(sio_decoder_feed(d, blob, 2000, true, &p, &err), SIO_DEC_ERROR);
+    ck_assert_str_eq(err, "binary packet over the attachment memory limit");
+    ck_assert_uint_eq(sio_decoder_pending_bytes(d), 0);
+    /* The decoder is usable again afterwards. */
+    ck_assert_int_eq(sio_decoder_feed(d, (const uint8_t *)"2[\"ok\"]", 7, false, &p, &err),
+                     SIO_DEC_PACKET);
+    sio_packet_clear(&p);
+    sio_decoder_free(d);
+}
+END_TEST
+
 static Suite *packet_suite(void)
 {
     Suite *s = suite_create("sio_packet");
@@ -815,6 +931,8 @@ static Suite *packet_suite(void)
     tcase_add_test(tc, decoded_strings_are_safe_c_strings);
     tcase_add_test(tc, decode_integers_beyond_int64);
     tcase_add_test(tc, random_roundtrip);
+    tcase_add_test(tc, pending_bytes_match_jansson);
+    tcase_add_test(tc, pending_bytes_limit);
     suite_add_tcase(s, tc);
     return s;
 }

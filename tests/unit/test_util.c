@@ -1,7 +1,8 @@
-/* test_util: util_buf, util_base64 and util_rand_id. */
+/* test_util: util_buf, util_base64, util_rand_id and the rate-limited log lines. */
 #include "util_alloc.h"
 #include "util_base64.h"
 #include "util_buf.h"
+#include "util_log.h"
 #include "util_rand.h"
 
 #include <check.h>
@@ -255,6 +256,132 @@ START_TEST(alloc_basics)
 }
 END_TEST
 
+/* ---- rate-limited log lines: injected clock, captured lines ---- */
+
+static uint64_t g_now;
+static util_buf g_logged;
+static int g_lines;
+
+static uint64_t fake_now(void)
+{
+    return g_now;
+}
+
+static void capture(const char *line, size_t len, void *ud)
+{
+    (void)ud;
+    util_buf_append(&g_logged, line, len);
+    g_lines++;
+}
+
+static void log_capture_begin(void)
+{
+    g_now = 1000;
+    g_lines = 0;
+    util_buf_reset(&g_logged);
+    util_log_set_clock(fake_now);
+    util_log_set_sink(capture, NULL);
+    util_log_set_level(UTIL_LOG_INFO);
+}
+
+static void log_capture_end(void)
+{
+    util_log_rl_flush();
+    util_log_set_clock(NULL);
+    util_log_set_sink(NULL, NULL);
+    util_buf_free(&g_logged);
+}
+
+static bool logged_has(const char *needle)
+{
+    util_buf_putc(&g_logged, 0);
+    g_logged.len--;
+    return strstr((const char *)g_logged.data, needle) != NULL;
+}
+
+/* One call site, called n times. */
+static void flood_site(int n)
+{
+    for (int i = 0; i < n; i++)
+        UTIL_LOGW_RL(UTIL_SUB_SOCKETIO, "flood line %d", i);
+}
+
+START_TEST(log_rl_burst_then_summary)
+{
+    log_capture_begin();
+    flood_site(1000);
+    ck_assert_int_eq(g_lines, UTIL_LOG_RL_BURST);
+    ck_assert(logged_has("flood line 9\n"));
+    ck_assert(!logged_has("flood line 10\n"));
+    /* Still inside the window: nothing more. */
+    g_now += UTIL_LOG_RL_INTERVAL_MS - 1;
+    flood_site(5);
+    ck_assert_int_eq(g_lines, UTIL_LOG_RL_BURST);
+    /* The first line of the next window reports what the last one suppressed, then is written. */
+    g_now += 1;
+    flood_site(1);
+    ck_assert_int_eq(g_lines, UTIL_LOG_RL_BURST + 2);
+    ck_assert(logged_has("suppressed 995 similar messages in the last 10 s: \"flood line %d\""));
+    ck_assert(logged_has("warn "));
+    log_capture_end();
+}
+END_TEST
+
+START_TEST(log_rl_flush_reports_ended_windows)
+{
+    log_capture_begin();
+    static util_log_limiter rl = UTIL_LOG_LIMITER_INIT(2, 1000);
+    for (int i = 0; i < 7; i++)
+        util_log_rl(&rl, UTIL_SUB_ADAPTER, UTIL_LOG_WARN, "redis line %d", i);
+    ck_assert_int_eq(g_lines, 2);
+    util_log_rl_flush(); /* the window is still open: nothing yet */
+    ck_assert_int_eq(g_lines, 2);
+    g_now += 1500;
+    util_log_rl_flush();
+    ck_assert_int_eq(g_lines, 3);
+    ck_assert(logged_has("suppressed 5 similar messages in the last 2 s: \"redis line %d\""));
+    util_log_rl_flush(); /* reported once */
+    ck_assert_int_eq(g_lines, 3);
+    /* A new window: two lines again. */
+    for (int i = 0; i < 3; i++)
+        util_log_rl(&rl, UTIL_SUB_ADAPTER, UTIL_LOG_WARN, "redis line %d", i);
+    ck_assert_int_eq(g_lines, 5);
+    util_log_rl_forget(&rl);
+    g_now += 5000;
+    util_log_rl_flush(); /* forgotten: its suppressed line is not reported */
+    ck_assert_int_eq(g_lines, 5);
+    log_capture_end();
+}
+END_TEST
+
+START_TEST(log_rl_disabled_level_costs_nothing)
+{
+    log_capture_begin();
+    util_log_set_level(UTIL_LOG_ERROR);
+    flood_site(100);
+    ck_assert_int_eq(g_lines, 0);
+    util_log_set_level(UTIL_LOG_INFO);
+    g_now += UTIL_LOG_RL_INTERVAL_MS;
+    util_log_rl_flush();
+    ck_assert_int_eq(g_lines, 0); /* nothing was counted while disabled */
+    log_capture_end();
+}
+END_TEST
+
+START_TEST(log_json_through_sink)
+{
+    log_capture_begin();
+    util_log_set_format(UTIL_LOG_JSON);
+    UTIL_LOGW(UTIL_SUB_ENGINEIO, "quote \" and newline \n");
+    util_log_set_format(UTIL_LOG_TEXT);
+    ck_assert_int_eq(g_lines, 1);
+    ck_assert(
+        logged_has("\"level\":\"warn\",\"subsys\":\"engineio\",\"msg\":\"quote \\\" and newline "
+                   "\\n\"}\n"));
+    log_capture_end();
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -265,6 +392,10 @@ static Suite *util_suite(void)
     tcase_add_test(tc, buf_reserve_consume_reset);
     tcase_add_test(tc, buf_steal_str);
     tcase_add_test(tc, alloc_basics);
+    tcase_add_test(tc, log_rl_burst_then_summary);
+    tcase_add_test(tc, log_rl_flush_reports_ended_windows);
+    tcase_add_test(tc, log_rl_disabled_level_costs_nothing);
+    tcase_add_test(tc, log_json_through_sink);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("base64");
