@@ -236,3 +236,24 @@ export async function waitHaproxyRoutes(lb, server, ms = 15000) {
   await sleep(2500);
   await until(() => haproxyStates(lb, server, 'UP') >= haproxyStates(lb, server, 'DOWN'), ms, `HAProxy to see ${server} UP`, 50);
 }
+
+/**
+ * HAProxy with deploy/haproxy/haproxy.cfg in front of three nodes, as cluster/lib.mjs's
+ * startHaproxy, but with `retry-on conn-failure` only: a GET that a node died before relaying
+ * is not retried behind the client's back (the client sees the error and reconnects, which
+ * recovery makes lossless), see docs/recovery.md.
+ */
+export async function startHaproxyNoEmptyRetry(h, nodes, startHaproxy) {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const pathm = await import('node:path');
+  const { ROOT } = await import('../cluster/lib.mjs');
+  const text = fs.readFileSync(pathm.join(ROOT, 'deploy/haproxy/haproxy.cfg'), 'utf8');
+  const changed = text.replace(/retry-on conn-failure empty-response/, 'retry-on conn-failure');
+  if (changed === text) throw new Error('deploy/haproxy/haproxy.cfg: retry-on line not found');
+  const dir = fs.mkdtempSync(pathm.join(os.tmpdir(), 'sio-recovery-haproxy-'));
+  const file = pathm.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(file, changed);
+  h.defer(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return startHaproxy(h, nodes, { cfg: file });
+}
