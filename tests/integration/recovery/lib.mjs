@@ -63,6 +63,15 @@ export class Cutter {
     u.on('close', end);
   }
 
+  /** Drops what the server sends from now on (the client's data still goes through), as a
+   * connection whose way back is broken; cut() ends it. */
+  mute() {
+    for (const pair of this.pairs) {
+      pair.u.unpipe(pair.c);
+      pair.u.on('data', () => {});
+    }
+  }
+
   /** Cuts every connection of the client; returns how many. */
   cut({ halfOpen = false, outageMs = 300 } = {}) {
     this.outageUntil = Date.now() + outageMs;
