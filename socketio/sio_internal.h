@@ -206,8 +206,11 @@ struct sio_server {
     struct sio_outq *oq_head, *oq_tail;
     uint64_t next_token;
     int oq_pumping;
-    int oq_delivered;       /**< what the last logged broadcast delivered when it ran */
-    uint64_t oq_last_token; /**< ... and its token */
+    int oq_delivered;          /**< what the last logged broadcast delivered when it ran */
+    uint64_t oq_last_token;    /**< ... and its token */
+    size_t oq_inflight;        /**< logged packets waiting for their offset */
+    uint64_t batch_wait_since; /**< host time the open batch began waiting for them (0: not) */
+    void *batch_timer;         /**< delivers the open batch when the wait is over */
 };
 
 /* sio_socket.c */

@@ -231,6 +231,7 @@ void sio_nsp_log_done(sio_nsp *nsp, uint64_t token, const char *offset)
         return;
     }
     q->done = true;
+    srv->oq_inflight--;
     if (offset && strlen(offset) < sizeof q->offset) {
         memcpy(q->offset, offset, strlen(offset) + 1);
         q->has_offset = true;
@@ -260,6 +261,7 @@ static sio_outq *log_start(sio_nsp *nsp, int kind, json_t *data, const sio_bcast
     q->rooms = strv_dup(o ? o->rooms : NULL, q->n_rooms = o ? o->n_rooms : 0);
     q->except = strv_dup(o ? o->except : NULL, q->n_except = o ? o->n_except : 0);
     q->flags = o ? o->flags : 0;
+    srv->oq_inflight++;
     return q;
 }
 

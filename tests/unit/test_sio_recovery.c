@@ -267,6 +267,8 @@ static sio_adapter *fake_factory(sio_nsp *nsp, void *ud)
 
 /* ---- fixture --------------------------------------------------------------------------------- */
 
+static bool g_batch; /**< the next setup batches broadcasts */
+
 static void setup_with(uint32_t window, size_t max_packets, bool fake)
 {
     memset(&H, 0, sizeof H);
@@ -277,6 +279,7 @@ static void setup_with(uint32_t window, size_t max_packets, bool fake)
     sio_server_config_defaults(&cfg);
     cfg.recovery_window_ms = window;
     cfg.recovery_max_packets = max_packets;
+    cfg.batch_broadcasts = g_batch;
     H.srv = sio_server_new(&cfg, &k_ops, &H);
     if (fake)
         sio_server_set_adapter(H.srv, fake_factory, NULL);
@@ -296,6 +299,13 @@ static void setup_fake(void)
 static void setup_off(void)
 {
     setup_with(0, 100, false);
+}
+
+static void setup_fake_batched(void)
+{
+    g_batch = true;
+    setup_with(60000, 100, true);
+    g_batch = false;
 }
 
 static void close_conn(int i, const char *reason)
@@ -815,6 +825,38 @@ START_TEST(restore_fails_to_normal)
 }
 END_TEST
 
+/* A batch waits (bounded) for the logged packets of its burst, so that it leaves in one pass. */
+START_TEST(batch_waits_for_logged)
+{
+    open_conn(0);
+    feed(0, "0");
+    char sid[32], pid[32];
+    connect_reply(0, 0, sid, pid);
+    sio_socket_join(sio_nsp_socket(H.nsp, sid), "r");
+    emit_room(1);
+    emit_room(2);
+    f_complete(1); /* 1 is in the batch, 2 still waits for its offset */
+    sio_server_end_turn(H.srv);
+    ck_assert_uint_eq(H.conns[0].n_out, 1);
+    f_complete(1);
+    sio_server_end_turn(H.srv);
+    ck_assert_uint_eq(H.conns[0].n_out, 3);
+    ck_assert_str_eq(out(0, 1), "2[\"n\",1,\"100-1\"]");
+    ck_assert_str_eq(out(0, 2), "2[\"n\",2,\"100-2\"]");
+    /* An offset that never comes: the batch goes after the bound, by its timer. */
+    emit_room(3);
+    emit_room(4);
+    f_complete(1);
+    sio_server_end_turn(H.srv);
+    ck_assert_uint_eq(H.conns[0].n_out, 3);
+    advance(2);
+    ck_assert_uint_eq(H.conns[0].n_out, 4);
+    f_complete(1);
+    sio_server_end_turn(H.srv);
+    ck_assert_uint_eq(H.conns[0].n_out, 5);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("sio_recovery");
@@ -843,6 +885,10 @@ static Suite *suite(void)
     tcase_add_test(as, restore_abandoned_is_saved_back);
     tcase_add_test(as, restore_fails_to_normal);
     suite_add_tcase(s, as);
+    TCase *bt = tcase_create("batched");
+    tcase_add_checked_fixture(bt, setup_fake_batched, teardown);
+    tcase_add_test(bt, batch_waits_for_logged);
+    suite_add_tcase(s, bt);
     return s;
 }
 
