@@ -182,6 +182,10 @@ describe('connection state recovery in a cluster', () => {
     await until(() => rs.every((r) => r.nums.length && r.nums[r.nums.length - 1].k === last[r.room]), 15000, `last numbers: ${rs.map((r) => `${r.name} ${r.nums.length ? r.nums[r.nums.length - 1].k : '-'}/${last[r.room]}`).join(', ')}`).catch(() => {});
 
     const lines = Object.entries(times).map(([k, v]) => `  ${k}: ${summary(v)}`);
+    const restores = h.servers
+      .filter((sp) => sp.name.startsWith('siobroker'))
+      .flatMap((sp) => [...sp.stderr.matchAll(/recovered in (\d+) ms: (\d+) missed/g)].map((m) => ({ ms: Number(m[1]), missed: Number(m[2]) })));
+    lines.push(`  on the nodes, CONNECT to CONNECT reply: ${summary(restores)}, ${restores.reduce((a, r) => a + r.missed, 0)} packets replayed`);
     const per = rs.map((r) => `${r.name} ${r.nums.length} numbers, ${r.conns.length - 1} reconnects (${r.conns.filter((c) => c.recovered).length} recovered)`);
     console.log(`recovery times (client disconnect -> recovered connect):\n${lines.join('\n')}\nreceivers: ${per.join('; ')}`);
     const problems = [];
