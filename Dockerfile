@@ -51,8 +51,9 @@ RUN apt-get update \
         --shell /usr/sbin/nologin siobroker
 
 # /usr/local/bin/siobroker, /usr/local/bin/siocli (with its man page in /usr/local/share/man),
-# /usr/local/share/siobroker/socket.io.min.js(.map) and /usr/local/share/siobroker/www (the chat
-# page); siobroker finds the browser client at <dir of executable>/../share/siobroker by itself.
+# /usr/local/share/siobroker/socket.io.min.js(.map), /usr/local/share/siobroker/www (the chat
+# page) and /usr/local/share/siobroker/admin-ui (the admin UI, served at /admin/ with --admin);
+# siobroker finds them at <dir of executable>/../share/siobroker by itself.
 # siocli needs only Redis: `docker run --rm --entrypoint siocli siobroker --redis URL nodes`.
 COPY --from=builder /stage/usr/local/ /usr/local/
 

@@ -68,7 +68,7 @@ APT_PACKAGES := \
 	check uthash-dev libhttp-parser-dev redis-server haproxy nodejs npm \
 	python3 python3-socketio python3-engineio python3-redis python3-msgpack python3-django \
 	python3-aiohttp python3-websocket python3-requests gunicorn python3-uvicorn daphne \
-	valgrind chromium docker-compose curl ca-certificates unzip
+	valgrind chromium docker-compose curl ca-certificates unzip prometheus libcrypt-dev
 
 .PHONY: all help deps deps-apt deps-npm configure build run test fuzz format clean distclean install
 

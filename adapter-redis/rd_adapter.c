@@ -40,7 +40,24 @@ struct rd_cluster {
     rd_state_fn on_state;
     void *ud;
     uv_timer_t *upkeep; /**< recovery upkeep of every namespace (NULL until one has recovery) */
+    rd_cluster_stats stats;
 };
+
+const rd_cluster_stats *rd_cluster_get_stats(const rd_cluster *cl)
+{
+    return &cl->stats;
+}
+
+const char *rd_cluster_request_name(int type)
+{
+    static const char *const names[RD_CLUSTER_REQ_TYPES] = {
+        "sockets",          "all_rooms",         "remote_join",
+        "remote_leave",     "remote_disconnect", "fetch_sockets",
+        "server_side_emit", "broadcast",         "broadcast_client_count",
+        "broadcast_ack",
+    };
+    return type >= 0 && type < RD_CLUSTER_REQ_TYPES ? names[type] : "other";
+}
 
 /** A request this node issued and whose answers it collects. */
 typedef struct rd_pending {
@@ -184,6 +201,8 @@ static void pending_finish(rd_pending *p, const char *err)
     if (p->done)
         return;
     p->done = true;
+    if (p->a->cl && p->a->cl->stats.pending)
+        p->a->cl->stats.pending--;
     for (rd_pending **pp = &p->a->pending; *pp; pp = &(*pp)->next) {
         if (*pp == p) {
             *pp = p->next;
@@ -203,6 +222,8 @@ static void on_pending_timeout(uv_timer_t *t)
         pending_finish(p, NULL); /* the ack state has its own timeout */
         return;
     }
+    if (p->a->cl && p->type >= 0 && p->type < RD_CLUSTER_REQ_TYPES)
+        p->a->cl->stats.request_timeouts[p->type]++;
     char why[128];
     snprintf(why, sizeof why, "timeout reached while waiting for %s response", p->what);
     UTIL_LOGW_RL(UTIL_SUB_ADAPTER, "%s: %s (%lld of %lld nodes answered)",
@@ -228,6 +249,7 @@ static rd_pending *pending_new(rd_adapter *a, int type, const char *what, json_t
     uv_timer_start(&p->timer, on_pending_timeout, timeout_ms ? timeout_ms : a->cl->timeout_ms, 0);
     p->next = a->pending;
     a->pending = p;
+    a->cl->stats.pending++;
     return p;
 }
 
@@ -248,6 +270,8 @@ static void pending_check(rd_pending *p)
 static json_t *request_head(rd_adapter *a, const char *request_id, int type)
 {
     json_t *m = json_object();
+    if (a->cl && type >= 0 && type < RD_CLUSTER_REQ_TYPES)
+        a->cl->stats.requests_out[type]++;
     json_object_set_new(m, "uid", json_string(a->uid));
     if (request_id)
         json_object_set_new(m, "requestId", json_string(request_id));
@@ -308,6 +332,7 @@ static void publish_broadcast(rd_adapter *a, json_t *packet, const sio_bcast_opt
     util_buf msg = UTIL_BUF_INIT, ch = UTIL_BUF_INIT;
     rd_broadcast_encode(&msg, &b, false);
     rd_channel_broadcast(&ch, a->cl->key, b.nsp, b.n_rooms == 1 ? b.rooms[0] : NULL);
+    a->cl->stats.broadcasts_out++;
     if (rd_link_publish(a->cl->link, (const char *)ch.data, ch.len, msg.data, msg.len) != 0)
         warn_unavailable(a, "broadcast delivered on this node only");
     util_buf_free(&msg);
@@ -369,6 +394,7 @@ static int op_broadcast_ack(sio_adapter *base, json_t *packet, const sio_bcast_o
     b.n_except = o ? o->n_except : 0;
     util_buf msg = UTIL_BUF_INIT;
     rd_request_encode_broadcast(&msg, p->id, &b, timeout ? timeout : a->cl->timeout_ms);
+    a->cl->stats.requests_out[RQ_BROADCAST]++;
     publish_raw(a, a->ch_request, &msg);
     util_buf_free(&msg);
     /* One token until NUMSUB says how many nodes must report their client count. */
@@ -549,6 +575,8 @@ static void handle_request(rd_adapter *a, json_t *req)
     bool own = uid && strcmp(uid, a->uid) == 0;
     if (own || pending_find(a, rid))
         return; /* our own request, heard back from Redis */
+    if (type >= 0 && type < RD_CLUSTER_REQ_TYPES)
+        a->cl->stats.requests_in[type]++;
     json_t *opts = json_object_get(req, "opts");
     switch (type) {
     case RQ_SOCKETS:
@@ -761,6 +789,7 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
             .n_except = b.n_except,
             .flags = SIO_BC_LOCAL | (b.volatile_ ? SIO_BC_VOLATILE : 0),
         };
+        a->cl->stats.broadcasts_in++;
         /* A logged packet of another siobroker node carries its offset; anything else (Node
          * peers, the emitters) does not, which makes its receivers unrecoverable (sio_adapter.h). */
         if (b.offset)

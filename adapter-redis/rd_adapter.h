@@ -34,6 +34,25 @@ rd_link *rd_cluster_link(rd_cluster *cl);
 /* True when Redis is connected and every namespace's subscriptions are confirmed. */
 bool rd_cluster_ready(const rd_cluster *cl);
 
+/** Request kinds of the adapter protocol, as counted (RD_REQ_* of rd_codec.h, 0..9). */
+#define RD_CLUSTER_REQ_TYPES 10
+
+/** What the cluster's adapters count (plain counters on the loop's thread). */
+typedef struct rd_cluster_stats {
+    uint64_t broadcasts_out;                         /**< broadcasts published */
+    uint64_t broadcasts_in;                          /**< broadcasts from other nodes delivered */
+    uint64_t requests_out[RD_CLUSTER_REQ_TYPES];     /**< requests published, by type */
+    uint64_t requests_in[RD_CLUSTER_REQ_TYPES];      /**< requests from other nodes, by type */
+    uint64_t request_timeouts[RD_CLUSTER_REQ_TYPES]; /**< own requests that timed out waiting */
+    uint64_t pending;                                /**< own requests waiting now (gauge) */
+} rd_cluster_stats;
+
+/* The cluster's counters. Borrowed; valid while it lives. */
+const rd_cluster_stats *rd_cluster_get_stats(const rd_cluster *cl);
+
+/* The label of a request type ("fetch_sockets", ...). Static string. */
+const char *rd_cluster_request_name(int type);
+
 /* The adapter factory to pass to sio_server_set_adapter, with the cluster as ud. */
 sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster);
 

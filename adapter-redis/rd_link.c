@@ -63,7 +63,13 @@ struct rd_link {
     uint64_t dropped;            /**< messages refused since the last stall report */
     bool full_reported;          /**< the output cap was reported for this episode */
     int open_handles;            /**< uv handles not closed yet (freeing waits for 0) */
+    rd_link_stats stats;
 };
+
+const rd_link_stats *rd_link_get_stats(const rd_link *l)
+{
+    return &l->stats;
+}
 
 /** What one command still waiting for its answer costs us: hiredis' callback record and ours. */
 static size_t inflight_cost(void)
@@ -146,6 +152,9 @@ static void set_ready(rd_link *l, bool ready)
         UTIL_LOGI(UTIL_SUB_ADAPTER, "redis %s:%d connected and subscribed", l->host, l->port);
         l->was_ready = true;
         l->backoff_ms = RD_BACKOFF_MIN_MS;
+        l->stats.connects++;
+    } else {
+        l->stats.disconnects++;
     }
     notify_state(l, before);
 }
@@ -176,9 +185,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *r, void *privdata)
         check_ready(l);
     } else if (strcmp(kind, "message") == 0 && e[1]->type == REDIS_REPLY_STRING &&
                e[2]->type == REDIS_REPLY_STRING) {
+        l->stats.messages_in++;
+        l->stats.message_bytes_in += e[2]->len;
         s->fn(s->ud, e[1]->str, e[1]->len, (const uint8_t *)e[2]->str, e[2]->len);
     } else if (strcmp(kind, "pmessage") == 0 && reply->elements >= 4 &&
                e[2]->type == REDIS_REPLY_STRING && e[3]->type == REDIS_REPLY_STRING) {
+        l->stats.messages_in++;
+        l->stats.message_bytes_in += e[3]->len;
         s->fn(s->ud, e[2]->str, e[2]->len, (const uint8_t *)e[3]->str, e[3]->len);
     }
 }
@@ -288,6 +301,7 @@ static void on_health(uv_timer_t *t)
             bool before = rd_link_ready(l);
             l->stalled = true;
             l->stalled_since = l->ping_sent;
+            l->stats.stalls++;
             UTIL_LOGW(UTIL_SUB_ADAPTER,
                       "redis %s:%d stalled: no answer to PING in %u ms (%zu commands and %zu "
                       "bytes waiting): not ready, and messages to Redis are dropped until it "
@@ -534,12 +548,17 @@ static void on_counted_reply(redisAsyncContext *ac, void *r, void *privdata)
 int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
                     size_t len)
 {
-    if (!may_send(l, channel_len + len + 3 * RD_CMD_FRAMING))
+    if (!may_send(l, channel_len + len + 3 * RD_CMD_FRAMING)) {
+        l->stats.publish_failures++;
         return -1;
+    }
     if (redisAsyncCommand(l->cmd, on_counted_reply, l, "PUBLISH %b %b", channel, channel_len, msg,
-                          len) != REDIS_OK)
+                          len) != REDIS_OK) {
+        l->stats.publish_failures++;
         return -1;
+    }
     l->inflight++;
+    l->stats.publishes++;
     return 0;
 }
 
@@ -566,6 +585,7 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
     for (int i = 0; i < argc; i++)
         bytes += argvlen[i] + RD_CMD_FRAMING;
     if (!may_send(l, bytes)) {
+        l->stats.command_failures++;
         if (cb)
             cb(ud, NULL);
         return;
@@ -574,7 +594,9 @@ void rd_link_command(rd_link *l, rd_reply_fn cb, void *ud, int argc, const char 
     q->l = l;
     q->cb = cb;
     q->ud = ud;
+    l->stats.commands++;
     if (redisAsyncCommandArgv(l->cmd, on_command_reply, q, argc, argv, argvlen) != REDIS_OK) {
+        l->stats.command_failures++;
         util_free(q);
         if (cb)
             cb(ud, NULL);

@@ -65,6 +65,22 @@ void rd_link_subscribe(rd_link *l, const char *channel, bool pattern, rd_message
 int rd_link_publish(rd_link *l, const char *channel, size_t channel_len, const void *msg,
                     size_t len);
 
+/** What a link counts (plain counters on the loop's thread). */
+typedef struct rd_link_stats {
+    uint64_t connects;         /**< times the link became ready */
+    uint64_t disconnects;      /**< times a ready link went down */
+    uint64_t publishes;        /**< PUBLISH handed to Redis */
+    uint64_t publish_failures; /**< PUBLISH refused: Redis away */
+    uint64_t commands;         /**< commands handed to Redis */
+    uint64_t command_failures; /**< commands refused (Redis away) or answered with no reply */
+    uint64_t messages_in;      /**< messages received on subscriptions */
+    uint64_t message_bytes_in; /**< their payload bytes */
+    uint64_t stalls;           /**< times Redis stopped answering PINGs (rd_link_stalled) */
+} rd_link_stats;
+
+/* The link's counters. Borrowed; valid while the link lives. */
+const rd_link_stats *rd_link_get_stats(const rd_link *l);
+
 /** Reply of rd_link_command: the hiredis reply (borrowed; NULL when Redis could not answer). */
 typedef void (*rd_reply_fn)(void *ud, const void *redis_reply);
 

@@ -16,6 +16,9 @@
 #   --python-max N    skip python-socketio above N clients (default 2000: it does not keep up)
 #   --server-cpu C    core of the server(s) (default 0); --bench-cpu C core of siobench (default 1)
 #   --sb-args "ARGS"  extra siobroker flags, e.g. "--recovery-window 120000" (word-split)
+#   --scrape S        siobroker only: GET /metrics every S seconds while siobench runs (a
+#                     Prometheus' load; curl pinned to the bench core), to measure what counting
+#                     and scraping cost (0: none, the default)
 #   --json            print one JSON document (every run and the ratios)
 #   --keep-logs       keep the work directory (server logs, siobench JSON)
 # cluster: starts a private redis-server, two nodes of each server (publisher on A, clients on B)
@@ -39,7 +42,7 @@ SCENARIO=$1
 shift
 [[ $SCENARIO =~ ^(connect|idle|fanout|echo|polling|cluster)$ ]] || { echo "compare.sh: unknown scenario $SCENARIO" >&2; usage; }
 CLIENTS=1000 EVENTS=20 SIZE=100 RATE=0 WINDOW= DURATION=5 SERVERS=siobroker,node,python PYMAX=2000
-SCPU=0 BCPU=1 JSON=0 KEEP=0 EXTRA=() SB_ARGS=
+SCPU=0 BCPU=1 JSON=0 KEEP=0 SCRAPE=0 EXTRA=() SB_ARGS=
 while (($#)); do
   case $1 in
     --clients) CLIENTS=${2:?}; shift 2 ;;
@@ -53,6 +56,7 @@ while (($#)); do
     --server-cpu) SCPU=${2:?}; shift 2 ;;
     --bench-cpu) BCPU=${2:?}; shift 2 ;;
     --sb-args) SB_ARGS=${2?}; shift 2 ;;
+    --scrape) SCRAPE=${2:?}; shift 2 ;;
     --json) JSON=1; shift ;;
     --keep-logs) KEEP=1; shift ;;
     --) shift; EXTRA=("$@"); break ;;
@@ -188,7 +192,20 @@ for kind in "${SERVER_LIST[@]}"; do
     port=$(free_port)
     start_server "$kind" "$port" "$WORK/$kind.log"
     sleep 0.5 # let the runtime settle before the "before" RSS
-    bench "$out" "$SCENARIO" --url "http://127.0.0.1:$port/socket.io/" --server-pid "$LAST_PID" --label "$kind"
+    server_pid=$LAST_PID
+    if [ "$SCRAPE" != 0 ] && [ "$kind" = siobroker ]; then
+      # A scraper as Prometheus is one: a GET of the whole exposition every SCRAPE seconds.
+      (while :; do
+         curl -s -o /dev/null -w '%{http_code} %{size_download}\n' "http://127.0.0.1:$port/metrics" >>"$WORK/scrapes.log"
+         sleep "$SCRAPE"
+       done) &
+      PIDS+=("$!")
+      taskset -pc "$BCPU" "$!" >/dev/null
+    fi
+    bench "$out" "$SCENARIO" --url "http://127.0.0.1:$port/socket.io/" --server-pid "$server_pid" --label "$kind"
+    if [ "$SCRAPE" != 0 ] && [ "$kind" = siobroker ]; then
+      echo "compare.sh: $(grep -c '^200 ' "$WORK/scrapes.log" || true) scrapes of /metrics answered 200 during the run (last $(tail -1 "$WORK/scrapes.log" | cut -d' ' -f2) bytes)" >&2
+    fi
   fi
   stop_all
   [ -s "$out" ] && RESULTS+=("$kind=$out")

@@ -27,6 +27,7 @@ static int local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, con
     if (nsp->srv->cfg.batch_broadcasts && !vol) {
         int reached = batch_emit(nsp, packet, o, mark_gap);
         nsp->srv->deliveries += (uint64_t)reached;
+        nsp->srv->stats.broadcasts++;
         return reached;
     }
     size_t n, queued = 0;
@@ -43,6 +44,7 @@ static int local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, con
     }
     unref_all(v, n);
     nsp->srv->deliveries += queued;
+    nsp->srv->stats.broadcasts++;
     return (int)queued;
 }
 
@@ -64,6 +66,7 @@ int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o
     sio_socket **v = rooms_select(nsp, o, &n);
     sio_bcast_ack_expect(ack, n);
     nsp->srv->deliveries += n;
+    nsp->srv->stats.broadcasts++;
     if (n) {
         int64_t id = nsp->next_ack_id++;
         sio_encoded e;

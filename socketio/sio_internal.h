@@ -211,6 +211,9 @@ struct sio_server {
     size_t oq_inflight;        /**< logged packets waiting for their offset */
     uint64_t batch_wait_since; /**< host time the open batch began waiting for them (0: not) */
     void *batch_timer;         /**< delivers the open batch when the wait is over */
+    sio_server_stats stats;    /**< counters (deliveries is the field above) */
+    sio_server_observer obs;   /**< sio_server_observe */
+    void *obs_ud;
 };
 
 /* sio_socket.c */

@@ -35,6 +35,8 @@ void rooms_join(sio_socket *s, const char *room)
     }
     s->rooms[s->n_rooms++] = r;
     recov_changed(s, SIO_SESSION_ROOMS);
+    if (s->connected && nsp->srv->obs.joined)
+        nsp->srv->obs.joined(s, room, nsp->srv->obs_ud);
 }
 
 static void room_drop_member(sio_nsp *nsp, sio_room *r, sio_socket *s)
@@ -61,6 +63,9 @@ void rooms_leave(sio_socket *s, const char *room)
             sio_room *r = s->rooms[i];
             memmove(&s->rooms[i], &s->rooms[i + 1], (s->n_rooms - i - 1) * sizeof *s->rooms);
             s->n_rooms--;
+            sio_server *srv = s->nsp->srv;
+            if (s->connected && srv->obs.left)
+                srv->obs.left(s, r->name, srv->obs_ud);
             room_drop_member(s->nsp, r, s);
             recov_changed(s, SIO_SESSION_ROOMS);
             return;

@@ -402,6 +402,7 @@ static void handle_connect(sio_client *c, sio_packet *p)
         UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to unknown namespace %s refused", p->nsp);
         if (!client_ignored(c, "CONNECT to the unknown namespace", p->nsp))
             send_connect_error(c, p->nsp, "Invalid namespace", NULL);
+        c->srv->stats.connect_refused++;
         return;
     }
     if (client_socket(c, p->nsp) || client_pending(c, p->nsp)) {
@@ -494,4 +495,37 @@ void sio_reject_set(sio_reject *r, const char *message, json_t *data)
     r->set = true;
     r->message = util_strdup(message ? message : "");
     r->data = data;
+}
+
+/* ---- counters and observation ---------------------------------------------------------------- */
+
+void sio_server_get_stats(const sio_server *srv, sio_server_stats *out)
+{
+    *out = srv->stats;
+    out->deliveries = srv->deliveries;
+}
+
+void sio_server_each_nsp(sio_server *srv, void (*fn)(sio_nsp *nsp, void *ud), void *ud)
+{
+    sio_nsp *nsp, *tmp;
+    HASH_ITER(hh, srv->nsps, nsp, tmp)
+    {
+        fn(nsp, ud);
+    }
+}
+
+size_t sio_nsp_room_count(const sio_nsp *nsp)
+{
+    return HASH_COUNT(nsp->rooms);
+}
+
+void sio_server_observe(sio_server *srv, const sio_server_observer *obs, void *ud)
+{
+    srv->obs = obs ? *obs : (sio_server_observer){0};
+    srv->obs_ud = obs ? ud : NULL;
+}
+
+void *sio_client_conn(const sio_client *c)
+{
+    return c->conn;
 }

@@ -102,6 +102,41 @@ void sio_server_end_turn(sio_server *srv);
  * difference across a call tells the host how far that call fanned out. */
 uint64_t sio_server_deliveries(const sio_server *srv);
 
+/** What a server counts since it was created (plain counters, the host's thread). */
+typedef struct sio_server_stats {
+    uint64_t connects;        /**< sockets connected to a namespace */
+    uint64_t connect_refused; /**< connects refused (handler, unknown namespace) */
+    uint64_t disconnects;     /**< sockets disconnected */
+    uint64_t events_in;       /**< EVENT / BINARY_EVENT packets received from clients */
+    uint64_t broadcasts;      /**< local broadcasts (one per emit to a selection on this node) */
+    uint64_t deliveries;      /**< sockets reached by them (sio_server_deliveries) */
+    uint64_t volatile_drops;  /**< volatile packets dropped for a client not ready */
+} sio_server_stats;
+
+/* Copies the server's counters into out. */
+void sio_server_get_stats(const sio_server *srv, sio_server_stats *out);
+
+/* Calls fn for each registered namespace. */
+void sio_server_each_nsp(sio_server *srv, void (*fn)(sio_nsp *nsp, void *ud), void *ud);
+
+/* Number of rooms of nsp on this node (socket-id rooms not counted). */
+size_t sio_nsp_room_count(const sio_nsp *nsp);
+
+/** Observes the sockets of every namespace (an admin view). Every member may be NULL; none may
+ * disconnect sockets or change rooms. */
+typedef struct sio_server_observer {
+    /** s connected (its CONNECT reply is queued; its rooms are those joined while connecting). */
+    void (*connected)(sio_socket *s, void *ud);
+    /** s disconnects with reason; its rooms are still readable (left right after). */
+    void (*disconnected)(sio_socket *s, const char *reason, void *ud);
+    /** A connected socket joined / left a room (not called while it connects or disconnects). */
+    void (*joined)(sio_socket *s, const char *room, void *ud);
+    void (*left)(sio_socket *s, const char *room, void *ud);
+} sio_server_observer;
+
+/* Sets the server's observer (obs copied; NULL removes it). One observer. */
+void sio_server_observe(sio_server *srv, const sio_server_observer *obs, void *ud);
+
 /* ---- host side: sessions ---- */
 
 /** Request details of a session, as handlers see them (socket.handshake in Node). */
@@ -125,6 +160,9 @@ void sio_client_message(sio_client *c, const uint8_t *data, size_t len, bool bin
 
 /* The session closed with reason: every socket disconnects with it, then the client is freed. */
 void sio_client_closed(sio_client *c, const char *reason);
+
+/* The host's session handle the client was opened with (sio_client_open's conn). */
+void *sio_client_conn(const sio_client *c);
 
 /* Calls fn for each socket the client has connected (one per namespace), newest first. fn must not
  * disconnect sockets or close the client. */

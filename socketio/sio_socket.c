@@ -93,10 +93,13 @@ int client_send(sio_client *c, const sio_encoded *e, bool volatile_)
         int rc = srv->ops.send_volatile(c->conn, v, n, srv->host);
         if (v != stack)
             util_free(v);
+        srv->stats.volatile_drops += rc != 0;
         return rc;
     }
-    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0)
+    if (srv->ops.send(c->conn, e->text, volatile_, srv->host) != 0) {
+        srv->stats.volatile_drops += volatile_;
         return -1;
+    }
     for (size_t i = 0; i < e->n_attachments; i++)
         srv->ops.send(c->conn, e->attachments[i], false, srv->host);
     return 0;
@@ -178,6 +181,7 @@ static void connect_refused(sio_socket *s, const char *message, const json_t *da
     }
     UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", s->nsp->name,
               close_session ? "session closed" : message);
+    s->nsp->srv->stats.connect_refused++;
 }
 
 /* Accepts s: it joins its namespace, gets the CONNECT reply, then what was emitted to it while
@@ -225,6 +229,9 @@ void connect_accepted(sio_socket *s)
     /* Per namespace connect, which a client can repeat at will: limited (per kind). */
     UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s connected to %s%s", s->id,
                 nsp->name, sio_socket_recovered(s) ? " (recovered)" : "");
+    nsp->srv->stats.connects++;
+    if (nsp->srv->obs.connected)
+        nsp->srv->obs.connected(s, nsp->srv->obs_ud);
 }
 
 void socket_pending_abort(sio_socket *s, const char *reason)
@@ -409,6 +416,9 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     batch_nsp_changed(nsp);
     s->connected = false;
     socket_ref(s);
+    nsp->srv->stats.disconnects++;
+    if (nsp->srv->obs.disconnected)
+        nsp->srv->obs.disconnected(s, reason, nsp->srv->obs_ud);
     if (notify_client && c && !c->close_reason) {
         sio_encoded e;
         sio_encode(SIO_DISCONNECT, nsp->name, -1, NULL, &e);
@@ -443,6 +453,7 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
 
 void socket_on_event(sio_socket *s, json_t *data, int64_t id)
 {
+    s->nsp->srv->stats.events_in++;
     const char *event = json_string_value(json_array_get(data, 0));
     json_t *args = json_array();
     for (size_t i = 1; i < json_array_size(data); i++)

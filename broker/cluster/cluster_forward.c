@@ -29,6 +29,7 @@ struct fwd {
     bool too_big;       /**< the body exceeds maxPayload: the owner gets only its size */
     bool looking_up;    /**< a route lookup is pending (it frees us when the client is gone) */
     cluster_req *up;    /**< the forwarded request in flight */
+    uint64_t started;   /**< uv_hrtime when it is routed (a POST's body is read) */
 };
 
 static void fwd_free(fwd *f)
@@ -48,6 +49,8 @@ static void fwd_fail(fwd *f, int status, eio_error err, const char *why)
     util_log(UTIL_SUB_CLUSTER, status == 400 ? UTIL_LOG_INFO : UTIL_LOG_WARN,
              "sid=%s %s not forwarded: %s (%d)", f->sid, f->method, why, status);
     node_req *r = f->r;
+    cluster_count(f->cl, f->method[0] == 'P' ? CLUSTER_KIND_POST : CLUSTER_KIND_GET,
+                  r ? cluster_outcome_of(status) : CLUSTER_OUT_GONE, f->started);
     fwd_free(f);
     if (!r)
         return;
@@ -96,6 +99,8 @@ static void on_upstream(void *ud, cluster_pool_error err, const cluster_response
               resp->status, resp->body_len);
     node_req *r = f->r;
     bool close = f->too_big || resp->status == 413;
+    cluster_count(cl, f->method[0] == 'P' ? CLUSTER_KIND_POST : CLUSTER_KIND_GET,
+                  r ? CLUSTER_OUT_OK : CLUSTER_OUT_GONE, f->started);
     fwd_free(f);
     /* The owner closed the session on an oversized body; the client's unread rest goes. */
     if (r)
@@ -142,6 +147,8 @@ static void on_route(void *ctx, const char *address, const char *node_id, bool f
     fwd *f = ctx;
     f->looking_up = false;
     if (!f->r) { /* the client went away meanwhile */
+        cluster_count(f->cl, f->method[0] == 'P' ? CLUSTER_KIND_POST : CLUSTER_KIND_GET,
+                      CLUSTER_OUT_GONE, f->started);
         fwd_free(f);
         return;
     }
@@ -159,6 +166,7 @@ static void on_route(void *ctx, const char *address, const char *node_id, bool f
 
 static void fwd_route(fwd *f)
 {
+    f->started = uv_hrtime();
     f->looking_up = true;
     f->cl->route(f->cl->route_ud, f->sid, on_route, f);
 }
@@ -195,8 +203,12 @@ static void on_abort(void *ud)
         cluster_pool_cancel(f->up); /* the owner sees the abort as a client abort */
         f->up = NULL;
     }
-    if (!f->looking_up)
+    if (!f->looking_up) {
+        if (f->started) /* routed: counted as gone (else it never was routed) */
+            cluster_count(f->cl, f->method[0] == 'P' ? CLUSTER_KIND_POST : CLUSTER_KIND_GET,
+                          CLUSTER_OUT_GONE, f->started);
         fwd_free(f);
+    }
 }
 
 void cluster_forward(cluster *cl, node_req *r, const char *sid)

@@ -25,7 +25,13 @@ struct cluster {
     cluster_pool *pool; /**< keep-alive connections to peers, created on first use */
     relay *relays;      /**< live relays (closed at shutdown) */
     bool shut;          /**< the node is shutting down: nothing new is started */
+    cluster_stats stats;
 };
+
+/* Counts one request of kind with outcome, started at started_ns (uv_hrtime). */
+void cluster_count(cluster *cl, cluster_kind kind, cluster_outcome out, uint64_t started_ns);
+/* The outcome an error status stands for (400, 502, 504; anything else 502). */
+cluster_outcome cluster_outcome_of(int status);
 
 /* ---- cluster_router.c ---- */
 /* Milliseconds since the Unix epoch (signatures carry wall-clock time). */
@@ -46,5 +52,7 @@ void cluster_forward(cluster *cl, node_req *r, const char *sid);
 void cluster_relay(cluster *cl, node_req *r, const char *sid);
 /* Closes every relay (shutdown). */
 void cluster_relay_close_all(cluster *cl);
+/* The relay after rl in cl->relays (counting them). */
+const relay *cluster_relay_next(const relay *rl);
 
 #endif

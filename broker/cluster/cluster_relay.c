@@ -48,7 +48,23 @@ struct relay {
     ws_decoder dec;        /**< frames from the owner (a server's: unmasked) */
     cluster_answer answer; /**< the owner's refusal */
     relay *next, *prev;    /**< cl->relays */
+    uint64_t started;      /**< uv_hrtime of the client's upgrade request */
+    bool counted;          /**< its outcome is counted */
 };
+
+const relay *cluster_relay_next(const relay *rl)
+{
+    return rl->next;
+}
+
+/* Counts the relay's outcome once. */
+static void relay_count(relay *rl, cluster_outcome out)
+{
+    if (rl->counted)
+        return;
+    rl->counted = true;
+    cluster_count(rl->cl, CLUSTER_KIND_WS, out, rl->started);
+}
 
 typedef struct up_write {
     uv_write_t req;
@@ -121,6 +137,7 @@ static void refuse_client(relay *rl, int status, eio_error err, const char *why)
     rl->r = NULL;
     if (!r)
         return;
+    relay_count(rl, status == 503 ? CLUSTER_OUT_GONE : cluster_outcome_of(status));
     if (err != EIO_ERR_NONE) {
         node_req_respond_error(r, err);
         return;
@@ -253,6 +270,7 @@ static void up_head(relay *rl)
         util_buf_consume(&rl->in, (size_t)(end - (const char *)rl->in.data));
         node_req *r = rl->r;
         rl->r = NULL;
+        relay_count(rl, r ? CLUSTER_OUT_OK : CLUSTER_OUT_GONE);
         rl->down = node_req_upgrade(r, &down_ops, rl);
         if (!rl->down) {
             up_close(rl);
@@ -284,6 +302,7 @@ static void up_refusal(relay *rl)
     UTIL_LOGD(UTIL_SUB_CLUSTER, "sid=%s relay refused by the owner: %d", rl->sid, resp.status);
     node_req *r = rl->r;
     rl->r = NULL;
+    relay_count(rl, r ? CLUSTER_OUT_OK : CLUSTER_OUT_GONE);
     if (r)
         node_req_respond(r, resp.status, resp.content_type[0] ? resp.content_type : "text/plain",
                          resp.body, resp.body_len, true);
@@ -484,6 +503,7 @@ static void on_req_abort(void *ud)
 {
     relay *rl = ud;
     rl->r = NULL;
+    relay_count(rl, CLUSTER_OUT_GONE);
     up_close(rl);
     relay_maybe_free(rl);
 }
@@ -493,6 +513,7 @@ void cluster_relay(cluster *cl, node_req *r, const char *sid)
     relay *rl = util_calloc(1, sizeof *rl);
     rl->cl = cl;
     rl->r = r;
+    rl->started = uv_hrtime();
     rl->sid = util_strdup(sid);
     rl->path = util_strdup(node_req_endpoint(r));
     snprintf(rl->remote, sizeof rl->remote, "%s", node_req_remote(r));

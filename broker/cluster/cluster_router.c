@@ -95,8 +95,11 @@ static int classify(void *ud, node_req *r)
         cluster_verify(cl->secret, node_req_method(r), path, util_buf_cstr(&canon), ts ? ts : "",
                        sig ? sig : "", cluster_wall_ms());
     util_buf_free(&canon);
-    if (res == CLUSTER_AUTH_OK)
+    if (res == CLUSTER_AUTH_OK) {
+        cl->stats.peer_verified++;
         return 1;
+    }
+    cl->stats.peer_refused++;
     UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "forwarded %s %s from %s (node %s) refused: %s",
                  node_req_method(r), path, node_req_remote(r), from ? from : "?",
                  cluster_auth_message(res));
@@ -148,4 +151,58 @@ void cluster_free(cluster *cl)
     util_free(cl->node_id);
     util_free(cl->secret);
     util_free(cl);
+}
+
+/* ---- counters ---------------------------------------------------------------------------------- */
+
+const double cluster_latency_bounds[CLUSTER_LATENCY_BUCKETS] = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+};
+
+void cluster_count(cluster *cl, cluster_kind kind, cluster_outcome out, uint64_t started_ns)
+{
+    cluster_stats *st = &cl->stats;
+    st->requests[kind][out]++;
+    if (out == CLUSTER_OUT_GONE)
+        return; /* no answer: no latency */
+    double s = (double)(uv_hrtime() - started_ns) / 1e9;
+    size_t b = 0;
+    while (b < CLUSTER_LATENCY_BUCKETS && s > cluster_latency_bounds[b])
+        b++;
+    st->latency[kind][b]++;
+    st->latency_sum[kind] += s;
+}
+
+cluster_outcome cluster_outcome_of(int status)
+{
+    switch (status) {
+    case 400: return CLUSTER_OUT_400;
+    case 504: return CLUSTER_OUT_504;
+    default: return CLUSTER_OUT_502;
+    }
+}
+
+const cluster_stats *cluster_get_stats(const cluster *c)
+{
+    return &c->stats;
+}
+
+size_t cluster_relays_open(const cluster *c)
+{
+    size_t n = 0;
+    for (const relay *rl = c->relays; rl; rl = cluster_relay_next(rl))
+        n++;
+    return n;
+}
+
+const char *cluster_outcome_name(cluster_outcome o)
+{
+    static const char *const names[CLUSTER_OUT_N] = {"ok", "400", "502", "504", "client_gone"};
+    return (unsigned)o < CLUSTER_OUT_N ? names[o] : "other";
+}
+
+const char *cluster_kind_name(cluster_kind k)
+{
+    static const char *const names[CLUSTER_KIND_N] = {"polling_get", "polling_post", "websocket"};
+    return (unsigned)k < CLUSTER_KIND_N ? names[k] : "other";
 }

@@ -558,6 +558,85 @@ static int set_app_max_answer(void *p, const char *v, char *err, size_t errlen)
                     errlen);
 }
 
+static int set_metrics_listen(void *p, const char *v, char *err, size_t errlen)
+{
+    daemon_config *c = p;
+    if (!*v) {
+        c->metrics_host[0] = '\0';
+        c->metrics_port = 0;
+        return 0;
+    }
+    return util_parse_hostport(v, c->metrics_host, sizeof c->metrics_host, &c->metrics_port, err,
+                               errlen);
+}
+
+static int set_string(char **dst, const char *v)
+{
+    util_free(*dst);
+    *dst = *v ? util_strdup(v) : NULL;
+    return 0;
+}
+
+static int set_admin(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((daemon_config *)p)->admin, err, errlen);
+}
+
+static int set_admin_user(void *p, const char *v, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    return set_string(&((daemon_config *)p)->admin_user, v);
+}
+
+static int set_admin_password_hash(void *p, const char *v, char *err, size_t errlen)
+{
+    size_t len = strlen(v);
+    if (len && (len != 60 || strncmp(v, "$2", 2) != 0)) {
+        snprintf(err, errlen, "a bcrypt hash looks like $2b$10$ followed by 53 characters");
+        return -1;
+    }
+    return set_string(&((daemon_config *)p)->admin_password_hash, v);
+}
+
+static int set_admin_no_auth(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((daemon_config *)p)->admin_no_auth, err, errlen);
+}
+
+static int set_admin_readonly(void *p, const char *v, char *err, size_t errlen)
+{
+    return util_parse_bool(v, &((daemon_config *)p)->admin_readonly, err, errlen);
+}
+
+static int set_admin_ui_dir(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_dir_or_file(&((daemon_config *)p)->admin_ui_dir, v, true, err, errlen);
+}
+
+static int set_admin_server_id(void *p, const char *v, char *err, size_t errlen)
+{
+    if (strlen(v) > 100) {
+        snprintf(err, errlen, "a server id has at most 100 characters");
+        return -1;
+    }
+    return set_string(&((daemon_config *)p)->admin_server_id, v);
+}
+
+static int set_admin_max_sockets(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->admin_max_sockets, v, 1, 100000, err, errlen);
+}
+
+static int set_admin_updates(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long n;
+    if (util_parse_uint(v, 1, 100000, &n, err, errlen))
+        return -1;
+    ((daemon_config *)p)->admin_updates = (uint32_t)n;
+    return 0;
+}
+
 static const util_option k_options[] = {
     {"--listen", "SIO_LISTEN", "HOST:PORT", "127.0.0.1:8080", "address and port to listen on",
      set_listen},
@@ -644,6 +723,32 @@ static const util_option k_options[] = {
      set_app_timeout},
     {"--app-max-answer", "SIO_APP_MAX_ANSWER", "BYTES", "8388608",
      "largest answer accepted from the app", set_app_max_answer},
+    {"--metrics-listen", "SIO_METRICS_LISTEN", "HOST:PORT", "",
+     "serve /metrics (and /healthz, /readyz) on this internal address instead of the client port",
+     set_metrics_listen},
+    {"--admin", "SIO_ADMIN", NULL, "0",
+     "serve the Socket.IO admin UI: its /admin namespace, and its page at /admin/", set_admin},
+    {"--admin-user", "SIO_ADMIN_USER", "NAME", "", "admin UI user name (basic auth)",
+     set_admin_user},
+    {"--admin-password-hash", "SIO_ADMIN_PASSWORD_HASH", "BCRYPT", "",
+     "bcrypt hash of the admin UI password (as @socket.io/admin-ui takes it)",
+     set_admin_password_hash},
+    {"--admin-no-auth", "SIO_ADMIN_NO_AUTH", NULL, "0",
+     "admin UI without authentication (trusted networks only)", set_admin_no_auth},
+    {"--admin-readonly", "SIO_ADMIN_READONLY", NULL, "0",
+     "admin UI without its actions (emit, join, leave, disconnect)", set_admin_readonly},
+    {"--admin-ui-dir", "SIO_ADMIN_UI_DIR", "DIR", "",
+     "the admin UI's files (default: the installed copy, share/siobroker/admin-ui)",
+     set_admin_ui_dir},
+    {"--admin-server-id", "SIO_ADMIN_SERVER_ID", "ID", "",
+     "this node's name in the admin UI (default: HOSTNAME#NODE-ID, or HOSTNAME#PID)",
+     set_admin_server_id},
+    {"--admin-max-sockets", "SIO_ADMIN_MAX_SOCKETS", "N", "1000",
+     "sockets of this node listed in the admin UI (a sample; counts stay exact)",
+     set_admin_max_sockets},
+    {"--admin-updates-per-second", "SIO_ADMIN_UPDATES_PER_SECOND", "N", "100",
+     "live socket updates this node sends the admin UI per second (beyond: sampled out)",
+     set_admin_updates},
     {"--client-js", "SIO_CLIENT_JS", "FILE", "",
      "socket.io.min.js to serve at <path>socket.io.min.js (default: the installed copy)",
      set_client_js},
@@ -715,6 +820,11 @@ void daemon_config_free(daemon_config *cfg)
     util_free(cfg->app_url);
     util_free(cfg->app_secret);
     cfg->app_url = cfg->app_secret = NULL;
+    util_free(cfg->admin_user);
+    util_free(cfg->admin_password_hash);
+    util_free(cfg->admin_ui_dir);
+    util_free(cfg->admin_server_id);
+    cfg->admin_user = cfg->admin_password_hash = cfg->admin_ui_dir = cfg->admin_server_id = NULL;
     util_free(cfg->path);
     cfg->path = NULL;
 }

@@ -40,17 +40,28 @@ typedef struct daemon_config {
      * 0 = none. With max_memory_auto, computed at start (daemon_memory_auto). */
     size_t max_memory;
     bool max_memory_auto;
-    uint32_t redis_health_ms; /**< --redis-health-interval: PING period */
-    uint32_t redis_stall_ms;  /**< --redis-stall-timeout: no PING answer this long = stalled */
-    size_t redis_max_output;  /**< --redis-max-output: bytes waiting for Redis, at most */
-    char *app_url;            /**< --app-url, or NULL */
-    char *app_secret;         /**< --app-secret, or NULL */
-    bool insecure_app;        /**< --insecure-app */
-    uint32_t app_concurrency; /**< --app-concurrency */
-    uint32_t app_batch;       /**< --app-batch */
-    uint32_t app_queue;       /**< --app-queue */
-    uint32_t app_timeout_ms;  /**< --app-timeout */
-    size_t app_max_answer;    /**< --app-max-answer */
+    uint32_t redis_health_ms;  /**< --redis-health-interval: PING period */
+    uint32_t redis_stall_ms;   /**< --redis-stall-timeout: no PING answer this long = stalled */
+    size_t redis_max_output;   /**< --redis-max-output: bytes waiting for Redis, at most */
+    char *app_url;             /**< --app-url, or NULL */
+    char *app_secret;          /**< --app-secret, or NULL */
+    bool insecure_app;         /**< --insecure-app */
+    uint32_t app_concurrency;  /**< --app-concurrency */
+    uint32_t app_batch;        /**< --app-batch */
+    uint32_t app_queue;        /**< --app-queue */
+    uint32_t app_timeout_ms;   /**< --app-timeout */
+    size_t app_max_answer;     /**< --app-max-answer */
+    bool admin;                /**< --admin: serve the admin UI's /admin namespace */
+    char *admin_user;          /**< --admin-user */
+    char *admin_password_hash; /**< --admin-password-hash (bcrypt) */
+    bool admin_no_auth;        /**< --admin-no-auth */
+    bool admin_readonly;       /**< --admin-readonly */
+    char *admin_ui_dir;        /**< --admin-ui-dir (NULL: the installed copy) */
+    char *admin_server_id;     /**< --admin-server-id */
+    size_t admin_max_sockets;  /**< --admin-max-sockets */
+    uint32_t admin_updates;    /**< --admin-updates-per-second */
+    char metrics_host[64];     /**< --metrics-listen host ("" = /metrics on the client port) */
+    int metrics_port;          /**< --metrics-listen port */
 } daemon_config;
 
 /* The --max-memory default: half of the memory this process may use (the machine's RAM, or the

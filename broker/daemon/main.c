@@ -1,8 +1,10 @@
 /* main: the siobroker daemon: parse settings, run one node until SIGINT/SIGTERM. */
 #include "app_bridge.h"
 #include "cluster.h"
+#include "daemon_admin.h"
 #include "daemon_config.h"
 #include "daemon_introspect.h"
+#include "daemon_metrics.h"
 #include "daemon_policy.h"
 #include "rd_adapter.h"
 #include "rd_control.h"
@@ -13,8 +15,10 @@
 #include "node_sio.h"
 #include "node.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 
 #include <signal.h>
@@ -36,6 +40,7 @@ typedef struct membership {
     sio_server *srv;
     uv_timer_t linger; /**< lets the registry's last DELs reach Redis before the link goes */
     char node_id[80];  /**< this node's id */
+    daemon_metrics_src *metrics; /**< what /metrics reads (its redis is cleared when leaving) */
 } membership;
 
 static void route_lookup(void *ud, const char *sid, cluster_route_done done, void *ctx)
@@ -82,7 +87,7 @@ static void on_session_close(void *ud, const char *sid)
     rd_registry_session_close(((membership *)ud)->registry, sid);
 }
 
-static void node_stats(void *ud, size_t *sessions, size_t *sockets)
+static void registry_counts(void *ud, size_t *sessions, size_t *sockets)
 {
     membership *m = ud;
     *sessions = node_session_count(m->nd);
@@ -135,11 +140,40 @@ static void leave_cluster(void *ud)
 {
     membership *m = ud;
     node_observe_sessions(m->nd, NULL, NULL, NULL);
-    m->ds->m = NULL; /* readiness no longer asks the cluster, which goes away */
+    m->ds->m = NULL;          /* readiness no longer asks the cluster, which goes away */
+    m->metrics->redis = NULL; /* freed with the link, after the linger */
     /* Requests for remote sessions get 400 from now on; the secret still guards this node. */
     rd_registry_free(m->registry);
     m->registry = NULL;
     uv_timer_start(&m->linger, on_linger, 50, 0);
+}
+
+static void shutdown_metrics_node(void *arg)
+{
+    node *mnode = arg;
+    node_set_ready_check(mnode, NULL, NULL);
+    node_shutdown(mnode);
+}
+
+/* The admin UI installed beside the program (<exe dir>/../share/siobroker/admin-ui), or NULL.
+ * Caller frees with free(). */
+static char *default_admin_ui_dir(void)
+{
+    char exe[PATH_MAX];
+    size_t len = sizeof exe;
+    if (uv_exepath(exe, &len) != 0)
+        return NULL;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char candidate[PATH_MAX + 64];
+    snprintf(candidate, sizeof candidate, "%s/../share/siobroker/admin-ui/index.html", exe);
+    char *real = realpath(candidate, NULL);
+    if (!real)
+        return NULL;
+    real[strlen(real) - strlen("/index.html")] = '\0';
+    return real;
 }
 
 static void app_shutdown(void *arg)
@@ -191,6 +225,20 @@ int main(int argc, char **argv)
                         "without (trusted networks only)\n");
         daemon_config_free(&cfg);
         return 2;
+    }
+    if (cfg.admin && !cfg.admin_no_auth) {
+        char why[160];
+        if (!cfg.admin_user || !cfg.admin_password_hash) {
+            fprintf(stderr, "siobroker: --admin needs --admin-user and --admin-password-hash (a "
+                            "bcrypt hash), or --admin-no-auth (trusted networks only)\n");
+            daemon_config_free(&cfg);
+            return 2;
+        }
+        if (daemon_admin_check_hash(cfg.admin_password_hash, why, sizeof why) != 0) {
+            fprintf(stderr, "siobroker: --admin-password-hash: %s\n", why);
+            daemon_config_free(&cfg);
+            return 2;
+        }
     }
     bool uses_app = false;
     for (size_t i = 0; i < cfg.n_ns; i++)
@@ -254,6 +302,14 @@ int main(int argc, char **argv)
     sio_server *srv = node_attach_socketio(nd, cfg.path, &cfg.sio);
     char node_id[16];
     util_rand_id(node_id, 6);
+    daemon_metrics_src msrc = {
+        .nd = nd,
+        .srv = srv,
+        .budget = ds.budget,
+        .node_id = cfg.node_id ? cfg.node_id : node_id,
+        .version = SIO_VERSION,
+    };
+    membership *m = NULL;
     if (cfg.redis_url) {
         rd_cluster_config cc;
         memset(&cc, 0, sizeof cc);
@@ -264,8 +320,9 @@ int main(int argc, char **argv)
         cc.link.health_interval_ms = cfg.redis_health_ms;
         cc.link.stall_timeout_ms = cfg.redis_stall_ms;
         cc.link.max_output_bytes = cfg.redis_max_output;
-        membership *m = util_calloc(1, sizeof *m);
+        m = util_calloc(1, sizeof *m);
         m->nd = nd;
+        m->metrics = &msrc;
         m->srv = srv;
         m->cluster = rd_cluster_new(&loop, &cc, on_cluster_state, m);
         sio_server_set_adapter(srv, rd_adapter_factory, m->cluster);
@@ -277,7 +334,7 @@ int main(int argc, char **argv)
             .address = cfg.advertise ? cfg.advertise : advertise,
             .version = SIO_VERSION,
         };
-        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, node_stats, m);
+        m->registry = rd_registry_new(&loop, rd_cluster_link(m->cluster), &rc, registry_counts, m);
         rd_control_config ctl = {.key = cfg.redis_key, .node_id = rc.node_id};
         m->control = rd_control_new(rd_cluster_link(m->cluster), &ctl, control_answer, m);
         snprintf(m->node_id, sizeof m->node_id, "%s", rc.node_id);
@@ -296,6 +353,33 @@ int main(int argc, char **argv)
         uv_timer_init(&loop, &m->linger);
         m->linger.data = m;
         node_on_shutdown(nd, leave_cluster, m);
+        msrc.cl = cl;
+        msrc.redis = m->cluster;
+        msrc.node_id = m->node_id;
+    }
+    node *mnode = NULL; /* --metrics-listen: an internal node on the same loop, routes only */
+    if (cfg.metrics_host[0]) {
+        node_config mc;
+        node_config_defaults(&mc);
+        mc.host = cfg.metrics_host;
+        mc.port = cfg.metrics_port;
+        mc.max_connections = 64;
+        mnode = node_new(&loop, &mc, err, sizeof err);
+        if (!mnode) {
+            fprintf(stderr, "siobroker: --metrics-listen: %s\n", err);
+            node_shutdown(nd);
+            uv_run(&loop, UV_RUN_DEFAULT);
+            node_free(nd);
+            cluster_free(cl);
+            uv_loop_close(&loop);
+            daemon_config_free(&cfg);
+            return 2;
+        }
+        daemon_metrics_attach(mnode, &msrc);
+        node_set_ready_check(mnode, daemon_ready, &ds);
+        node_on_shutdown(nd, shutdown_metrics_node, mnode);
+    } else {
+        daemon_metrics_attach(nd, &msrc);
     }
     app_bridge *bridge = NULL;
     app_policy *app = NULL;
@@ -319,9 +403,42 @@ int main(int argc, char **argv)
         else
             daemon_policy_apply(srv, cfg.ns_names[i], cfg.ns_policies[i], &cfg.rooms);
     }
+    daemon_admin *admin = NULL;
+    if (cfg.admin) {
+        char *ui_dir = cfg.admin_ui_dir ? NULL : default_admin_ui_dir();
+        char host[128], sid[256];
+        if (gethostname(host, sizeof host) != 0)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+        snprintf(sid, sizeof sid, "%s#%s", host, m ? m->node_id : "");
+        daemon_admin_config ac = {
+            .username = cfg.admin_user,
+            .password_hash = cfg.admin_password_hash,
+            .no_auth = cfg.admin_no_auth,
+            .readonly = cfg.admin_readonly,
+            .server_id = cfg.admin_server_id ? cfg.admin_server_id : (m ? sid : NULL),
+            .session_secret = cfg.cluster_secret,
+            .ui_dir = cfg.admin_ui_dir ? cfg.admin_ui_dir : ui_dir,
+            .max_sockets = cfg.admin_max_sockets,
+            .updates_per_s = cfg.admin_updates,
+        };
+        if (!ac.ui_dir)
+            UTIL_LOGW(UTIL_SUB_SOCKETIO, "admin UI files not found (share/siobroker/admin-ui): "
+                                         "/admin/ is not served; the /admin namespace is");
+        admin = daemon_admin_new(nd, srv, &ac, err, sizeof err);
+        free(ui_dir);
+        if (admin) {
+            msrc.extra = daemon_admin_metrics;
+            msrc.extra_ud = admin;
+        } else {
+            UTIL_LOGE(UTIL_SUB_SOCKETIO, "admin UI not started: %s", err);
+        }
+    }
     node_handle_signals(nd);
     uv_run(&loop, UV_RUN_DEFAULT);
+    node_free(mnode);
     node_free(nd);
+    daemon_admin_free(admin);
     app_policy_free(app);
     app_bridge_free(bridge);
     cluster_free(cl);

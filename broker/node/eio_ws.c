@@ -86,6 +86,9 @@ int eio_ws_message(node_link *l, const uint8_t *data, size_t len, bool binary)
         c->probe = NULL;
         c->ws = l;
         l->probe = false;
+        n->stats.upgrades++;
+        if (n->obs_upgrade)
+            n->obs_upgrade(n->obs_upgrade_ud, c);
         if (eio_session_queued(c->eio))
             session_mark_dirty(c);
         return 0;

@@ -471,7 +471,9 @@ static void dispatch(node_req *r)
     const char *path = node_req_path(r);
     UTIL_LOGD(UTIL_SUB_HTTP, "%s %s", node_req_method(r), path);
     for (route *rt = n->routes; rt; rt = rt->next) {
-        if (strcmp(rt->path, path) == 0 && (rt->any_method || is_get(r))) {
+        bool match =
+            rt->prefix ? strncmp(path, rt->path, rt->path_len) == 0 : strcmp(rt->path, path) == 0;
+        if (match && (rt->any_method || is_get(r))) {
             r->kind = REQ_ANSWERED; /* the route answers r before returning */
             rt->fn(r, rt->ud);
             return;
@@ -508,6 +510,7 @@ static http_head *on_begin(void *ud)
     r->l = l;
     r->n = l->n;
     l->req = r;
+    l->n->stats.http_requests++;
     return &r->head;
 }
 
@@ -663,19 +666,42 @@ size_t http_feed(node_link *l, uint8_t *data, size_t len)
 
 /* ---- extra routes and the router ---------------------------------------------------------------- */
 
-int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn, void *ud)
+/* Adds a route; exact routes are listed before prefix routes, so an exact path wins. */
+static int add_route(node *n, const char *path, bool prefix, bool any_method, node_route_fn fn,
+                     void *ud)
 {
     for (route *rt = n->routes; rt; rt = rt->next)
-        if (strcmp(rt->path, path) == 0)
+        if (strcmp(rt->path, path) == 0 && rt->prefix == prefix)
             return -1;
     route *rt = util_calloc(1, sizeof *rt);
     rt->path = util_strdup(path);
+    rt->path_len = strlen(path);
+    rt->prefix = prefix;
     rt->any_method = any_method;
     rt->fn = fn;
     rt->ud = ud;
-    rt->next = n->routes;
-    n->routes = rt;
+    route **at = &n->routes;
+    while (*at && (prefix || !(*at)->prefix))
+        at = &(*at)->next;
+    rt->next = *at;
+    *at = rt;
     return 0;
+}
+
+int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn, void *ud)
+{
+    return add_route(n, path, false, any_method, fn, ud);
+}
+
+int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn, void *ud)
+{
+    return add_route(n, prefix, true, any_method, fn, ud);
+}
+
+void node_req_respond_headers(node_req *r, int status, const char *ctype, const char *headers,
+                              const void *body, size_t len, bool close_after)
+{
+    http_respond_hdrs(r, status, ctype, headers, body, len, close_after);
 }
 
 void node_set_router(node *n, const node_router_ops *ops, void *ud)

@@ -119,6 +119,7 @@ int link_write(node_link *l, const void *data, size_t len)
         return -1;
     if (!len)
         return 0;
+    l->n->stats.bytes_out += len;
     if (l->wr) {
         util_buf_append(&l->wnext, data, len);
         return 0;
@@ -320,6 +321,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         link_close(l);
         return;
     }
+    l->n->stats.bytes_in += (uint64_t)nread;
     if (l->lingering || l->after_write_close)
         return; /* drained and dropped */
     if (l->kind == LINK_HTTP && !l->paused && !l->req)

@@ -54,6 +54,7 @@ static void refuse(node *n, int fd)
     (void)w; /* best effort: a socket just accepted always has room for this much */
     shutdown(fd, SHUT_WR);
     close(fd);
+    n->stats.refused++;
     n->refused_count++;
     log_refusals(n, &n->refused_count, &n->refused_logged_at,
                  "connection refused: --max-connections reached");
@@ -77,6 +78,7 @@ static void on_listen_readable(uv_poll_t *h, int status, int events)
                  * backlog, so the socket stays readable; polling it would spin. Pause, and accept
                  * again after a back-off, when descriptors may be free. */
                 n->emfile_count++;
+                n->stats.accept_pauses++;
                 log_refusals(n, &n->emfile_count, &n->emfile_logged_at, strerror(errno));
                 uv_poll_stop(&n->listen_poll);
                 n->accept_paused = true;
@@ -95,6 +97,7 @@ static void on_listen_readable(uv_poll_t *h, int status, int events)
             refuse(n, fd);
             continue;
         }
+        n->stats.accepted++;
         link_accept(n, fd);
     }
 }

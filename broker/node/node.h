@@ -124,6 +124,10 @@ void node_session_set_data(node_session *c, void *data);
 void node_observe_sessions(node *n, void (*on_open)(void *ud, const char *sid),
                            void (*on_close)(void *ud, const char *sid), void *ud);
 
+/* Observes upgrades: fn(ud, c) runs when session c has moved from polling to WebSocket. One
+ * observer; NULL removes it. */
+void node_observe_upgrades(node *n, void (*fn)(void *ud, node_session *c), void *ud);
+
 /* Sets what GET /readyz consults besides "listening and not shutting down" (e.g. the cluster's
  * Redis node_link). fn NULL: always ready. */
 void node_set_ready_check(node *n, bool (*fn)(void *ud), void *ud);
@@ -165,6 +169,58 @@ eio_config node_eio_config(const node *n);
 
 /* The loop the node runs on. Borrowed. */
 uv_loop_t *node_loop(const node *n);
+
+/* ---- counters (metrics) ------------------------------------------------------------------- */
+
+/** Why sessions closed, as counted in node_stats.closed (node_close_reason_name gives the label). */
+typedef enum node_close_reason {
+    NODE_CLOSE_TRANSPORT_CLOSE = 0, /**< "transport close": the client went away */
+    NODE_CLOSE_TRANSPORT_ERROR,     /**< "transport error" */
+    NODE_CLOSE_PING_TIMEOUT,        /**< "ping timeout" */
+    NODE_CLOSE_PARSE_ERROR,         /**< "parse error" */
+    NODE_CLOSE_FORCED,              /**< "forced close": the server closed it */
+    NODE_CLOSE_SHUTDOWN,            /**< "server shutting down" */
+    NODE_CLOSE_SLOW_CONSUMER,       /**< "slow consumer": its output queue overflowed */
+    NODE_CLOSE_OTHER,               /**< any other reason */
+    NODE_CLOSE_N
+} node_close_reason;
+
+/** What a node counts since it started. Plain counters incremented in place on the loop's thread
+ * (no atomics): read them from that thread (a /metrics route does). */
+typedef struct node_stats {
+    uint64_t accepted;             /**< client connections accepted */
+    uint64_t refused;              /**< connections answered 503 over max_connections */
+    uint64_t accept_pauses;        /**< accepting paused for lack of descriptors (EMFILE) */
+    uint64_t http_requests;        /**< HTTP requests whose head was parsed */
+    uint64_t bytes_in;             /**< bytes read from client connections */
+    uint64_t bytes_out;            /**< bytes written to client connections */
+    uint64_t sessions_opened[2];   /**< Engine.IO sessions opened, by first transport
+                                        ([0] polling, [1] websocket) */
+    uint64_t upgrades;             /**< sessions upgraded from polling to WebSocket */
+    uint64_t closed[NODE_CLOSE_N]; /**< sessions closed, by reason */
+    uint64_t messages_in;          /**< Engine.IO message packets received */
+    uint64_t messages_out;         /**< Engine.IO message packets queued to sessions */
+} node_stats;
+
+/* The node's counters. Borrowed; valid while the node lives. */
+const node_stats *node_get_stats(const node *n);
+
+/* The label of a close reason ("ping timeout", ...). Static string. */
+const char *node_close_reason_name(node_close_reason r);
+
+/** Gauges computed by walking the node's sessions (node_gauges). */
+typedef struct node_gauges {
+    size_t connections;   /**< open client connections */
+    size_t sessions[2];   /**< open Engine.IO sessions by current transport (polling, websocket) */
+    size_t queued_bytes;  /**< bytes queued to all sessions, not yet written */
+    size_t largest_queue; /**< bytes queued to the session that has the most */
+    size_t largest_session; /**< memory charged to the session that holds the most
+                                 (eio_session_memory: queue, transport, partial packets) */
+    size_t pending_write;   /**< bytes handed to connections that the kernel has not taken */
+} node_gauges;
+
+/* Fills g by walking every connection and session (O(sessions); meant for a scrape). */
+void node_get_gauges(const node *n, node_gauges *g);
 
 /* ---- inspection (operator tools) ----------------------------------------------------------- */
 

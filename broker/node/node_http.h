@@ -96,6 +96,21 @@ typedef void (*node_route_fn)(node_req *r, void *ud);
  * -1 when the path is taken. */
 int node_add_route(node *n, const char *path, bool any_method, node_route_fn fn, void *ud);
 
+/* Serves every path that starts with prefix ("/admin/") with fn, as node_add_route; an exact route
+ * is tried first, then prefix routes in the order they were added. Returns 0, or -1 when the
+ * prefix is taken. */
+int node_add_route_prefix(node *n, const char *prefix, bool any_method, node_route_fn fn, void *ud);
+
+/* As node_req_respond, with extra header lines (each "Name: value\r\n"; NULL for none), e.g. a
+ * Location for a redirect. */
+void node_req_respond_headers(node_req *r, int status, const char *ctype, const char *headers,
+                              const void *body, size_t len, bool close_after);
+
+/* Answers r with the file rel ("/js/app.js"; a trailing '/' means its index.html) under the
+ * directory root, as the node serves --static files: ETag, "Cache-Control: no-cache" and 304,
+ * HEAD, a content type by extension, 404 for a path that leaves root or names no regular file. */
+void node_req_serve_file(node_req *r, const char *root, const char *rel);
+
 /** How a request that names a session this node does not hold is routed (the cluster). */
 typedef struct node_router_ops {
     /** Classifies a request carrying node-to-node headers: 1 = a verified request from a peer

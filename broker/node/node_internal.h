@@ -48,6 +48,8 @@ typedef struct endpoint {
 /** An extra route (node_add_route). */
 typedef struct route {
     char *path; /**< owned */
+    size_t path_len;
+    bool prefix; /**< matches every path that starts with path (node_add_route_prefix) */
     bool any_method;
     node_route_fn fn;
     void *ud;
@@ -242,6 +244,9 @@ struct node {
     unsigned n_burst;
     unsigned burst_turns;
     uint64_t burst_since;
+    node_stats stats;                               /**< counters (node_get_stats) */
+    void (*obs_upgrade)(void *ud, node_session *c); /**< node_observe_upgrades */
+    void *obs_upgrade_ud;
 };
 
 /* ---- listener.c ---- */
@@ -364,6 +369,10 @@ void session_close_all(node *n, const char *reason, bool now);
 void node_run_deferred(node *n);
 /* Keeps the loop from blocking until the end-of-turn check has run. */
 void node_wake(node *n);
+
+/* ---- stats.c ---- */
+/* The counter index of a session close reason. */
+node_close_reason node_close_reason_of(const char *reason);
 
 /* ---- static.c ---- */
 /* Serves GET/HEAD of static files and the browser client. Returns 1 when it answered r, 0 when the

@@ -259,3 +259,9 @@ sio_client *node_sio_client(const sio_server *srv, const node_session *c)
     const glue_client *gc = c->data;
     return gc && gc->g->srv == srv ? gc->client : NULL;
 }
+
+node_session *node_sio_session(const sio_client *c)
+{
+    const glue_client *gc = c ? sio_client_conn(c) : NULL;
+    return gc ? gc->conn : NULL;
+}

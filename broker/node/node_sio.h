@@ -14,4 +14,8 @@ sio_server *node_attach_socketio(node *n, const char *path, const sio_server_con
  * endpoint's session, or one that is closing). Borrowed. */
 sio_client *node_sio_client(const sio_server *srv, const node_session *c);
 
+/* The node session of c, a client of a server made by node_attach_socketio, or NULL once the
+ * session has closed. Borrowed. */
+node_session *node_sio_session(const sio_client *c);
+
 #endif

@@ -57,6 +57,7 @@ void session_rearm(node_session *c)
 static void on_eio_message(eio_session *s, const uint8_t *data, size_t len, bool binary, void *ud)
 {
     node_session *c = ud;
+    c->n->stats.messages_in++;
     if (util_log_enabled(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG)) {
         if (binary)
             util_log(UTIL_SUB_ENGINEIO, UTIL_LOG_DEBUG, "sid=%s in message binary %zu bytes",
@@ -93,6 +94,7 @@ static void on_eio_close(eio_session *s, const char *reason, void *ud)
     node_session *c = ud;
     node *n = c->n;
     UTIL_LOGI(UTIL_SUB_ENGINEIO, "sid=%s closed: %s", eio_session_sid(s), reason);
+    n->stats.closed[node_close_reason_of(reason)]++;
     if (c->in_table) {
         HASH_DEL(n->sessions, c);
         c->in_table = false;
@@ -120,6 +122,7 @@ node_session *session_new(node *n, endpoint *ep, eio_transport_kind t, node_req 
     c->eio = eio_session_new(&n->cfg.eio, t, uv_now(n->loop), &cbs, c);
     uv_timer_init(n->loop, &c->timer);
     n->n_sessions_alive++;
+    n->stats.sessions_opened[t == EIO_TR_WEBSOCKET]++;
 
     /* Behind a peer that forwarded the request, the client is the address it names. */
     const char *xff = r->from_peer ? node_req_header(r, "x-forwarded-for") : NULL;
@@ -262,16 +265,19 @@ void session_close_all(node *n, const char *reason, bool now)
 
 int node_session_send(node_session *c, eio_msg *m)
 {
+    c->n->stats.messages_out++;
     return eio_session_send(c->eio, m);
 }
 
 int node_session_send_many(node_session *c, eio_msg *const *m, size_t n)
 {
+    c->n->stats.messages_out += n;
     return eio_session_send_many(c->eio, m, n);
 }
 
 int node_session_send_message(node_session *c, const void *data, size_t len, bool binary)
 {
+    c->n->stats.messages_out++;
     return eio_session_send_message(c->eio, data, len, binary);
 }
 

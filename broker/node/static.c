@@ -34,6 +34,8 @@ static const char *mime_type(const char *file)
         {"svg", "image/svg+xml"},
         {"png", "image/png"},
         {"ico", "image/x-icon"},
+        {"woff2", "font/woff2"},
+        {"woff", "font/woff"},
         {"txt", "text/plain; charset=utf-8"},
     };
     const char *slash = strrchr(file, '/');
@@ -169,13 +171,13 @@ static char *resolve_under(const char *root, const char *candidate)
     return real;
 }
 
-/* A file under n->static_dir. Always takes the request (the directory is mounted at /). */
-static int serve_static(node *n, node_req *r, const char *path)
+/* The file path names under the directory dir (path starts with '/'). Always answers r. */
+static int serve_under(const char *dir, node_req *r, const char *path)
 {
     size_t len = strlen(path);
     if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
         return not_found(r, "path refused");
-    char *root = realpath(n->static_dir, NULL);
+    char *root = realpath(dir, NULL);
     if (!root)
         return not_found(r, "static directory missing");
     bool dir_request = path[len - 1] == '/';
@@ -213,8 +215,13 @@ int static_serve(node *n, node_req *r)
     if (n->client_js && serve_client(n, r, path))
         return 1;
     if (n->static_dir)
-        return serve_static(n, r, path);
+        return serve_under(n->static_dir, r, path);
     return 0;
+}
+
+void node_req_serve_file(node_req *r, const char *root, const char *rel)
+{
+    serve_under(root, r, rel && *rel ? rel : "/");
 }
 
 /* Returns the browser client installed next to the running program,

@@ -1,8 +1,9 @@
-/* test_util: util_buf, util_base64, util_rand_id and the rate-limited log lines. */
+/* test_util: util_buf, util_base64, util_rand_id, the rate-limited log lines and util_prom. */
 #include "util_alloc.h"
 #include "util_base64.h"
 #include "util_buf.h"
 #include "util_log.h"
+#include "util_prom.h"
 #include "util_rand.h"
 
 #include <check.h>
@@ -382,6 +383,53 @@ START_TEST(log_json_through_sink)
 }
 END_TEST
 
+/* ---- util_prom: the Prometheus text format ---- */
+
+START_TEST(prom_family_and_samples)
+{
+    util_buf b = UTIL_BUF_INIT;
+    util_prom_family(&b, "x_total", "counter", "A help with a \\ and a\nnewline.");
+    util_prom_sample_u64(&b, "x_total", NULL, 0, 18446744073709551615ull);
+    util_prom_sample_u64(&b, "x_total", (const char *[]){"reason", "a \"quoted\" \\ one\n"}, 1, 3);
+    util_prom_sample(&b, "x_total", (const char *[]){"a", "1", "b", ""}, 2, 0.25);
+    util_prom_sample(&b, "g", NULL, 0, 12345678901.0);
+    util_prom_sample(&b, "g", NULL, 0, 1.0 / 0.0);
+    util_prom_sample(&b, "g", NULL, 0, -1.0 / 0.0);
+    util_prom_sample(&b, "g", NULL, 0, 0.0 / 0.0);
+    ck_assert_str_eq(util_buf_cstr(&b), "# HELP x_total A help with a \\\\ and a\\nnewline.\n"
+                                        "# TYPE x_total counter\n"
+                                        "x_total 18446744073709551615\n"
+                                        "x_total{reason=\"a \\\"quoted\\\" \\\\ one\\n\"} 3\n"
+                                        "x_total{a=\"1\",b=\"\"} 0.25\n"
+                                        "g 12345678901\n"
+                                        "g +Inf\n"
+                                        "g -Inf\n"
+                                        "g NaN\n");
+    util_buf_free(&b);
+}
+END_TEST
+
+START_TEST(prom_histogram)
+{
+    util_buf b = UTIL_BUF_INIT;
+    const double bounds[] = {0.005, 0.1, 2.5};
+    const uint64_t counts[] = {1, 0, 2, 4}; /* per bucket; the last is +Inf */
+    util_prom_histogram(&b, "d_seconds", (const char *[]){"kind", "k"}, 1, bounds, 3, counts, 9.5);
+    ck_assert_str_eq(util_buf_cstr(&b), "d_seconds_bucket{kind=\"k\",le=\"0.005\"} 1\n"
+                                        "d_seconds_bucket{kind=\"k\",le=\"0.1\"} 1\n"
+                                        "d_seconds_bucket{kind=\"k\",le=\"2.5\"} 3\n"
+                                        "d_seconds_bucket{kind=\"k\",le=\"+Inf\"} 7\n"
+                                        "d_seconds_sum{kind=\"k\"} 9.5\n"
+                                        "d_seconds_count{kind=\"k\"} 7\n");
+    util_buf_reset(&b);
+    util_prom_histogram(&b, "h", NULL, 0, bounds, 3, (const uint64_t[]){0, 0, 0, 0}, 0);
+    ck_assert_str_eq(util_buf_cstr(&b), "h_bucket{le=\"0.005\"} 0\nh_bucket{le=\"0.1\"} 0\n"
+                                        "h_bucket{le=\"2.5\"} 0\nh_bucket{le=\"+Inf\"} 0\n"
+                                        "h_sum 0\nh_count 0\n");
+    util_buf_free(&b);
+}
+END_TEST
+
 static Suite *util_suite(void)
 {
     Suite *s = suite_create("util");
@@ -412,6 +460,11 @@ static Suite *util_suite(void)
     tcase_set_timeout(tc, 10);
     tcase_add_test(tc, rand_id_length_alphabet);
     tcase_add_test(tc, rand_id_unique_and_spread);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("prom");
+    tcase_add_test(tc, prom_family_and_samples);
+    tcase_add_test(tc, prom_histogram);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -86,3 +86,8 @@ balancer would send a session's requests to nodes that do not know it.
 {{- fail "replicaCount > 1 needs Redis: set redis.url, redis.existingSecret or redis.bundled.enabled=true" }}
 {{- end }}
 {{- end }}
+
+{{/* The Secret holding the admin UI's password hash (admin.passwordHash). */}}
+{{- define "siobroker.adminSecretName" -}}
+{{- printf "%s-admin" (include "siobroker.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

@@ -13,7 +13,7 @@ ok "docker-compose -f docker-compose.yml config -q"
 
 cfg=$(docker-compose -f docker-compose.yml config) || fail "docker-compose config"
 services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
-[[ $services == "haproxy node1 node2 node3 redis " ]] || fail "services: '$services'"
+[[ $services == "haproxy node1 node2 node3 prometheus redis " ]] || fail "services: '$services'"
 ok "services: $services"
 
 for n in 1 2 3; do
@@ -32,6 +32,22 @@ grep -q "haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" <<<"$cfg" ||
     fail "haproxy: deploy/haproxy/haproxy.cfg is not mounted read-only"
 grep -A2 "^    ports:" <<<"$cfg" | grep -q "published: 8080" || fail "haproxy: 8080 not published"
 ok "haproxy: haproxy.cfg mounted read-only, 8080 published"
+
+# The optional Prometheus (profile "monitoring") scrapes the three nodes' /metrics.
+prom=$(awk '$0 == "  prometheus:" {on=1; next} on && /^  [a-z]/ {on=0} on' <<<"$cfg")
+grep -A1 "^    profiles:" <<<"$prom" | grep -qx -- "    - monitoring" || fail "prometheus: not in the monitoring profile"
+grep -q "deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro" <<<"$prom" ||
+    fail "prometheus: deploy/prometheus/prometheus.yml is not mounted read-only"
+grep -A2 "^    ports:" <<<"$prom" | grep -q "published: 9090" || fail "prometheus: 9090 not published"
+if command -v promtool >/dev/null 2>&1; then
+    promtool check config deploy/prometheus/prometheus.yml >/dev/null || fail "promtool check config"
+else
+    fail "promtool not found (apt-get install prometheus)"
+fi
+for n in 1 2 3; do
+    grep -q "node$n:8080" deploy/prometheus/prometheus.yml || fail "prometheus.yml: node$n not scraped"
+done
+ok "prometheus: profile monitoring, its config mounted read-only and valid (promtool), 9090 published"
 
 # The cluster secret: the demo default, or the caller's SIO_CLUSTER_SECRET.
 grep -q "SIO_CLUSTER_SECRET: siobroker-demo-secret-change-me" <<<"$cfg" ||

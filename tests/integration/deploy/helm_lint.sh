@@ -110,4 +110,42 @@ grep -q "needs Redis" "$work/noredis.out" || fail "no Redis: unexpected error: $
 render --set redis.url= --set replicaCount=1 >/dev/null || fail "a single node without Redis does not render"
 ok "replicaCount > 1 without Redis is refused; a single node without Redis renders"
 
+# Metrics: scrape annotations by default; a separate port and a ServiceMonitor on demand.
+dep=$(awk '/^# Source: siobroker\/templates\/deployment.yaml/ {on=1; next} /^---/ {on=0} on' "$work/default.yaml")
+grep -q 'prometheus.io/scrape: "true"' <<<"$dep" && grep -q 'prometheus.io/port: "8080"' <<<"$dep" &&
+    grep -q 'prometheus.io/path: /metrics' <<<"$dep" || fail "default: no prometheus.io scrape annotations"
+if grep -q "kind: ServiceMonitor" "$work/default.yaml"; then fail "default: a ServiceMonitor is rendered"; fi
+render --set metrics.port=9100 --set metrics.serviceMonitor.enabled=true \
+    --set metrics.serviceMonitor.labels.release=prom >"$work/metrics.yaml" || fail "helm template (metrics)"
+"$helm" lint --strict "$chart" --set metrics.port=9100 --set metrics.serviceMonitor.enabled=true ||
+    fail "helm lint --strict (metrics port, ServiceMonitor)"
+sm=$(awk '/^# Source: siobroker\/templates\/servicemonitor.yaml/ {on=1; next} /^---/ {on=0} on' "$work/metrics.yaml")
+grep -qx "kind: ServiceMonitor" <<<"$sm" && grep -q "apiVersion: monitoring.coreos.com/v1" <<<"$sm" ||
+    fail "metrics: no ServiceMonitor"
+grep -q -- "- port: metrics" <<<"$sm" && grep -q "path: /metrics" <<<"$sm" && grep -q "release: prom" <<<"$sm" ||
+    fail "metrics: the ServiceMonitor does not scrape port metrics at /metrics with its labels"
+grep -A1 "name: SIO_METRICS_LISTEN" "$work/metrics.yaml" | grep -q 'value: "0.0.0.0:9100"' ||
+    fail "metrics: SIO_METRICS_LISTEN is not 0.0.0.0:9100"
+grep -q 'prometheus.io/port: "9100"' "$work/metrics.yaml" || fail "metrics: the scrape annotation does not name 9100"
+svc=$(awk '/^# Source: siobroker\/templates\/service.yaml/ {on=1; next} /^---/ {on=0} on' "$work/metrics.yaml")
+grep -A2 -- "- name: metrics" <<<"$svc" | grep -q "port: 9100" || fail "metrics: the Service has no port metrics"
+ok "metrics: scrape annotations by default; metrics.port -> SIO_METRICS_LISTEN, container and Service port; ServiceMonitor"
+
+# The admin UI: its password hash in a Secret, read into SIO_ADMIN_PASSWORD_HASH.
+hash='$2b$04$V944ONWJjYNMfwjFCroHc.dsT1UaGgpRaEmDRFHXnXLtj2udZ4um6'
+render --set admin.enabled=true --set-string "admin.passwordHash=$hash" >"$work/admin.yaml" ||
+    fail "helm template (admin)"
+grep -q "^# Source: siobroker/templates/admin-secret.yaml" "$work/admin.yaml" || fail "admin: no Secret"
+grep -qF "$(printf %s "$hash" | base64 -w0)" "$work/admin.yaml" || fail "admin: the Secret does not hold the hash"
+grep -A1 "name: SIO_ADMIN$" "$work/admin.yaml" | grep -q 'value: "1"' || fail "admin: SIO_ADMIN is not 1"
+grep -A4 "name: SIO_ADMIN_PASSWORD_HASH" "$work/admin.yaml" | grep -q "name: t-siobroker-admin" ||
+    fail "admin: SIO_ADMIN_PASSWORD_HASH does not read the chart's admin Secret"
+if render --set admin.enabled=true >"$work/admin-nohash.out" 2>&1; then
+    fail "admin.enabled without a hash renders (it must fail)"
+fi
+grep -q "needs admin.passwordHash" "$work/admin-nohash.out" || fail "admin without hash: $(cat "$work/admin-nohash.out")"
+render --set admin.enabled=true --set admin.noAuth=true | grep -A1 "name: SIO_ADMIN_NO_AUTH" | grep -q 'value: "1"' ||
+    fail "admin.noAuth: SIO_ADMIN_NO_AUTH is not set"
+ok "admin: hash in a Secret -> SIO_ADMIN_PASSWORD_HASH; refused without a hash unless noAuth"
+
 done_checks
