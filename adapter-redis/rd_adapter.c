@@ -6,6 +6,7 @@
 
 #include "rd_codec.h"
 #include "rd_internal.h"
+#include "rd_recovery.h"
 #include "util_alloc.h"
 #include "util_buf.h"
 #include "util_log.h"
@@ -46,6 +47,7 @@ struct rd_adapter {
     char *ch_response_uid;
     rd_pending *pending;
     uint64_t last_warn; /**< loop time of the last "redis unavailable" warning */
+    rd_recov *rec;      /**< connection state recovery, or NULL when it is off */
     rd_adapter *next;
 };
 
@@ -268,17 +270,14 @@ static void request_collect(rd_adapter *a, rd_pending *p, json_t *msg)
 
 /* ---- adapter operations ---- */
 
-static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts *o)
+/* Publishes a broadcast to the other nodes (the classic way, without a log offset). */
+static void publish_broadcast(rd_adapter *a, json_t *packet, const sio_bcast_opts *o)
 {
-    rd_adapter *a = (rd_adapter *)base;
-    int n = sio_nsp_local_emit(base->nsp, packet, o);
-    if (!a->cl)
-        return n; /* the cluster link is gone (shutdown) */
     rd_broadcast b;
     memset(&b, 0, sizeof b);
     b.uid = a->uid;
     b.data = packet;
-    b.nsp = (char *)sio_nsp_name(base->nsp);
+    b.nsp = (char *)sio_nsp_name(a->base.nsp);
     b.rooms = (char **)(o ? o->rooms : NULL);
     b.n_rooms = o ? o->n_rooms : 0;
     b.except = (char **)(o ? o->except : NULL);
@@ -292,7 +291,23 @@ static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts 
         warn_unavailable(a, "broadcast delivered on this node only");
     util_buf_free(&msg);
     util_buf_free(&ch);
+}
+
+static int op_broadcast(sio_adapter *base, json_t *packet, const sio_bcast_opts *o)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    int n = sio_nsp_local_emit(base->nsp, packet, o);
+    if (a->cl) /* NULL: the cluster link is gone (shutdown) */
+        publish_broadcast(a, packet, o);
     return n;
+}
+
+/* A logged packet that could not be logged still goes to the other nodes (without offset). */
+static void recovery_fallback(void *ud, json_t *packet, const sio_bcast_opts *o)
+{
+    rd_adapter *a = ud;
+    if (a->cl)
+        publish_broadcast(a, packet, o);
 }
 
 /* NUMSUB answered for a broadcast with acks: from now on every other node is awaited. Count
@@ -782,7 +797,12 @@ static void on_broadcast_message(void *ud, const char *channel, size_t channel_l
             .flags = SIO_BC_LOCAL | (b.volatile_ ? SIO_BC_VOLATILE : 0),
         };
         a->cl->stats.broadcasts_in++;
-        sio_nsp_local_emit(nsp, b.data, &o);
+        /* A logged packet of another siobroker node carries its offset; anything else (Node
+         * peers, the emitters) does not, which makes its receivers unrecoverable (sio_adapter.h). */
+        if (b.offset)
+            sio_nsp_local_emit_at(nsp, b.data, &o, b.offset);
+        else
+            sio_nsp_local_emit(nsp, b.data, &o);
     }
     rd_broadcast_clear(&b);
 }
@@ -827,6 +847,7 @@ static void on_response_message(void *ud, const char *channel, size_t channel_le
 static void rd_destroy(sio_adapter *base)
 {
     rd_adapter *a = (rd_adapter *)base;
+    rd_recov_free(a->rec);
     while (a->pending)
         pending_finish(a->pending, "adapter closed");
     if (a->cl)
@@ -849,6 +870,97 @@ static const sio_adapter_ops k_redis_ops = {
     .server_side_emit = rd_server_side_emit,
     .destroy = rd_destroy,
 };
+
+/* ---- connection state recovery (rd_recovery.c) ---- */
+
+static rd_recov *rec_of(sio_adapter *base)
+{
+    return ((rd_adapter *)base)->rec;
+}
+
+static void op_log_packet(sio_adapter *base, json_t *packet, const sio_bcast_opts *o,
+                          uint64_t token)
+{
+    rd_recov_log_packet(rec_of(base), packet, o, token);
+}
+
+static void op_session_open(sio_adapter *base, sio_socket *s)
+{
+    rd_recov_session_open(rec_of(base), s);
+}
+
+static void op_session_update(sio_adapter *base, sio_socket *s, unsigned what)
+{
+    rd_recov_session_update(rec_of(base), s, what);
+}
+
+static void op_session_close(sio_adapter *base, sio_socket *s, bool recoverable)
+{
+    rd_recov_session_close(rec_of(base), s, recoverable);
+}
+
+static void op_restore(sio_adapter *base, const char *pid, const char *offset, sio_restore_fn cb,
+                       void *ud)
+{
+    rd_recov_restore(rec_of(base), pid, offset, cb, ud);
+}
+
+static void op_replay(sio_adapter *base, sio_socket *s, json_t *session, const char *offset,
+                      sio_replay_fn cb, void *ud)
+{
+    rd_recov_replay(rec_of(base), s, session, offset, cb, ud);
+}
+
+/* The socket of a session being recovered here may still be connected to another node (a
+ * half-open connection it has not noticed): that node disconnects it, as for
+ * io.in(sid).disconnectSockets() (our own echo is skipped, so the new socket stays). */
+static void op_evict(sio_adapter *base, json_t *session)
+{
+    rd_adapter *a = (rd_adapter *)base;
+    const char *sid = json_string_value(json_object_get(session, "sid"));
+    if (!sid || !a->cl)
+        return;
+    json_t *m = request_head(a, NULL, RD_REQ_REMOTE_DISCONNECT);
+    json_object_set_new(m, "opts", json_pack("{s:[s],s:[]}", "rooms", sid, "except"));
+    json_object_set_new(m, "close", json_false());
+    publish_json(a, a->ch_request, m);
+    json_decref(m);
+}
+
+static const sio_adapter_ops k_redis_recovery_ops = {
+    .broadcast = op_broadcast,
+    .broadcast_ack = op_broadcast_ack,
+    .sockets_join = rd_sockets_join,
+    .sockets_leave = rd_sockets_leave,
+    .disconnect_sockets = rd_disconnect_sockets,
+    .fetch_sockets = rd_fetch_sockets,
+    .all_rooms = rd_all_rooms,
+    .server_side_emit = rd_server_side_emit,
+    .destroy = rd_destroy,
+    .log_packet = op_log_packet,
+    .session_open = op_session_open,
+    .session_update = op_session_update,
+    .session_close = op_session_close,
+    .restore_session = op_restore,
+    .replay = op_replay,
+    .evict = op_evict,
+};
+
+static void on_upkeep(uv_timer_t *t)
+{
+    rd_cluster *cl = t->data;
+    rd_adapter *a;
+    LL_FOREACH(cl->adapters, a)
+    {
+        if (a->rec)
+            rd_recov_maintain(a->rec);
+    }
+}
+
+static void upkeep_closed(uv_handle_t *h)
+{
+    util_free(h);
+}
 
 sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
 {
@@ -875,6 +987,27 @@ sio_adapter *rd_adapter_factory(sio_nsp *nsp, void *cluster)
     rd_link_subscribe(cl->link, a->ch_response, false, on_response_message, a);
     rd_link_subscribe(cl->link, a->ch_response_uid, false, on_response_message, a);
     util_free(pattern);
+    uint32_t window = sio_nsp_recovery_window(nsp);
+    if (window) {
+        rd_recov_env env = {
+            .link = cl->link,
+            .key = cl->key,
+            .uid = a->uid,
+            .nsp = nsp,
+            .loop = cl->loop,
+            .fallback = recovery_fallback,
+            .ud = a,
+        };
+        a->rec = rd_recov_new(&env);
+        a->base.ops = &k_redis_recovery_ops;
+        if (!cl->upkeep) {
+            cl->upkeep = util_malloc(sizeof *cl->upkeep);
+            uv_timer_init(cl->loop, cl->upkeep);
+            cl->upkeep->data = cl;
+            uint32_t period = rd_recov_period_ms(window);
+            uv_timer_start(cl->upkeep, on_upkeep, period, period);
+        }
+    }
     LL_PREPEND(cl->adapters, a);
     UTIL_LOGI(UTIL_SUB_ADAPTER, "namespace %s joins the cluster (uid %s)", name, a->uid);
     return &a->base;
@@ -885,6 +1018,16 @@ const char *rd_adapter_uid(const sio_adapter *a)
     return ((const rd_adapter *)a)->uid;
 }
 
+void rd_adapters_link_state(rd_cluster *cl, bool ready)
+{
+    rd_adapter *a;
+    LL_FOREACH(cl->adapters, a)
+    {
+        if (a->rec)
+            rd_recov_link_state(a->rec, ready);
+    }
+}
+
 void rd_adapters_detach(rd_cluster *cl)
 {
     rd_adapter *a;
@@ -892,6 +1035,12 @@ void rd_adapters_detach(rd_cluster *cl)
     {
         while (a->pending)
             pending_finish(a->pending, "redis adapter closed");
+        rd_recov_detach(a->rec);
         a->cl = NULL;
+    }
+    if (cl->upkeep) {
+        uv_timer_stop(cl->upkeep);
+        uv_close((uv_handle_t *)cl->upkeep, upkeep_closed);
+        cl->upkeep = NULL;
     }
 }

@@ -8,6 +8,7 @@
 static void on_link_state(void *ud, bool ready)
 {
     rd_cluster *cl = ud;
+    rd_adapters_link_state(cl, ready);
     if (cl->on_state)
         cl->on_state(cl->ud, ready);
 }

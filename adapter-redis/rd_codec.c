@@ -191,6 +191,14 @@ int rd_broadcast_decode(const uint8_t *buf, size_t len, rd_broadcast *out, const
     if (take_packet(json_array_get(root, 1), out, &e) != 0 ||
         take_opts(json_array_get(root, 2), out, &e) != 0)
         goto fail;
+    /* A logged packet (siobroker's recovery) names its offset in a 4th element, which is also the
+     * last argument of its data; anything else there is ignored, as the Node adapter does. */
+    const json_t *off = json_array_get(root, 3);
+    const json_t *last = json_array_get(out->data, json_array_size(out->data) - 1);
+    uint64_t oa, ob;
+    if (is_cstring(off) && json_array_size(out->data) > 1 && json_equal(off, last) &&
+        sio_offset_parse(json_string_value(off), &oa, &ob))
+        out->offset = util_strdup(json_string_value(off));
     json_decref(root);
     return 0;
 fail:
@@ -281,6 +289,26 @@ static void pack_opts(msgpack_packer *pk, const rd_broadcast *b, bool emitter_or
     }
 }
 
+void rd_broadcast_encode_logged(util_buf *out, const rd_broadcast *b, size_t *splice)
+{
+    msgpack_packer pk;
+    rd_packer_init(&pk, out);
+    msgpack_pack_array(&pk, 4);
+    rd_pack_cstr_or_nil(&pk, b->uid);
+    msgpack_pack_map(&pk, 3);
+    rd_pack_cstr(&pk, "type");
+    msgpack_pack_int(&pk, 2);
+    rd_pack_cstr(&pk, "data");
+    size_t n = json_array_size(b->data);
+    msgpack_pack_array(&pk, n + 1);
+    for (size_t i = 0; i < n; i++)
+        rd_pack_json(&pk, json_array_get(b->data, i), 1);
+    *splice = out->len;
+    rd_pack_cstr(&pk, "nsp");
+    rd_pack_cstr(&pk, b->nsp ? b->nsp : "/");
+    pack_opts(&pk, b, false, -1);
+}
+
 void rd_broadcast_encode(util_buf *out, const rd_broadcast *b, bool emitter_key_order)
 {
     msgpack_packer pk;
@@ -296,6 +324,7 @@ void rd_broadcast_clear(rd_broadcast *b)
     if (!b)
         return;
     util_free(b->uid);
+    util_free(b->offset);
     json_decref(b->data);
     util_free(b->nsp);
     free_list(b->rooms, b->n_rooms);

@@ -69,6 +69,8 @@ typedef struct rd_broadcast {
     bool volatile_;    /**< flags.volatile was truthy */
     bool compress_set; /**< flags.compress was present */
     bool compress;     /**< flags.compress, when compress_set */
+    char *offset;      /**< a logged packet's offset (the 4th element, also the last argument of
+                            data), or NULL */
 } rd_broadcast;
 
 /* Decodes a broadcast payload, with the tolerance of redis-adapter 8.x: uid may be any value;
@@ -88,6 +90,13 @@ int rd_broadcast_decode(const uint8_t *buf, size_t len, rd_broadcast *out, const
  * {} (0x80) when neither. Duplicate rooms/except are written once. A NULL uid is written as nil, a
  * NULL nsp as "/", a NULL data as []. b is borrowed. */
 void rd_broadcast_encode(util_buf *out, const rd_broadcast *b, bool emitter_key_order);
+
+/* Appends a logged broadcast (connection state recovery, docs/recovery.md) without its offset:
+ * the msgpack array [uid, {type:2, data, nsp}, opts, OFFSET] whose data array is declared one
+ * element longer than b->data, where the offset goes; *splice is the byte position in out where it
+ * is inserted, and the 4th element is appended after the end. Redis' log script inserts and
+ * appends the offset (a msgpack str8) once it knows it. b->offset is not used. */
+void rd_broadcast_encode_logged(util_buf *out, const rd_broadcast *b, size_t *splice);
 
 /* Frees what b owns and zeroes it. Accepts a zeroed struct; may be called twice. */
 void rd_broadcast_clear(rd_broadcast *b);

@@ -15,11 +15,18 @@ struct rd_cluster {
     rd_adapter *adapters; /**< the namespaces' adapters, a utlist list through their next */
     rd_state_fn on_state; /**< readiness listener, or NULL */
     void *ud;
+    uv_timer_t *upkeep;     /**< recovery upkeep of every namespace (owned; NULL until one has
+                               recovery, closed by rd_adapters_detach) */
     rd_cluster_stats stats; /**< counted by the adapters */
 };
 
+/* The link of cl went up or down: each adapter with recovery is told (when down, its packets
+ * logged but whose echo is lost complete). */
+void rd_adapters_link_state(rd_cluster *cl, bool ready);
+
 /* The cluster cl is being freed: each of its adapters fails its pending requests ("redis adapter
- * closed") and forgets cl, so that it publishes nothing from then on. */
+ * closed") and forgets cl, so that it publishes nothing from then on; the recovery upkeep timer
+ * is closed (freed by libuv's close callback). */
 void rd_adapters_detach(rd_cluster *cl);
 
 #endif

@@ -15,6 +15,7 @@
 #   --servers LIST    comma-separated subset of siobroker,node,python (default all three)
 #   --python-max N    skip python-socketio above N clients (default 2000: it does not keep up)
 #   --server-cpu C    core of the server(s) (default 0); --bench-cpu C core of siobench (default 1)
+#   --sb-args "ARGS"  extra siobroker flags, e.g. "--recovery-window 120000" (word-split)
 #   --scrape S        siobroker only: GET /metrics every S seconds while siobench runs (a
 #                     Prometheus' load; curl pinned to the bench core), to measure what counting
 #                     and scraping cost (0: none, the default)
@@ -41,7 +42,7 @@ SCENARIO=$1
 shift
 [[ $SCENARIO =~ ^(connect|idle|fanout|echo|polling|cluster)$ ]] || { echo "compare.sh: unknown scenario $SCENARIO" >&2; usage; }
 CLIENTS=1000 EVENTS=20 SIZE=100 RATE=0 WINDOW= DURATION=5 SERVERS=siobroker,node,python PYMAX=2000
-SCPU=0 BCPU=1 JSON=0 KEEP=0 SCRAPE=0 EXTRA=()
+SCPU=0 BCPU=1 JSON=0 KEEP=0 SCRAPE=0 EXTRA=() SB_ARGS=
 while (($#)); do
   case $1 in
     --clients) CLIENTS=${2:?}; shift 2 ;;
@@ -54,6 +55,7 @@ while (($#)); do
     --python-max) PYMAX=${2:?}; shift 2 ;;
     --server-cpu) SCPU=${2:?}; shift 2 ;;
     --bench-cpu) BCPU=${2:?}; shift 2 ;;
+    --sb-args) SB_ARGS=${2?}; shift 2 ;;
     --scrape) SCRAPE=${2:?}; shift 2 ;;
     --json) JSON=1; shift ;;
     --keep-logs) KEEP=1; shift ;;
@@ -117,6 +119,8 @@ start_server() { # KIND PORT LOG [REDIS_URL]: starts one server pinned to $SCPU,
       if [ -n "$redis" ] && "$BIN/siobroker" --help 2>&1 | grep -q -- --cluster-secret; then
         extra+=(--cluster-secret bench-cluster-secret-0123456789)
       fi
+      # shellcheck disable=SC2206 # word-split on purpose
+      extra+=($SB_ARGS)
       taskset -c "$SCPU" "$BIN/siobroker" --listen "127.0.0.1:$port" --namespace /:rooms \
         --log-level "$([ -n "$redis" ] && echo info || echo warn)" "${extra[@]}" >"$log" 2>&1 &
       ;;

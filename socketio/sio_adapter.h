@@ -12,6 +12,25 @@ typedef void (*sio_adapter_result_fn)(json_t *result, const char *err, void *ud)
 /** State of a broadcast with acks that an adapter reports into (see sio_bcast_ack_*). */
 typedef struct sio_bcast_ack sio_bcast_ack;
 
+/** Result of restore_session: session is the adapter's object (borrowed for the call; socketio
+ * keeps a reference while it needs it) with "sid" (string), "rooms" (array of the rooms joined,
+ * without the id room), "data" and "live" (true when the socket may still be connected somewhere:
+ * it did not disconnect cleanly), plus whatever the adapter wants back in replay and evict. When
+ * the session cannot be restored, why says why ("unknown", "expired", "gap", "offset", "error")
+ * and session is NULL, or still names "sid" and "live" so that a live old socket can be evicted. */
+typedef void (*sio_restore_fn)(json_t *session, const char *why, void *ud);
+
+/** Result of replay: entries (borrowed array of [offset, packet] pairs, packet being the EVENT data
+ * [event, args...] without its offset), or NULL and err. */
+typedef void (*sio_replay_fn)(json_t *entries, const char *err, void *ud);
+
+/** What changed in a session (session_update). */
+enum {
+    SIO_SESSION_ROOMS = 1, /**< the socket joined or left a room */
+    SIO_SESSION_DATA = 2,  /**< its data changed */
+    SIO_SESSION_GAP = 4,   /**< it was sent a packet that is not in the log: not restorable */
+};
+
 /** What an adapter implements. `packet` is the EVENT data array [event, args...] (borrowed). */
 typedef struct sio_adapter_ops {
     /** Deliver to the selected sockets of the cluster (local ones with sio_nsp_local_emit). */
@@ -35,6 +54,37 @@ typedef struct sio_adapter_ops {
                              sio_adapter_result_fn cb, void *ud);
     /** Frees the adapter. */
     void (*destroy)(sio_adapter *a);
+
+    /* ---- connection state recovery (docs/recovery.md). All NULL: recovery stays off on the
+     * namespace. The session of a socket is named by sio_socket_pid; every write about it is
+     * guarded by sio_socket_owner, so that a socket whose session moved on (recovered elsewhere)
+     * cannot overwrite its successor's. ---- */
+
+    /** Logs packet (borrowed) in the namespace's packet log, delivers it to the other nodes with its
+     * offset appended to the data (unless o->flags has SIO_BC_LOCAL), and then calls
+     * sio_nsp_log_done(nsp, token, offset) exactly once: at once or later, in the order of the
+     * calls, with offset NULL when the packet could not be logged (the adapter has then tried to
+     * deliver it to the other nodes without offset). socketio delivers it locally in that call. */
+    void (*log_packet)(sio_adapter *a, json_t *packet, const sio_bcast_opts *o, uint64_t token);
+    /** A socket was accepted (a new one, or a recovered one): its session starts (id, rooms, data
+     * as they are now). */
+    void (*session_open)(sio_adapter *a, sio_socket *s);
+    /** What changed in the session of an open socket (SIO_SESSION_*). */
+    void (*session_update)(sio_adapter *a, sio_socket *s, unsigned what);
+    /** The socket disconnects (its rooms and data are still readable): recoverable keeps its
+     * session restorable for the window, else the session is dropped. */
+    void (*session_close)(sio_adapter *a, sio_socket *s, bool recoverable);
+    /** Takes (consumes, so that it is restored at most once) the session pid after checking that
+     * offset is still in the log. cb runs once, maybe before this returns. */
+    void (*restore_session)(sio_adapter *a, const char *pid, const char *offset, sio_restore_fn cb,
+                            void *ud);
+    /** The packets after offset for a socket being restored (s: its rooms are joined), as the
+     * session (from restore_session) selects them, in log order. cb runs once. */
+    void (*replay)(sio_adapter *a, sio_socket *s, json_t *session, const char *offset,
+                   sio_replay_fn cb, void *ud);
+    /** Disconnects, on whichever other node holds it, the socket a session names (it is being
+     * recovered here). */
+    void (*evict)(sio_adapter *a, json_t *session);
 } sio_adapter_ops;
 
 /** Base of every adapter: embed it first in the adapter's own struct. */
@@ -75,6 +125,29 @@ json_t *sio_nsp_local_rooms(sio_nsp *nsp);
  * node). reply (may be NULL when no ack is expected) receives the handler's answer once. */
 void sio_nsp_local_server_event(sio_nsp *nsp, json_t *packet, sio_adapter_result_fn reply,
                                 void *ud);
+
+/* ---- recovery, for adapters ---- */
+
+/* A packet logged with log_packet(token) was logged at offset (copied; NULL: it could not be): it
+ * is delivered to this node's sockets now, and the output that waited behind it follows. */
+void sio_nsp_log_done(sio_nsp *nsp, uint64_t token, const char *offset);
+
+/* As sio_nsp_local_emit, for a packet from the log (another node's): offset (borrowed) is its log
+ * offset, already appended to packet. A non-volatile packet delivered without an offset through
+ * sio_nsp_local_emit marks its recoverable receivers as not restorable (it is not in the log). */
+int sio_nsp_local_emit_at(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
+                          const char *offset);
+
+/* The recovery settings of the namespace's server (0 when recovery is off). */
+uint32_t sio_nsp_recovery_window(const sio_nsp *nsp);
+size_t sio_nsp_recovery_max_packets(const sio_nsp *nsp);
+
+/* The socket's private session id (Node's pid), or NULL when recovery is off. Borrowed. */
+const char *sio_socket_pid(const sio_socket *s);
+/* The token of this incarnation of the socket's session (0 when recovery is off). */
+uint64_t sio_socket_owner(const sio_socket *s);
+/* True when the socket was sent a packet that is not in the log since its session opened. */
+bool sio_socket_gap(const sio_socket *s);
 
 /* True when a local room of that name exists (a socket id counts). */
 bool sio_nsp_has_room(sio_nsp *nsp, const char *room);

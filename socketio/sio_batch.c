@@ -11,6 +11,9 @@
 
 #include <string.h>
 
+/** Longest wait of a batch for the logged packets of its burst (sio_server_end_turn). */
+#define SIO_BATCH_WAIT_MS 2
+
 static char **strv_dup(const char *const *v, size_t n)
 {
     if (!n)
@@ -48,6 +51,11 @@ static bool same_selection(const sio_batch *b, const sio_nsp *nsp, const sio_bca
 
 void batch_deliver(sio_server *srv)
 {
+    srv->batch_wait_since = 0;
+    if (srv->batch_timer) {
+        srv->ops.timer_cancel(srv->host, srv->batch_timer);
+        srv->batch_timer = NULL;
+    }
     sio_batch b = srv->batch;
     if (!b.nsp)
         return;
@@ -87,7 +95,7 @@ void batch_deliver(sio_server *srv)
     strv_free(b.except, b.n_except);
 }
 
-int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
+int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, bool mark_gap)
 {
     sio_server *srv = nsp->srv;
     sio_batch *b = &srv->batch;
@@ -121,6 +129,8 @@ int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
         b->msgs = util_realloc(b->msgs, b->cap_msgs * sizeof *b->msgs);
     }
     sio_encode(SIO_EVENT, nsp->name, -1, packet, &b->msgs[b->n_msgs++]);
+    for (size_t i = 0; mark_gap && i < b->n; i++)
+        recov_gap(b->v[i]);
     return (int)b->live;
 }
 
@@ -137,8 +147,30 @@ void batch_nsp_changed(sio_nsp *nsp)
         batch_deliver(nsp->srv);
 }
 
+static void on_batch_timer(void *arg)
+{
+    sio_server *srv = arg;
+    srv->batch_timer = NULL;
+    batch_deliver(srv);
+}
+
 void sio_server_end_turn(sio_server *srv)
 {
+    /* Logged packets of this burst are still waiting for their offset (connection state recovery
+     * with Redis: they come back one round trip later, maybe over several turns): the batch waits
+     * for them, at most SIO_BATCH_WAIT_MS, so that the burst still leaves in one write per
+     * session. A timer ends the wait if no input comes. */
+    if (srv->batch.nsp && srv->oq_inflight) {
+        uint64_t now = srv->ops.now(srv->host);
+        if (!srv->batch_wait_since)
+            srv->batch_wait_since = now ? now : 1;
+        if (now - srv->batch_wait_since < SIO_BATCH_WAIT_MS) {
+            if (!srv->batch_timer)
+                srv->batch_timer =
+                    srv->ops.timer_start(srv->host, SIO_BATCH_WAIT_MS, on_batch_timer, srv);
+            return;
+        }
+    }
     batch_deliver(srv);
 }
 

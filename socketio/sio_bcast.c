@@ -16,10 +16,16 @@ static void unref_all(sio_socket **v, size_t n)
     util_free(v);
 }
 
-int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
+/* Delivers packet to the local sockets o selects. offset: its log offset, or NULL when it is not
+ * in the log (then, with recovery on, its receivers can no longer be recovered). */
+static int local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, const char *offset)
 {
-    if (nsp->srv->cfg.batch_broadcasts && !(o && (o->flags & SIO_BC_VOLATILE))) {
-        int reached = batch_emit(nsp, packet, o);
+    bool vol = o && (o->flags & SIO_BC_VOLATILE);
+    if (nsp->restoring && !vol)
+        recov_hold_live(nsp, packet, o, offset);
+    bool mark_gap = nsp->recov && !offset && !vol;
+    if (nsp->srv->cfg.batch_broadcasts && !vol) {
+        int reached = batch_emit(nsp, packet, o, mark_gap);
         nsp->srv->deliveries += (uint64_t)reached;
         nsp->srv->stats.broadcasts++;
         return reached;
@@ -29,15 +35,27 @@ int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
     if (n) {
         sio_encoded e;
         sio_encode(SIO_EVENT, nsp->name, -1, packet, &e);
-        bool vol = o && (o->flags & SIO_BC_VOLATILE);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             queued += socket_send(v[i], &e, vol) == 0;
+            if (mark_gap)
+                recov_gap(v[i]);
+        }
         sio_encoded_clear(&e);
     }
     unref_all(v, n);
     nsp->srv->deliveries += queued;
     nsp->srv->stats.broadcasts++;
     return (int)queued;
+}
+
+int sio_nsp_local_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o)
+{
+    return local_emit(nsp, packet, o, NULL);
+}
+
+int sio_nsp_local_emit_at(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, const char *offset)
+{
+    return local_emit(nsp, packet, o, offset);
 }
 
 int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o,
@@ -59,7 +77,7 @@ int sio_nsp_local_emit_ack(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o
             pa->bc = ack;
             bcast_ack_ref(ack);
             socket_add_pending(v[i], pa);
-            socket_send(v[i], &e, false);
+            socket_out(v[i], &e, false);
         }
         sio_encoded_clear(&e);
     }
@@ -280,7 +298,11 @@ int sio_nsp_emit(sio_nsp *nsp, const sio_bcast_opts *o, const char *event, json_
         return -1;
     }
     json_t *data = event_data(event, args);
-    int n = is_local(o) ? sio_nsp_local_emit(nsp, data, o)
+    int n;
+    if (nsp->recov && !(o && (o->flags & SIO_BC_VOLATILE)))
+        n = recov_emit_bcast(nsp, data, o); /* logged, delivered with its offset */
+    else
+        n = is_local(o) ? sio_nsp_local_emit(nsp, data, o)
                         : nsp->adapter->ops->broadcast(nsp->adapter, data, o);
     json_decref(data);
     return n;
@@ -535,6 +557,7 @@ static void mem_server_side_emit(sio_adapter *a, json_t *packet, uint32_t timeou
 
 static void mem_destroy(sio_adapter *a)
 {
+    memlog_free(((mem_adapter *)a)->log);
     util_free(a);
 }
 
@@ -550,11 +573,34 @@ static const sio_adapter_ops k_memory_ops = {
     .destroy = mem_destroy,
 };
 
+/* The same, with connection state recovery from memory (sio_memlog.c). */
+static const sio_adapter_ops k_memory_recovery_ops = {
+    .broadcast = mem_broadcast,
+    .broadcast_ack = mem_broadcast_ack,
+    .sockets_join = mem_join,
+    .sockets_leave = mem_leave,
+    .disconnect_sockets = mem_disconnect,
+    .fetch_sockets = mem_fetch,
+    .all_rooms = mem_all_rooms,
+    .server_side_emit = mem_server_side_emit,
+    .destroy = mem_destroy,
+    .log_packet = memlog_log_packet,
+    .session_open = memlog_session_open,
+    .session_close = memlog_session_close,
+    .restore_session = memlog_restore,
+    .replay = memlog_replay,
+};
+
 sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud)
 {
     (void)ud;
-    sio_adapter *a = util_calloc(1, sizeof *a);
-    a->ops = &k_memory_ops;
-    a->nsp = nsp;
-    return a;
+    mem_adapter *a = util_calloc(1, sizeof *a);
+    a->base.nsp = nsp;
+    if (nsp->srv->cfg.recovery_window_ms) {
+        a->base.ops = &k_memory_recovery_ops;
+        a->log = memlog_new(nsp);
+    } else {
+        a->base.ops = &k_memory_ops;
+    }
+    return &a->base;
 }

@@ -46,6 +46,8 @@ struct sio_nsp {
     int64_t next_ack_id;              /**< namespace-wide, as Node's nsp._ids */
     sio_server_event_fn server_event; /**< handler of server-side events, or NULL */
     void *server_event_ud;
+    bool recov;            /**< recovery is on here (the server's window, and the adapter logs) */
+    sio_socket *restoring; /**< sockets being restored: live packets are held for them */
 };
 
 /** An ack the server waits for from one socket. */
@@ -58,6 +60,42 @@ typedef struct sio_pending_ack {
     void *timer;       /**< host timer or NULL */
     sio_bcast_ack *bc; /**< broadcast ack (holds a reference), or NULL */
 } sio_pending_ack;
+
+/** A packet held for a socket being restored: its data, offset appended when it has one. */
+typedef struct sio_held_pkt {
+    json_t *data;                /**< reference */
+    char offset[SIO_OFFSET_MAX]; /**< "" when the packet is not in the log */
+} sio_held_pkt;
+
+/** The phase of a socket's restore (sio_recovery.c). */
+enum { RESTORE_NONE, RESTORE_LOOKUP, RESTORE_REPLAY, RESTORE_HANDLER };
+
+/** A socket's recovery state, allocated for every socket of a namespace with recovery on. */
+typedef struct sio_recov {
+    char pid[SIO_SOCKET_ID_LEN + 1]; /**< the private session id (Node's pid) */
+    uint64_t owner;                  /**< this incarnation of the session (guards its writes) */
+    bool recovered;                  /**< restored from a session */
+    bool open;                       /**< the adapter holds its session (session_open called) */
+    bool gap;                        /**< sent a packet that is not in the log */
+    int phase;                       /**< RESTORE_*: RESTORE_HANDLER = replayed, handler runs */
+    json_t *session;                 /**< while restoring: the adapter's session */
+    char *offset;                    /**< while restoring: the client's offset (owned) */
+    sio_held_pkt *pkts;              /**< while restoring: replayed, then live packets, in order */
+    size_t n_pkts, cap_pkts;
+    uint64_t last_a, last_b; /**< the newest offset the client has or was replayed */
+    json_t *auth;            /**< while restoring: the CONNECT auth */
+    bool overflow;           /**< while restoring: more live packets than the log keeps */
+    bool aborted;            /**< the client went while the adapter was asked */
+    uint64_t started;        /**< host time the restore began (for the log) */
+    sio_socket *rnext;       /**< in nsp->restoring */
+} sio_recov;
+
+/** An emit made while the socket connects: sent after the CONNECT reply. With recovery on, a
+ * loggable emit keeps its data (logged then) instead of being encoded. */
+typedef struct sio_hold {
+    sio_encoded e;
+    json_t *logged; /**< reference, or NULL */
+} sio_hold;
 
 /** A session's handshake details as compact JSON text (without auth), shared, refcounted, by the
  * client and its sockets; the json_t forms are built only when a getter asks for them. */
@@ -90,14 +128,16 @@ struct sio_socket {
     bool deferring; /**< the connect handler called sio_socket_defer_connect */
     bool deferred;  /**< a deferred connect awaits sio_socket_accept / _refuse / _drop_connect */
     sio_socket *pend_next; /**< in client->pending while deferred */
-    sio_encoded *held;     /**< emits made during the connect handler */
+    sio_hold *held;        /**< emits made during the connect handler */
     size_t n_held;
+    sio_recov *rec; /**< recovery state, or NULL when recovery is off */
     sio_pending_ack *acks;
     uint64_t mark;   /**< broadcast dedupe stamp */
     uint64_t except; /**< broadcast exclusion stamp */
 };
 
 struct sio_client {
+    int refs; /**< 1 until closed, plus one per queued output item (sio_recovery.c) */
     sio_server *srv;
     void *conn;
     sio_decoder *dec;
@@ -161,8 +201,18 @@ struct sio_server {
     uint64_t epoch;
     uint64_t deliveries; /**< sockets reached by local broadcasts, ever (sio_server_deliveries) */
     sio_batch batch;
-    sio_server_stats stats;  /**< counters (deliveries is the field above) */
-    sio_server_observer obs; /**< sio_server_observe */
+    /* Output ordered behind logged packets (sio_recovery.c): while a packet this node logs waits
+     * for its offset, what handlers send after it waits too, in order. */
+    struct sio_outq *oq_head, *oq_tail;
+    uint64_t next_token;
+    int oq_pumping;
+    int oq_delivered;          /**< what the last logged broadcast delivered when it ran */
+    uint64_t oq_last_token;    /**< ... and its token */
+    size_t oq_inflight;        /**< logged packets waiting for their offset */
+    uint64_t batch_wait_since; /**< host time the open batch began waiting for them (0: not) */
+    void *batch_timer;         /**< delivers the open batch when the wait is over */
+    sio_server_stats stats;    /**< counters (deliveries is the field above) */
+    sio_server_observer obs;   /**< sio_server_observe */
     void *obs_ud;
 };
 
@@ -170,7 +220,18 @@ struct sio_server {
 sio_socket *socket_new(sio_nsp *nsp, sio_client *c);
 void socket_ref(sio_socket *s);
 void socket_unref(sio_socket *s);
+/* Sends e to the socket's client now (a delivery: broadcasts, the ordered output queue). */
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_);
+/* The same for a client (-1 once it is closing). */
+int client_send(sio_client *c, const sio_encoded *e, bool volatile_);
+/* Sends e to the client of s in the order of the calls that produce output (handlers' emits,
+ * acks, replies): behind the logged packets still waiting for their offset (sio_recovery.c). */
+int socket_out(sio_socket *s, const sio_encoded *e, bool volatile_);
+/* Accepts s: it joins its namespace, gets the CONNECT reply, then what was emitted while it
+ * connected. */
+void connect_accepted(sio_socket *s);
+/* Undoes what a connect handler did to a socket that will not connect. */
+void connect_undo(sio_socket *s);
 void socket_connect(sio_socket *s, const json_t *auth);
 /* The client of a deferred socket goes (reason): the socket leaves client->pending, loses its
  * client and the disconnect handler is told; the deferral still holds its reference. */
@@ -181,6 +242,8 @@ void socket_on_ack(sio_socket *s, json_t *data, int64_t id);
 void socket_add_pending(sio_socket *s, sio_pending_ack *pa);
 
 /* sio_rooms.c */
+/* Number of local sockets o selects (rooms_select without collecting them). */
+size_t rooms_count(sio_nsp *nsp, const sio_bcast_opts *o);
 void rooms_join(sio_socket *s, const char *room);
 void rooms_leave(sio_socket *s, const char *room);
 void rooms_leave_all(sio_socket *s);
@@ -191,7 +254,7 @@ sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n);
 /* sio_batch.c */
 /* Adds a non-volatile local broadcast to the open batch (delivering that one first if its
  * selection differs). Returns the count of sockets it will reach, as sio_nsp_local_emit. */
-int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o);
+int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, bool mark_gap);
 /* Delivers and closes the open batch, if any. */
 void batch_deliver(sio_server *srv);
 /* Before anything else is sent to c (or c is closed): delivers the open batch if it targets c. */
@@ -209,5 +272,62 @@ sio_adapter *memory_adapter_new(sio_nsp *nsp, void *ud);
 void client_dispatch_begin(sio_client *c);
 void client_dispatch_end(sio_client *c);
 json_t *event_data(const char *event, json_t *args);
+void client_ref(sio_client *c);
+void client_unref(sio_client *c);
+
+/* sio_recovery.c: connection state recovery (docs/recovery.md) and the ordered output queue */
+/* Gives s its recovery state when its namespace has recovery on. */
+void recov_socket_init(sio_socket *s);
+void recov_socket_free(sio_socket *s);
+/* Sends (or queues behind the logged packets in flight) e to c. */
+int out_send(sio_client *c, const sio_encoded *e, bool volatile_);
+/* Asks the host to close c (or queues the close behind the output in flight). */
+void out_close(sio_client *c, const char *reason);
+/* With recovery on, an emit to s (connected) or a broadcast that the log must keep: logs it, and
+ * delivers it once logged. Returns what sio_nsp_emit / sio_socket_emit return. */
+int recov_emit_direct(sio_socket *s, json_t *data);
+int recov_emit_bcast(sio_nsp *nsp, json_t *data, const sio_bcast_opts *o);
+/* A CONNECT with auth {pid, offset}: starts restoring a session. Returns false when the CONNECT is
+ * a normal one. */
+bool recov_connect(sio_client *c, sio_nsp *nsp, const json_t *auth);
+/* The copy of auth a socket keeps: without the recovery fields when recovery is on. */
+json_t *recov_auth_copy(const sio_socket *s, const json_t *auth);
+/* connect_accepted for a socket being restored: leaves the restoring list and sends what was held
+ * (after its CONNECT reply). */
+void recov_accepted(sio_socket *s);
+/* The socket's session starts / changes / ends (adapter calls guarded by the session state). */
+void recov_opened(sio_socket *s);
+void recov_changed(sio_socket *s, unsigned what);
+void recov_closing(sio_socket *s, const char *reason);
+/* A socket being restored does not connect after all (refused, or its client went). */
+void recov_restore_undo(sio_socket *s);
+/* The client of a pending socket goes: returns true when s was still being looked up or replayed
+ * (no handler has seen it), after saving its session back for a later attempt. */
+bool recov_pending_abort(sio_socket *s);
+/* s was sent a packet the log does not have. */
+void recov_gap(sio_socket *s);
+/* Holds a live packet for the sockets of nsp being restored that o selects. */
+void recov_hold_live(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, const char *offset);
+/* True when a socket of nsp being restored has that id. */
+bool recov_restoring_id(sio_nsp *nsp, const char *id);
+/* Frees what the output queue holds (server teardown). */
+void recov_server_free(sio_server *srv);
+
+/* sio_memlog.c: the in-memory adapter's recovery (its sessions and packet ring) */
+typedef struct memlog memlog;
+/** The in-memory adapter. */
+typedef struct mem_adapter {
+    sio_adapter base;
+    memlog *log; /**< NULL when recovery is off */
+} mem_adapter;
+memlog *memlog_new(sio_nsp *nsp);
+void memlog_free(memlog *m);
+void memlog_log_packet(sio_adapter *a, json_t *packet, const sio_bcast_opts *o, uint64_t token);
+void memlog_session_open(sio_adapter *a, sio_socket *s);
+void memlog_session_close(sio_adapter *a, sio_socket *s, bool recoverable);
+void memlog_restore(sio_adapter *a, const char *pid, const char *offset, sio_restore_fn cb,
+                    void *ud);
+void memlog_replay(sio_adapter *a, sio_socket *s, json_t *session, const char *offset,
+                   sio_replay_fn cb, void *ud);
 
 #endif

@@ -718,3 +718,28 @@ int sio_json_append(util_buf *out, const json_t *v, size_t flags)
     out->len = mark;
     return -1;
 }
+
+bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b)
+{
+    uint64_t v[2] = {0, 0};
+    const char *p = s;
+    for (int k = 0; k < 2; k++) {
+        const char *start = p;
+        while (*p >= '0' && *p <= '9') {
+            uint64_t d = (uint64_t)(*p - '0');
+            if (v[k] > (UINT64_MAX - d) / 10)
+                return false;
+            v[k] = v[k] * 10 + d;
+            p++;
+        }
+        if (p == start || p - start > 20)
+            return false;
+        if (k == 0 && *p++ != '-')
+            return false;
+    }
+    if (*p)
+        return false;
+    *a = v[0];
+    *b = v[1];
+    return true;
+}

@@ -103,4 +103,12 @@ void sio_encoded_clear(sio_encoded *e);
  * jansson cannot write v (NULL, a key that is not UTF-8): out is then as it was. */
 int sio_json_append(util_buf *out, const json_t *v, size_t flags);
 
+/** Longest recovery offset text ("A-B", two uint64) with its NUL. */
+#define SIO_OFFSET_MAX 44
+
+/* Parses a connection state recovery offset "A-B" (two decimal numbers of at most 20 digits, as a
+ * Redis stream id), the string a logged packet carries as its last argument. Returns true and
+ * fills *a, *b when s is one. */
+bool sio_offset_parse(const char *s, uint64_t *a, uint64_t *b);
+
 #endif

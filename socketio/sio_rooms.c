@@ -34,6 +34,7 @@ void rooms_join(sio_socket *s, const char *room)
         s->rooms = util_realloc(s->rooms, s->cap_rooms * sizeof *s->rooms);
     }
     s->rooms[s->n_rooms++] = r;
+    recov_changed(s, SIO_SESSION_ROOMS);
     if (s->connected && nsp->srv->obs.joined)
         nsp->srv->obs.joined(s, room, nsp->srv->obs_ud);
 }
@@ -66,6 +67,7 @@ void rooms_leave(sio_socket *s, const char *room)
             if (s->connected && srv->obs.left)
                 srv->obs.left(s, r->name, srv->obs_ud);
             room_drop_member(s->nsp, r, s);
+            recov_changed(s, SIO_SESSION_ROOMS);
             return;
         }
     }
@@ -75,10 +77,13 @@ void rooms_leave_all(sio_socket *s)
 {
     if (s->n_rooms)
         batch_nsp_changed(s->nsp);
+    bool changed = s->n_rooms > 0;
     while (s->n_rooms) {
         sio_room *r = s->rooms[--s->n_rooms];
         room_drop_member(s->nsp, r, s);
     }
+    if (changed)
+        recov_changed(s, SIO_SESSION_ROOMS);
 }
 
 bool sio_nsp_has_room(sio_nsp *nsp, const char *room)
@@ -87,7 +92,7 @@ bool sio_nsp_has_room(sio_nsp *nsp, const char *room)
         return true;
     sio_socket *s = NULL;
     HASH_FIND_STR(nsp->sockets, room, s);
-    return s != NULL;
+    return s != NULL || (nsp->restoring && recov_restoring_id(nsp, room));
 }
 
 typedef struct selection {
@@ -134,6 +139,33 @@ static void mark_except(sio_socket *s, void *ud)
 static void add_selected(sio_socket *s, void *ud)
 {
     sel_add(ud, s);
+}
+
+static void count_selected(sio_socket *s, void *ud)
+{
+    selection *sel = ud;
+    if (!s->connected || s->except == sel->stamp || s->mark == sel->stamp)
+        return;
+    s->mark = sel->stamp;
+    sel->n++;
+}
+
+size_t rooms_count(sio_nsp *nsp, const sio_bcast_opts *o)
+{
+    selection sel = {NULL, 0, 0, ++nsp->srv->epoch};
+    for (size_t i = 0; o && i < o->n_except; i++)
+        each_in_room(nsp, o->except[i], mark_except, &sel.stamp);
+    if (!o || o->n_rooms == 0) {
+        sio_socket *s, *tmp;
+        HASH_ITER(hh, nsp->sockets, s, tmp)
+        {
+            count_selected(s, &sel);
+        }
+    } else {
+        for (size_t i = 0; i < o->n_rooms; i++)
+            each_in_room(nsp, o->rooms[i], count_selected, &sel);
+    }
+    return sel.n;
 }
 
 sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n)

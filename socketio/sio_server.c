@@ -21,6 +21,8 @@ void sio_server_config_defaults(sio_server_config *cfg)
     cfg->attachment_timeout_ms = 30000;
     cfg->max_ignored_packets = 100;
     cfg->batch_broadcasts = false;
+    cfg->recovery_window_ms = 0;
+    cfg->recovery_max_packets = 10000;
 }
 
 sio_server *sio_server_new(const sio_server_config *cfg, const sio_host_ops *ops, void *host)
@@ -39,6 +41,7 @@ void sio_server_free(sio_server *srv)
     if (!srv)
         return;
     batch_deliver(srv); /* releases what it holds: every client is closed by now */
+    recov_server_free(srv);
     sio_nsp *nsp, *tmp;
     HASH_ITER(hh, srv->nsps, nsp, tmp)
     {
@@ -102,6 +105,14 @@ sio_nsp *sio_server_of(sio_server *srv, const char *name, const sio_nsp_handlers
         HASH_ADD_KEYPTR(hh, srv->nsps, nsp->name, strlen(nsp->name), nsp);
         nsp->adapter = srv->adapter_factory ? srv->adapter_factory(nsp, srv->adapter_ud)
                                             : memory_adapter_new(nsp, NULL);
+        const sio_adapter_ops *ops = nsp->adapter->ops;
+        nsp->recov =
+            srv->cfg.recovery_window_ms && ops->log_packet && ops->restore_session && ops->replay;
+        if (srv->cfg.recovery_window_ms && !nsp->recov)
+            UTIL_LOGW(UTIL_SUB_SOCKETIO,
+                      "%s: its adapter keeps no packet log: connection state "
+                      "recovery is off here",
+                      name);
     }
     if (h) {
         nsp->h = *h;
@@ -158,12 +169,17 @@ json_t *event_data(const char *event, json_t *args)
 
 /* ---- clients ---- */
 
-static void client_free(sio_client *c)
+void client_ref(sio_client *c)
 {
-    if (c->connect_timer)
-        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
-    if (c->attachment_timer)
-        c->srv->ops.timer_cancel(c->srv->host, c->attachment_timer);
+    c->refs++;
+}
+
+/* The client's memory goes with its last reference (output queued for it holds one); its timers
+ * were cancelled when it closed. */
+void client_unref(sio_client *c)
+{
+    if (--c->refs > 0)
+        return;
     sio_decoder_free(c->dec);
     json_decref(c->hs);
     hs_text_unref(c->hs_text);
@@ -177,13 +193,14 @@ static void on_connect_timeout(void *arg)
     if (!c->sockets && !c->close_reason) {
         UTIL_LOGI_RL(UTIL_SUB_SOCKETIO, "no namespace connected within %u ms: closing the session",
                      c->srv->cfg.connect_timeout_ms);
-        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+        out_close(c, "forced close");
     }
 }
 
 sio_client *sio_client_open(sio_server *srv, void *conn, sio_handshake_info *hs)
 {
     sio_client *c = util_calloc(1, sizeof *c);
+    c->refs = 1;
     c->srv = srv;
     c->conn = conn;
     c->dec = sio_decoder_new(&srv->cfg.limits);
@@ -225,7 +242,15 @@ static void client_finish_close(sio_client *c, const char *reason)
         sio_socket *s = c->sockets;
         socket_closed(s, reason, false);
     }
-    client_free(c);
+    if (c->connect_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->connect_timer);
+        c->connect_timer = NULL;
+    }
+    if (c->attachment_timer) {
+        c->srv->ops.timer_cancel(c->srv->host, c->attachment_timer);
+        c->attachment_timer = NULL;
+    }
+    client_unref(c);
 }
 
 void client_dispatch_begin(sio_client *c)
@@ -274,8 +299,7 @@ static void send_connect_error(sio_client *c, const char *nsp, const char *messa
     sio_encoded e;
     sio_encode(SIO_CONNECT_ERROR, nsp, -1, body, &e);
     json_decref(body);
-    batch_before_send(c);
-    c->srv->ops.send(c->conn, e.text, false, c->srv->host);
+    out_send(c, &e, false);
     sio_encoded_clear(&e);
 }
 
@@ -387,8 +411,10 @@ static void handle_connect(sio_client *c, sio_packet *p)
                          p->nsp);
         return;
     }
-    sio_socket *s = socket_new(nsp, c);
     json_t *auth = p->data && json_is_object(p->data) ? p->data : NULL;
+    if (recov_connect(c, nsp, auth))
+        return; /* a session to restore: the connect goes on once it is found (or not) */
+    sio_socket *s = socket_new(nsp, c);
     socket_connect(s, auth);
     socket_unref(s);
 }

@@ -69,6 +69,13 @@ typedef struct sio_server_config {
     /** Batch local broadcasts within a host turn (false): a host that sets it calls
      * sio_server_end_turn at the end of every turn, before it writes queued output. */
     bool batch_broadcasts;
+    /** Connection state recovery (Socket.IO 4.6's connectionStateRecovery; docs/recovery.md): a
+     * socket whose connection breaks keeps its id, rooms and data for this long, and gets every
+     * packet it missed when it comes back (its maxDisconnectionDuration). 0: off (the default).
+     * Takes effect on namespaces whose adapter logs packets (the in-memory and Redis ones do). */
+    uint32_t recovery_window_ms;
+    /** Most packets each namespace's recovery log keeps (10000). */
+    size_t recovery_max_packets;
 } sio_server_config;
 
 /** The window max_ignored_packets counts in. */
@@ -275,6 +282,16 @@ json_t *sio_socket_data_json(sio_socket *s);
 void *sio_socket_userdata(const sio_socket *s);
 void sio_socket_set_userdata(sio_socket *s, void *p);
 bool sio_socket_connected(const sio_socket *s);
+/* True when the socket was recovered (connection state recovery): it kept the id, rooms and data
+ * it had before its connection broke, and gets the packets it missed right after its CONNECT. Set
+ * before the connect handler runs. Always false while recovery is off. */
+bool sio_socket_recovered(const sio_socket *s);
+/* Replaces the socket's data (reference stolen; NULL means {}), and tells the adapter so that,
+ * with recovery on, the new data survives the loss of this node. */
+void sio_socket_set_data(sio_socket *s, json_t *data);
+/* Tells the adapter that the object sio_socket_data_json returned was changed in place. Without
+ * this call a change is saved for recovery only when the socket disconnects cleanly. */
+void sio_socket_data_changed(sio_socket *s);
 
 /* Emits event with args (array; reference stolen; NULL = none) to this socket. Returns 0, or -1 if
  * the event name is reserved or the socket is gone. */

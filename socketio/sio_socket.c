@@ -24,6 +24,7 @@ sio_socket *socket_new(sio_nsp *nsp, sio_client *c)
     s->nsp = nsp;
     s->client = c;
     s->hs_text = hs_text_ref(c->hs_text);
+    recov_socket_init(s);
     return s;
 }
 
@@ -56,10 +57,13 @@ void socket_unref(sio_socket *s)
 {
     if (--s->refs > 0)
         return;
-    for (size_t i = 0; i < s->n_held; i++)
-        sio_encoded_clear(&s->held[i]);
+    for (size_t i = 0; i < s->n_held; i++) {
+        sio_encoded_clear(&s->held[i].e);
+        json_decref(s->held[i].logged);
+    }
     util_free(s->held);
     util_free(s->rooms);
+    recov_socket_free(s);
     json_decref(s->handshake);
     json_decref(s->auth);
     hs_text_unref(s->hs_text);
@@ -69,8 +73,12 @@ void socket_unref(sio_socket *s)
 
 int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
 {
-    sio_client *c = s->client;
-    if (!c || c->close_reason)
+    return s->client ? client_send(s->client, e, volatile_) : -1;
+}
+
+int client_send(sio_client *c, const sio_encoded *e, bool volatile_)
+{
+    if (c->close_reason)
         return -1;
     batch_before_send(c);
     sio_server *srv = c->srv;
@@ -98,16 +106,33 @@ int socket_send(sio_socket *s, const sio_encoded *e, bool volatile_)
     return 0;
 }
 
+int socket_out(sio_socket *s, const sio_encoded *e, bool volatile_)
+{
+    return s->client ? out_send(s->client, e, volatile_) : -1;
+}
+
+/* Holds an emit while the connect handler runs: *e (taken; may be zeroed) or logged data (a
+ * reference taken). */
+static void hold(sio_socket *s, sio_encoded *e, json_t *logged)
+{
+    s->held = util_realloc(s->held, (s->n_held + 1) * sizeof *s->held);
+    sio_hold *h = &s->held[s->n_held++];
+    memset(h, 0, sizeof *h);
+    if (e) {
+        h->e = *e;
+        memset(e, 0, sizeof *e);
+    }
+    h->logged = logged;
+}
+
 /* Sends e now, or holds it while the connect handler runs. Takes ownership of *e. */
 static int socket_send_or_hold(sio_socket *s, sio_encoded *e)
 {
     if (s->connecting) {
-        s->held = util_realloc(s->held, (s->n_held + 1) * sizeof *s->held);
-        s->held[s->n_held++] = *e;
-        memset(e, 0, sizeof *e);
+        hold(s, e, NULL);
         return 0;
     }
-    int rc = socket_send(s, e, false);
+    int rc = socket_out(s, e, false);
     sio_encoded_clear(e);
     return rc;
 }
@@ -116,16 +141,19 @@ static void pending_fire(sio_pending_ack *pa, json_t *args, const char *err);
 
 /* Undoes what a connect handler did to a socket that will not connect: rooms left, server acks it
  * asked fired with an error. */
-static void connect_undo(sio_socket *s)
+void connect_undo(sio_socket *s)
 {
     rooms_leave_all(s);
+    recov_restore_undo(s);
     while (s->acks) { /* acks asked from inside a refused connect handler */
         sio_pending_ack *pa = s->acks;
         s->acks = pa->next;
         pending_fire(pa, NULL, SIO_REASON_SERVER_NSP_DISCONNECT);
     }
-    for (size_t i = 0; i < s->n_held; i++)
-        sio_encoded_clear(&s->held[i]);
+    for (size_t i = 0; i < s->n_held; i++) {
+        sio_encoded_clear(&s->held[i].e);
+        json_decref(s->held[i].logged);
+    }
     util_free(s->held);
     s->held = NULL;
     s->n_held = 0;
@@ -140,8 +168,7 @@ static void connect_refused(sio_socket *s, const char *message, const json_t *da
     sio_client *c = s->client;
     connect_undo(s);
     if (!c->close_reason && close_session) {
-        batch_before_send(c);
-        c->srv->ops.close(c->conn, "forced close", c->srv->host);
+        out_close(c, "forced close");
     } else if (!c->close_reason) {
         json_t *body = json_object();
         json_object_set_new(body, "message", json_string(message));
@@ -150,7 +177,7 @@ static void connect_refused(sio_socket *s, const char *message, const json_t *da
         sio_encoded e;
         sio_encode(SIO_CONNECT_ERROR, s->nsp->name, -1, body, &e);
         json_decref(body);
-        socket_send(s, &e, false);
+        socket_out(s, &e, false);
         sio_encoded_clear(&e);
     }
     UTIL_LOGD(UTIL_SUB_SOCKETIO, "connect to %s refused: %s", s->nsp->name,
@@ -160,7 +187,7 @@ static void connect_refused(sio_socket *s, const char *message, const json_t *da
 
 /* Accepts s: it joins its namespace, gets the CONNECT reply, then what was emitted to it while
  * connecting; the session's connect timeout stops. */
-static void connect_accepted(sio_socket *s)
+void connect_accepted(sio_socket *s)
 {
     sio_nsp *nsp = s->nsp;
     sio_client *c = s->client;
@@ -176,22 +203,32 @@ static void connect_accepted(sio_socket *s)
         c->connect_timer = NULL;
     }
 
-    json_t *body = json_pack("{s:s}", "sid", s->id);
+    /* With recovery on, the private id the client keeps to recover the session (Node's pid). */
+    json_t *body = s->rec ? json_pack("{s:s,s:s}", "sid", s->id, "pid", s->rec->pid)
+                          : json_pack("{s:s}", "sid", s->id);
     sio_encoded e;
     sio_encode(SIO_CONNECT, nsp->name, -1, body, &e);
     json_decref(body);
-    socket_send(s, &e, false);
+    socket_out(s, &e, false);
     sio_encoded_clear(&e);
-    for (size_t i = 0; i < s->n_held; i++) {
-        socket_send(s, &s->held[i], false);
-        sio_encoded_clear(&s->held[i]);
-    }
-    util_free(s->held);
+    if (s->rec && s->rec->phase == RESTORE_HANDLER)
+        recov_accepted(s); /* the missed packets, before anything newer */
+    sio_hold *held = s->held;
+    size_t n_held = s->n_held;
     s->held = NULL;
     s->n_held = 0;
+    for (size_t i = 0; i < n_held; i++) {
+        if (held[i].logged)
+            recov_emit_direct(s, held[i].logged);
+        else
+            socket_out(s, &held[i].e, false);
+        sio_encoded_clear(&held[i].e);
+    }
+    util_free(held);
+    recov_opened(s);
     /* Per namespace connect, which a client can repeat at will: limited (per kind). */
-    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s connected to %s", s->id,
-                nsp->name);
+    UTIL_LOG_RL(UTIL_SUB_SOCKETIO, UTIL_LOG_INFO, 50, 10000, "socket %s connected to %s%s", s->id,
+                nsp->name, sio_socket_recovered(s) ? " (recovered)" : "");
     nsp->srv->stats.connects++;
     if (nsp->srv->obs.connected)
         nsp->srv->obs.connected(s, nsp->srv->obs_ud);
@@ -203,6 +240,10 @@ void socket_pending_abort(sio_socket *s, const char *reason)
     if (c && c->pending)
         LL_DELETE2(c->pending, s, pend_next); /* a no-op when s is not in the list */
     s->pend_next = NULL;
+    if (recov_pending_abort(s)) { /* still being restored: no handler has seen it */
+        s->client = NULL;
+        return;
+    }
     connect_undo(s);
     UTIL_LOGD(UTIL_SUB_SOCKETIO, "deferred connect of %s to %s abandoned: %s", s->id, s->nsp->name,
               reason);
@@ -218,7 +259,8 @@ void socket_connect(sio_socket *s, const json_t *auth)
     sio_nsp *nsp = s->nsp;
     sio_client *c = s->client;
     /* The socket's handshake object is built only if asked for (sio_socket_handshake). */
-    s->auth = auth ? json_deep_copy(auth) : NULL;
+    json_decref(s->auth);
+    s->auth = recov_auth_copy(s, auth);
     sio_reject rej = {false, NULL, NULL};
     bool ok = true;
     s->connecting = true;
@@ -365,9 +407,10 @@ void socket_closed(sio_socket *s, const char *reason, bool notify_client)
     if (notify_client && c && !c->close_reason) {
         sio_encoded e;
         sio_encode(SIO_DISCONNECT, nsp->name, -1, NULL, &e);
-        socket_send(s, &e, false);
+        socket_out(s, &e, false);
         sio_encoded_clear(&e);
     }
+    recov_closing(s, reason); /* before its rooms are left: the session keeps them */
     rooms_leave_all(s);
     HASH_DEL(nsp->sockets, s);
     nsp->n_sockets--;
@@ -445,7 +488,7 @@ void sio_ack_send(sio_ack *ack, json_t *args)
         json_t *data = args ? args : json_array();
         sio_encoded e;
         sio_encode(SIO_ACK, s->nsp->name, ack->id, data, &e);
-        socket_send(s, &e, false);
+        socket_out(s, &e, false);
         sio_encoded_clear(&e);
         json_decref(data);
     } else {
@@ -530,6 +573,14 @@ static int emit_packet(sio_socket *s, const char *event, json_t *args, int64_t i
         return -1;
     }
     json_t *data = event_data(event, args);
+    if (id < 0 && s->rec) {
+        /* Logged (Node's socket.emit goes through adapter.broadcast when recovery is on). */
+        if (s->connecting) {
+            hold(s, NULL, data);
+            return 0;
+        }
+        return recov_emit_direct(s, data);
+    }
     sio_encoded e;
     sio_encode(SIO_EVENT, s->nsp->name, id, data, &e);
     json_decref(data);
@@ -580,10 +631,8 @@ void sio_socket_disconnect(sio_socket *s, bool close)
          * Engine.IO session is closed ("forced close"). */
         while (c->sockets)
             socket_closed(c->sockets, SIO_REASON_SERVER_NSP_DISCONNECT, true);
-        if (!c->close_reason) { /* not when the session is already being torn down */
-            batch_before_send(c);
-            c->srv->ops.close(c->conn, "forced close", c->srv->host);
-        }
+        if (!c->close_reason) /* not when the session is already being torn down */
+            out_close(c, "forced close");
         return;
     }
     socket_closed(s, SIO_REASON_SERVER_NSP_DISCONNECT, true);

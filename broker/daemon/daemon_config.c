@@ -201,6 +201,20 @@ static int set_size(size_t *dst, const char *v, unsigned long long min, unsigned
     return 0;
 }
 
+static int set_recovery_window(void *p, const char *v, char *err, size_t errlen)
+{
+    unsigned long long x;
+    if (util_parse_uint(v, 0, 86400000, &x, err, errlen))
+        return -1;
+    ((daemon_config *)p)->sio.recovery_window_ms = (uint32_t)x;
+    return 0;
+}
+
+static int set_recovery_max_packets(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_size(&((daemon_config *)p)->sio.recovery_max_packets, v, 1, 10000000, err, errlen);
+}
+
 static int set_max_attachments(void *p, const char *v, char *err, size_t errlen)
 {
     return set_size(&((daemon_config *)p)->sio.limits.max_attachments, v, 0, 1000, err, errlen);
@@ -661,6 +675,13 @@ static const util_option k_options[] = {
      set_max_depth},
     {"--max-event-name", "SIO_MAX_EVENT_NAME", "BYTES", "256", "length of an event name",
      set_max_event_name},
+    {"--recovery-window", "SIO_RECOVERY_WINDOW_MS", "MS", "0",
+     "connection state recovery: how long a broken connection's socket (id, rooms, data, missed "
+     "packets) can be recovered (0: off; docs/recovery.md)",
+     set_recovery_window},
+    {"--recovery-max-packets", "SIO_RECOVERY_MAX_PACKETS", "N", "10000",
+     "connection state recovery: most packets each namespace's log keeps",
+     set_recovery_max_packets},
     {"--max-room-name", "SIO_MAX_ROOM_NAME", "BYTES", "128", "rooms policy: length of a room name",
      set_max_room_name},
     {"--max-rooms-per-socket", "SIO_MAX_ROOMS_PER_SOCKET", "N", "64",

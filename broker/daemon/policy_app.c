@@ -6,6 +6,7 @@
 
 #include "app_answer.h"
 #include "app_bridge.h"
+#include "sio_adapter.h"
 #include "util_alloc.h"
 #include "util_log.h"
 
@@ -35,6 +36,7 @@ typedef struct app_pending {
 
 /** The policy's state of one socket; lives until its last call is answered. */
 typedef struct app_sock {
+    bool recovered; /**< connection state recovery restored the socket (its data came back) */
     app_policy *p;
     sio_socket *s;        /**< while connected (NULL once gone) */
     sio_socket *deferred; /**< the deferred connect still to answer, or NULL */
@@ -66,6 +68,14 @@ typedef struct app_sock {
     } while (0)
 
 /* ---- applying a plan ------------------------------------------------------------------------- */
+
+/* The socket's data is also the Socket.IO socket's when recovery is on, so that it survives the
+ * loss of this node and comes back with a recovered socket (sio_socket_set_data saves it). */
+static void mirror_data(app_sock *a)
+{
+    if (a->s && sio_socket_pid(a->s))
+        sio_socket_set_data(a->s, json_incref(a->data));
+}
 
 /* Fills v[] with the strings of a rooms array (borrowed) and returns their count. */
 static size_t room_list(json_t *rooms, const char **v)
@@ -114,6 +124,7 @@ static void apply_plan(app_sock *a, json_t *plan, sio_ack **ack)
         } else if (strcmp(type, "set_data") == 0) {
             json_decref(a->data);
             a->data = json_incref(json_object_get(act, "data"));
+            mirror_data(a);
         } else if (strcmp(type, "ack") == 0) {
             if (ack && *ack) {
                 sio_ack_send(*ack, json_incref(args));
@@ -257,7 +268,7 @@ static void answer_connect(app_sock *a, json_t *answer, const char *failure)
                               data ? json_incref(data) : NULL);
             a->gone = true;
             return;
-        } else {
+        } else if (data || !a->recovered) { /* a recovered socket keeps its data unless told */
             json_decref(a->data);
             a->data = data ? json_incref(data) : json_null();
         }
@@ -272,6 +283,7 @@ static void answer_connect(app_sock *a, json_t *answer, const char *failure)
         return;
     }
     a->accepted = true;
+    mirror_data(a);
     if (sio_socket_accept(s) != 0) {
         /* The client went while the app was deciding: the app accepted, so it hears the end. */
         queue_disconnect(a, a->gone_reason ? a->gone_reason : "transport close");
@@ -319,6 +331,11 @@ static void on_answer(void *ud, json_t *answer, const char *failure)
 
 /* ---- handlers --------------------------------------------------------------------------------- */
 
+static void add_room_json(const char *room, void *ud)
+{
+    json_array_append_new(ud, json_string(room));
+}
+
 static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void *ud)
 {
     (void)rej;
@@ -328,7 +345,9 @@ static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void 
     a->s = s;
     snprintf(a->sid, sizeof a->sid, "%s", sio_socket_id(s));
     a->nsp = util_strdup(sio_nsp_name(sio_socket_nsp(s)));
-    a->data = json_null();
+    a->recovered = sio_socket_recovered(s);
+    /* A recovered socket brings back the data the app gave it (mirror_data). */
+    a->data = a->recovered ? json_incref(sio_socket_data_json(s)) : json_null();
     sio_socket_set_userdata(s, a);
     sio_socket_defer_connect(s);
     a->deferred = s;
@@ -338,7 +357,15 @@ static bool on_connect(sio_socket *s, const json_t *auth, sio_reject *rej, void 
     json_object_del(json_object_get(hs, "query"), "sid"); /* never the Engine.IO session id */
     json_t *c = call_new(a, "connect");
     json_object_set_new(c, "handshake", hs);
-    json_object_set_new(c, "auth", json_deep_copy(auth));
+    json_object_set_new(c, "auth", json_deep_copy(auth)); /* never the recovery pid */
+    json_object_set_new(c, "recovered", json_boolean(a->recovered));
+    if (a->recovered) { /* what the socket had: its data and its rooms (without its id) */
+        json_object_set(c, "data", a->data);
+        json_t *rooms = json_array();
+        sio_socket_rooms(s, add_room_json, rooms);
+        json_array_remove(rooms, 0);
+        json_object_set_new(c, "rooms", rooms);
+    }
     enqueue(a, K_CONNECT, c, NULL);
     next_call(a);
     return false; /* ignored: the connect is deferred */

@@ -8,6 +8,13 @@ Wire format (see docs of ``@socket.io/redis-adapter`` 8.x, the "classic" adapter
 * ``sockets_join``/``sockets_leave``/``disconnect_sockets``/``server_side_emit`` are compact JSON
   requests PUBLISHed on ``KEY-request#NSP#``.
 
+With ``recovery=True`` (siobroker nodes run with ``--recovery-window``; docs/recovery.md), a
+non-volatile emit is logged for connection state recovery instead: one EVAL of the nodes' own log
+script appends it to the namespace's log (``KEY:csr-log#NSP``) and publishes it with its log offset
+as its last argument (and as a 4th array element), so that clients that miss it while reconnecting
+get it when their session is recovered. Without the option, what the emitter sends is not in the
+log, and a client it reaches can no longer be recovered (it reconnects as a new session).
+
 Values are encoded as notepack.io 3 (the codec of the Node emitter) encodes the equivalent
 JavaScript values, and the JSON requests as ``JSON.stringify`` writes them:
 
@@ -39,7 +46,15 @@ from collections.abc import Mapping as _Mapping
 
 import msgpack as _msgpack
 
-__all__ = ["Emitter", "BroadcastOperator", "RESERVED_EVENTS", "UID", "encode_msgpack", "encode_json"]
+__all__ = [
+    "Emitter",
+    "BroadcastOperator",
+    "RESERVED_EVENTS",
+    "UID",
+    "RECOVERY_LOG_SCRIPT",
+    "encode_msgpack",
+    "encode_json",
+]
 
 #: The uid every emitter puts in its messages; no adapter node uses it, so none ignores them.
 UID = "emitter"
@@ -56,6 +71,27 @@ _REMOTE_DISCONNECT = 4
 _SERVER_SIDE_EMIT = 6
 
 _EVENT = 2  # socket.io-parser PacketType.EVENT, used even when the arguments hold binary
+
+#: The Lua script siobroker nodes log packets with (adapter-redis/rd_recovery.c, byte for byte;
+#: a test checks it): XADD to the namespace's stream, PUBLISH of the broadcast with the entry id
+#: spliced in as its last argument, and (for nodes) an echo.
+RECOVERY_LOG_SCRIPT = (
+    "-- siobroker recovery log v1: KEYS[1] stream; ARGV: maxlen, stream ttl, d, r, e, n,\n"
+    "-- echo channel, token, broadcast channel, message, splice\n"
+    "local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[3], 'r',\n"
+    "  ARGV[4], 'e', ARGV[5], 'n', ARGV[6])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "if ARGV[9] ~= '' then\n"
+    "  local s = string.char(217, #id) .. id\n"
+    "  local p = tonumber(ARGV[11])\n"
+    "  redis.call('PUBLISH', ARGV[9], string.sub(ARGV[10], 1, p) .. s .. string.sub(ARGV[10], p + "
+    "1) .. s)\n"
+    "end\n"
+    "if ARGV[7] ~= '' then\n"
+    "  redis.call('PUBLISH', ARGV[7], ARGV[8] .. ' ' .. id)\n"
+    "end\n"
+    "return id\n"
+)
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _INT_MIN = -(2**63)
@@ -267,21 +303,57 @@ def _add_rooms(current, room):
     return tuple(rooms)
 
 
+class _Recovery:
+    """What logging for connection state recovery needs: the nodes' window and log bound."""
+
+    __slots__ = ("window_ms", "max_packets")
+
+    def __init__(self, window_ms, max_packets):
+        if not isinstance(window_ms, int) or isinstance(window_ms, bool) or window_ms <= 0:
+            raise ValueError("recovery_window_ms must be a positive int (the nodes' --recovery-window)")
+        if not isinstance(max_packets, int) or isinstance(max_packets, bool) or max_packets <= 0:
+            raise ValueError("recovery_max_packets must be a positive int (the nodes' --recovery-max-packets)")
+        self.window_ms = window_ms
+        self.max_packets = max_packets
+
+
 class _Target:
     """Namespace-level settings shared by an Emitter and its operators."""
 
-    __slots__ = ("redis_client", "key", "nsp", "default", "broadcast_channel", "request_channel")
+    __slots__ = ("redis_client", "key", "nsp", "default", "broadcast_channel", "request_channel",
+                 "recovery", "log_stream")
 
-    def __init__(self, redis_client, key, nsp, default):
+    def __init__(self, redis_client, key, nsp, default, recovery=None):
         self.redis_client = redis_client
         self.key = key
         self.nsp = nsp
         self.default = default
         self.broadcast_channel = key + "#" + nsp + "#"
         self.request_channel = key + "-request#" + nsp + "#"
+        self.recovery = recovery
+        self.log_stream = key + ":csr-log#" + nsp
 
     def publish(self, channel, message):
         return self.redis_client.publish(channel, message)
+
+    def log(self, channel, message, splice, data, rooms, except_rooms):
+        """Logs and publishes a broadcast (the nodes' script); returns its offset (a str)."""
+        r = self.recovery
+        offset = self.redis_client.eval(
+            RECOVERY_LOG_SCRIPT, 1, self.log_stream,
+            str(r.max_packets), str(2 * r.window_ms + 60000),
+            data, _room_field(rooms, self.default), _room_field(except_rooms, self.default),
+            "", "", "", channel, message, str(splice))
+        return offset.decode() if isinstance(offset, bytes) else offset
+
+
+def _room_field(rooms, default):
+    """A room list as the log stores it: msgpack of the names as strings, or empty."""
+    return encode_msgpack([str(r) for r in rooms], default) if rooms else b""
+
+
+def _array_header(n):
+    return _msgpack.Packer().pack_array_header(n)
 
 
 class BroadcastOperator:
@@ -366,10 +438,32 @@ class BroadcastOperator:
             channel += str(self._rooms[0]) + "#"
         return channel, payload
 
+    def encode_logged(self, event, *args):
+        """(channel, message, splice, data) of a logged emit: the message is
+        ``[uid, {type, data, nsp}, opts, OFFSET]`` without its offset, whose data array is declared
+        one longer; the log script inserts the offset at byte ``splice`` and appends it."""
+        channel, _ = self.encode(event, *args)  # checks the event and the args
+        t = self._target
+        data = [event] + list(args)
+        opts = {"rooms": list(self._rooms), "flags": self.flags, "except": list(self._except)}
+        head = b"".join([
+            _array_header(4), encode_msgpack(UID), b"\x83", encode_msgpack("type"),
+            encode_msgpack(_EVENT), encode_msgpack("data"), _array_header(len(data) + 1),
+        ] + [encode_msgpack(x, t.default) for x in data])
+        tail = encode_msgpack("nsp") + encode_msgpack(t.nsp) + encode_msgpack(opts, t.default)
+        return channel, head + tail, len(head), encode_msgpack(data, t.default)
+
     def emit(self, event, *args):
-        """Broadcast ``event`` with ``args`` to the selected sockets of every node; returns True."""
+        """Broadcast ``event`` with ``args`` to the selected sockets of every node; returns True.
+
+        With recovery on (and not volatile), the emit is logged first (see the module's notes)."""
+        t = self._target
+        if t.recovery is not None and not self.flags.get("volatile"):
+            channel, message, splice, data = self.encode_logged(event, *args)
+            t.log(channel, message, splice, data, self._rooms, self._except)
+            return True
         channel, payload = self.encode(event, *args)
-        self._target.publish(channel, payload)
+        t.publish(channel, payload)
         return True
 
     def _opts(self):
@@ -399,14 +493,21 @@ class Emitter:
     channel prefix of the adapter (siobroker's ``--redis-key``, default ``"socket.io"``).
     ``default`` is called for objects the encoder does not know (like a JS ``toJSON``) and
     must return something it knows.
+
+    ``recovery=True`` logs every non-volatile emit for connection state recovery (the nodes run
+    with ``--recovery-window``): ``redis_client`` must then have ``eval`` (a ``redis.Redis`` has),
+    and ``recovery_window_ms`` / ``recovery_max_packets`` must be the nodes' ``--recovery-window``
+    and ``--recovery-max-packets``.
     """
 
     __slots__ = ("_target",)
 
-    def __init__(self, redis_client, key="socket.io", *, nsp="/", default=None):
+    def __init__(self, redis_client, key="socket.io", *, nsp="/", default=None, recovery=False,
+                 recovery_window_ms=120000, recovery_max_packets=10000):
         if not isinstance(key, str):
             raise TypeError("key must be a str")
-        object.__setattr__(self, "_target", _Target(redis_client, key, _normalize_nsp(nsp), default))
+        rec = _Recovery(recovery_window_ms, recovery_max_packets) if recovery else None
+        object.__setattr__(self, "_target", _Target(redis_client, key, _normalize_nsp(nsp), default, rec))
 
     def __setattr__(self, name, value):
         raise AttributeError("Emitter is immutable")
@@ -429,7 +530,11 @@ class Emitter:
     def of(self, nsp):
         """An emitter for namespace ``nsp`` (``"chat"`` is taken as ``"/chat"``)."""
         t = self._target
-        return Emitter(t.redis_client, t.key, nsp=nsp, default=t.default)
+        r = t.recovery
+        if r is None:
+            return Emitter(t.redis_client, t.key, nsp=nsp, default=t.default)
+        return Emitter(t.redis_client, t.key, nsp=nsp, default=t.default, recovery=True,
+                       recovery_window_ms=r.window_ms, recovery_max_packets=r.max_packets)
 
     def _op(self):
         return BroadcastOperator(self._target)

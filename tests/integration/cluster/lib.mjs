@@ -33,16 +33,16 @@ export async function startCluster(h, n, { args = [], logLevel = 'debug' } = {})
 }
 
 /**
- * Starts HAProxy with deploy/haproxy/haproxy.cfg (round-robin, no stickiness) in front of three
- * nodes and waits until every node passes its /readyz health check. Returns the process with
- * .port and .url.
+ * Starts HAProxy with deploy/haproxy/haproxy.cfg (or `cfg`: a variant of it) (round-robin, no
+ * stickiness) in front of three nodes and waits until every node passes its /readyz health check.
+ * Returns the process with .port and .url.
  */
-export async function startHaproxy(h, nodes) {
+export async function startHaproxy(h, nodes, { cfg = path.join(ROOT, 'deploy/haproxy/haproxy.cfg') } = {}) {
   if (nodes.length !== 3) throw new Error('deploy/haproxy/haproxy.cfg names three nodes');
   const port = await freePort();
   const env = { ...process.env, SIO_HAPROXY_BIND: `${HOST}:${port}` };
   nodes.forEach((n, i) => (env[`SIO_NODE${i + 1}`] = `${HOST}:${n.port}`));
-  const args = ['-db', '-f', path.join(ROOT, 'deploy/haproxy/haproxy.cfg')];
+  const args = ['-db', '-f', cfg];
   const proc = spawn(HAPROXY, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   process.on('exit', () => {
     try {

@@ -236,13 +236,17 @@ class _Call:
 
 class Socket:
     """The socket of a call: ``id``, ``namespace``, ``data``, ``handshake`` (connect only),
+    ``recovered`` and ``rooms`` (connect only: True when connection state recovery gave the socket
+    back its id, data and rooms after its connection broke; docs/recovery.md),
     ``user``/``user_id``, and ``emit``/``join``/``leave``/``disconnect``/``server``."""
 
-    def __init__(self, call, sid, data, handshake, user_id, user_backend):
+    def __init__(self, call, sid, data, handshake, user_id, user_backend, recovered=False, rooms=None):
         self._call = call
         self.id = sid
         self.sid = sid
         self.namespace = call.namespace
+        self.recovered = recovered
+        self.rooms = list(rooms or [])
         self.data = data
         self.handshake = handshake
         self.user_id = user_id
@@ -488,7 +492,12 @@ def handle_call(c):
             snapshot["pk"] = user_id
             snapshot["username"] = user.get_username()
         env = {"d": None, "uid": user_id, "ub": backend, "us": snapshot}
-        socket = Socket(call, sid, {}, handshake, user_id, backend)
+        recovered = bool(c.get("recovered"))
+        data = {}
+        if recovered:  # the data the socket had before its connection broke
+            restored = _envelope(c.get("data")).get("d")
+            data = {} if restored is None else restored
+        socket = Socket(call, sid, data, handshake, user_id, backend, recovered, c.get("rooms"))
         if user is not None:
             socket._user = user
         consumer = cls()

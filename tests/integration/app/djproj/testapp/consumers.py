@@ -11,6 +11,10 @@ class TestConsumer(SocketIOConsumer):
     namespace = "/app"
 
     async def connect(self, socket, auth):
+        if socket.recovered:  # connection state recovery: data and rooms came back
+            await socket.emit("welcome_back", {"sid": socket.id, "data": socket.data,
+                                               "rooms": socket.rooms})
+            return True
         mode = auth.get("mode")
         if mode == "refuse":
             raise ConnectionRefused("go away", {"code": 7})
