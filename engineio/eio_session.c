@@ -366,6 +366,19 @@ uint64_t eio_budget_shed(const eio_budget *b)
     return b->shed;
 }
 
+bool eio_budget_take(eio_budget *b, size_t n)
+{
+    if (b && b->max && (b->used > b->max || n > b->max - b->used))
+        return false;
+    budget_charge(b, n);
+    return true;
+}
+
+void eio_budget_give(eio_budget *b, size_t n)
+{
+    budget_discharge(b, n);
+}
+
 static void budget_attach(eio_session *s, eio_budget *b)
 {
     s->budget = b;

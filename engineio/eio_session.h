@@ -179,6 +179,14 @@ bool eio_budget_over(const eio_budget *b);
 /* Sessions closed to bring the budget back under its max, so far. */
 uint64_t eio_budget_shed(const eio_budget *b);
 
+/* Bytes the node holds for a client outside any session (a polling POST body being received, a
+ * forwarded one waiting for its owner): eio_budget_take charges n to b and returns true, or
+ * returns false and charges nothing when n more would take b over its max; the caller then
+ * refuses the request (503). No session is shed for them. eio_budget_give releases what a take
+ * charged. Both accept NULL (take: true). */
+bool eio_budget_take(eio_budget *b, size_t n);
+void eio_budget_give(eio_budget *b, size_t n);
+
 /* Removes and returns the oldest queued message (the caller owns that reference), or NULL. Used by
  * the WebSocket transport to write everything queued at once. */
 eio_msg *eio_session_pop(eio_session *s);

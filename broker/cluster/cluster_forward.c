@@ -27,10 +27,19 @@ struct fwd {
     util_buf body;      /**< POST body read so far */
     int64_t declared;   /**< declared content-length (-1 if none) */
     bool too_big;       /**< the body exceeds maxPayload: the owner gets only its size */
+    size_t charged;     /**< bytes of body charged to the node's memory budget */
     bool looking_up;    /**< a route lookup is pending (it frees us when the client is gone) */
     cluster_req *up;    /**< the forwarded request in flight */
     uint64_t started;   /**< uv_hrtime when it is routed (a POST's body is read) */
 };
+
+/* Frees the held body and gives its bytes back to the node's memory budget. */
+static void fwd_drop_body(fwd *f)
+{
+    eio_budget_give(f->cl->eio.budget, f->charged);
+    f->charged = 0;
+    util_buf_free(&f->body);
+}
 
 static void fwd_free(fwd *f)
 {
@@ -38,7 +47,7 @@ static void fwd_free(fwd *f)
     util_free(f->sid);
     util_buf_free(&f->canon);
     util_buf_free(&f->target);
-    util_buf_free(&f->body);
+    fwd_drop_body(f);
     util_free(f);
 }
 
@@ -132,7 +141,7 @@ static void fwd_send(fwd *f, const char *address)
     util_buf_puts(&req, "\r\n");
     if (post && !f->too_big)
         util_buf_append(&req, f->body.data, f->body.len);
-    util_buf_free(&f->body);
+    fwd_drop_body(f);
     uint32_t timeout = cl->forward_timeout_ms;
     if (!post)
         timeout = cl->eio.ping_interval_ms + cl->eio.ping_timeout_ms + FWD_GET_MARGIN_MS;
@@ -181,9 +190,21 @@ static void on_body(void *ud, const void *data, size_t len)
     if (f->body.len + len > f->cl->eio.max_payload) {
         UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s forwarded POST body over maxPayload", f->sid);
         f->too_big = true;
-        util_buf_free(&f->body);
+        fwd_drop_body(f);
         return;
     }
+    if (!eio_budget_take(f->cl->eio.budget, len)) {
+        /* Refused at once, before routing (not counted as a forwarded request), and the
+         * connection closed: the rest of the body is not read. */
+        UTIL_LOGW_RL(UTIL_SUB_CLUSTER, "sid=%s forwarded POST refused: over the memory budget",
+                     f->sid);
+        node_req *r = f->r;
+        fwd_free(f);
+        node_req_respond_headers(r, 503, "text/plain", "Retry-After: 1\r\n", "Over memory budget",
+                                 18, true);
+        return;
+    }
+    f->charged += len;
     util_buf_append(&f->body, data, len);
 }
 

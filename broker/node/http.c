@@ -150,6 +150,7 @@ void http_req_free(node_req *r)
         return;
     util_free(r->origin);
     util_free(r->sid);
+    eio_budget_give(r->n->cfg.eio.budget, r->charged);
     util_buf_free(&r->body);
     util_buf_free(&r->answer);
     node *n = r->n;
@@ -556,12 +557,21 @@ static int on_body(void *ud, const char *at, size_t len)
             http_respond_hdrs(r, 413, "text/plain", NULL, "Payload Too Large", 17, true);
             return 1;
         }
+        if (!eio_budget_take(r->n->cfg.eio.budget, len)) {
+            /* Refused, not accepted: the client's transport fails and it reconnects. */
+            UTIL_LOGW_RL(UTIL_SUB_ENGINEIO,
+                         "sid=%s POST refused: the node is over its memory budget", r->sid);
+            http_respond_hdrs(r, 503, "text/plain", "Retry-After: 1\r\n", "Over memory budget", 18,
+                              true);
+            return 1;
+        }
+        r->charged += len;
         util_buf_append(&r->body, at, len);
         return 0;
     case REQ_TAKEN:
         if (r->ops.on_body)
             r->ops.on_body(r->ops_ud, at, len);
-        return 0;
+        return l->req == r ? 0 : 1; /* answered (and closing) from the callback: stop */
     default:
         /* A body nobody wants is read and dropped; a large one is not worth the wait. */
         r->dropped += len;

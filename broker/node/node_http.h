@@ -52,7 +52,8 @@ void node_req_respond_error(node_req *r, eio_error err);
 
 /** What a router hears about a request it took (every callback may be NULL). */
 typedef struct node_req_ops {
-    /** A piece of the body (data borrowed for the call). */
+    /** A piece of the body (data borrowed for the call). The router may answer from here,
+     * closing the connection: the rest of the body is then not read. */
     void (*on_body)(void *ud, const void *data, size_t len);
     /** The body is complete (called at once for a request without one). */
     void (*on_complete)(void *ud);

@@ -97,6 +97,7 @@ struct node_req {
     endpoint *ep;       /**< the endpoint the path names, or NULL */
     char *origin;       /**< Origin to echo in CORS headers (owned), or NULL */
     util_buf body;      /**< the body of a polling POST */
+    size_t charged;     /**< bytes of body charged to the node's memory budget */
     uint64_t dropped;   /**< body bytes read and dropped */
     node_session *sess; /**< session of a held GET */
     char *sid;          /**< sid of a polling POST (owned) */

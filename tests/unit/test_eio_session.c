@@ -1669,6 +1669,37 @@ START_TEST(budget_over_predicate)
 }
 END_TEST
 
+START_TEST(budget_take_give_outside_sessions)
+{
+    ck_assert(eio_budget_take(NULL, 1000)); /* no budget: always granted */
+    eio_budget_give(NULL, 1000);
+    eio_budget *b = eio_budget_new(8000);
+    rec r;
+    eio_session *s = budget_session(b, EIO_DEFAULT_MAX_QUEUE, &r);
+    size_t base = eio_budget_used(b);
+    ck_assert(eio_budget_take(b, 8000 - base)); /* exactly the max: granted */
+    ck_assert_uint_eq(eio_budget_used(b), 8000);
+    ck_assert(!eio_budget_take(b, 1)); /* one more: refused, nothing charged */
+    ck_assert_uint_eq(eio_budget_used(b), 8000);
+    ck_assert_uint_eq(eio_budget_shed(b), 0); /* no session is shed for a request body */
+    ck_assert_int_eq(r.closes, 0);
+    eio_budget_give(b, 8000 - base);
+    ck_assert_uint_eq(eio_budget_used(b), base);
+    ck_assert(!eio_budget_take(b, SIZE_MAX)); /* no overflow */
+    ck_assert_uint_eq(eio_budget_used(b), base);
+    eio_session_free(s);
+    ck_assert_uint_eq(eio_budget_used(b), 0);
+    eio_budget_free(b);
+    /* No max: accounting only. */
+    b = eio_budget_new(0);
+    ck_assert(eio_budget_take(b, (size_t)1 << 40));
+    ck_assert_uint_eq(eio_budget_used(b), (size_t)1 << 40);
+    eio_budget_give(b, (size_t)1 << 40);
+    ck_assert_uint_eq(eio_budget_used(b), 0);
+    eio_budget_free(b);
+}
+END_TEST
+
 START_TEST(volatile_dropped_first)
 {
     /* Volatile packets are refused past half the bound, and dropped from the queue (whole, with
@@ -1807,6 +1838,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, transport_bytes_charged);
     tcase_add_test(tc, budget_sheds_largest_first);
     tcase_add_test(tc, budget_over_predicate);
+    tcase_add_test(tc, budget_take_give_outside_sessions);
     tcase_add_test(tc, volatile_dropped_first);
     suite_add_tcase(s, tc);
     return s;
