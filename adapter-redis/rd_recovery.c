@@ -171,12 +171,8 @@ uint32_t rd_recov_period_ms(uint32_t window_ms)
 static void flight_free(rd_flight *f)
 {
     json_decref(f->packet);
-    for (size_t i = 0; i < f->n_rooms; i++)
-        util_free(f->rooms[i]);
-    util_free(f->rooms);
-    for (size_t i = 0; i < f->n_except; i++)
-        util_free(f->except[i]);
-    util_free(f->except);
+    util_strv_free(f->rooms, f->n_rooms);
+    util_strv_free(f->except, f->n_except);
     util_free(f);
 }
 
@@ -280,16 +276,6 @@ static void flights_release_replied(rd_recov *r, bool all)
     flights_flush(r);
 }
 
-static char **strv_copy(const char *const *v, size_t n)
-{
-    if (!n)
-        return NULL;
-    char **out = util_malloc(n * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = util_strdup(v[i]);
-    return out;
-}
-
 /* msgpack of a list of rooms, or "" when empty. */
 static void pack_rooms(util_buf *b, const char *const *v, size_t n)
 {
@@ -308,8 +294,8 @@ void rd_recov_log_packet(rd_recov *r, json_t *packet, const sio_bcast_opts *o, u
     rd_flight *f = util_calloc(1, sizeof *f);
     f->token = token;
     f->packet = json_incref(packet);
-    f->rooms = strv_copy(o ? o->rooms : NULL, f->n_rooms = o ? o->n_rooms : 0);
-    f->except = strv_copy(o ? o->except : NULL, f->n_except = o ? o->n_except : 0);
+    f->rooms = util_strv_dup(o ? o->rooms : NULL, f->n_rooms = o ? o->n_rooms : 0);
+    f->except = util_strv_dup(o ? o->except : NULL, f->n_except = o ? o->n_except : 0);
     f->flags = o ? o->flags : 0;
     *r->fl_tail = f;
     r->fl_tail = &f->next;

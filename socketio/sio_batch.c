@@ -14,23 +14,6 @@
 /** Longest wait of a batch for the logged packets of its burst (sio_server_end_turn). */
 #define SIO_BATCH_WAIT_MS 2
 
-static char **strv_dup(const char *const *v, size_t n)
-{
-    if (!n)
-        return NULL;
-    char **out = util_malloc(n * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = util_strdup(v[i]);
-    return out;
-}
-
-static void strv_free(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        util_free(v[i]);
-    util_free(v);
-}
-
 static bool strv_eq(char *const *a, const char *const *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -91,8 +74,8 @@ void batch_deliver(sio_server *srv)
         sio_encoded_clear(&b.msgs[k]);
     util_free(b.msgs);
     util_free(b.v);
-    strv_free(b.rooms, b.n_rooms);
-    strv_free(b.except, b.n_except);
+    util_strv_free(b.rooms, b.n_rooms);
+    util_strv_free(b.except, b.n_except);
 }
 
 int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, bool mark_gap)
@@ -110,8 +93,8 @@ int batch_emit(sio_nsp *nsp, json_t *packet, const sio_bcast_opts *o, bool mark_
         }
         b->nsp = nsp;
         b->flags = o ? o->flags : 0;
-        b->rooms = strv_dup(o ? o->rooms : NULL, b->n_rooms = o ? o->n_rooms : 0);
-        b->except = strv_dup(o ? o->except : NULL, b->n_except = o ? o->n_except : 0);
+        b->rooms = util_strv_dup(o ? o->rooms : NULL, b->n_rooms = o ? o->n_rooms : 0);
+        b->except = util_strv_dup(o ? o->except : NULL, b->n_except = o ? o->n_except : 0);
         b->v = v;
         b->n = n;
         b->stamp = ++srv->epoch;

@@ -58,23 +58,6 @@ static uint64_t now_of(memlog *m)
     return srv_of(m)->ops.now(srv_of(m)->host);
 }
 
-static char **strv_copy(const char *const *v, size_t n)
-{
-    if (!n)
-        return NULL;
-    char **out = util_malloc(n * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = util_strdup(v[i]);
-    return out;
-}
-
-static void strv_release(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        util_free(v[i]);
-    util_free(v);
-}
-
 memlog *memlog_new(sio_nsp *nsp)
 {
     memlog *m = util_calloc(1, sizeof *m);
@@ -92,8 +75,8 @@ memlog *memlog_new(sio_nsp *nsp)
 static void pkt_clear(mem_pkt *p)
 {
     json_decref(p->data);
-    strv_release(p->rooms, p->n_rooms);
-    strv_release(p->except, p->n_except);
+    util_strv_free(p->rooms, p->n_rooms);
+    util_strv_free(p->except, p->n_except);
     memset(p, 0, sizeof *p);
 }
 
@@ -177,8 +160,8 @@ void memlog_log_packet(sio_adapter *a, json_t *packet, const sio_bcast_opts *o, 
     p->at = now;
     /* A copy: the caller's values may change after the emit, the log must not. */
     p->data = json_deep_copy(packet);
-    p->rooms = strv_copy(o ? o->rooms : NULL, p->n_rooms = o ? o->n_rooms : 0);
-    p->except = strv_copy(o ? o->except : NULL, p->n_except = o ? o->n_except : 0);
+    p->rooms = util_strv_dup(o ? o->rooms : NULL, p->n_rooms = o ? o->n_rooms : 0);
+    p->except = util_strv_dup(o ? o->except : NULL, p->n_except = o ? o->n_except : 0);
     char off[SIO_OFFSET_MAX];
     snprintf(off, sizeof off, "%" PRIu64 "-%" PRIu64, m->boot, p->seq);
     sio_nsp_log_done(a->nsp, token, off);

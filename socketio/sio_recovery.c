@@ -73,29 +73,12 @@ typedef struct sio_outq {
     char offset[SIO_OFFSET_MAX];
 } sio_outq;
 
-static char **strv_dup(const char *const *v, size_t n)
-{
-    if (!n)
-        return NULL;
-    char **out = util_malloc(n * sizeof *out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = util_strdup(v[i]);
-    return out;
-}
-
-static void strv_free(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        util_free(v[i]);
-    util_free(v);
-}
-
 static void oq_free(sio_outq *q)
 {
     sio_encoded_clear(&q->e);
     json_decref(q->data);
-    strv_free(q->rooms, q->n_rooms);
-    strv_free(q->except, q->n_except);
+    util_strv_free(q->rooms, q->n_rooms);
+    util_strv_free(q->except, q->n_except);
     if (q->s)
         socket_unref(q->s);
     if (q->c)
@@ -258,8 +241,8 @@ static sio_outq *log_start(sio_nsp *nsp, int kind, json_t *data, const sio_bcast
     q->token = ++srv->next_token;
     q->nsp = nsp;
     q->data = json_incref(data);
-    q->rooms = strv_dup(o ? o->rooms : NULL, q->n_rooms = o ? o->n_rooms : 0);
-    q->except = strv_dup(o ? o->except : NULL, q->n_except = o ? o->n_except : 0);
+    q->rooms = util_strv_dup(o ? o->rooms : NULL, q->n_rooms = o ? o->n_rooms : 0);
+    q->except = util_strv_dup(o ? o->except : NULL, q->n_except = o ? o->n_except : 0);
     q->flags = o ? o->flags : 0;
     srv->oq_inflight++;
     return q;

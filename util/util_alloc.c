@@ -48,6 +48,23 @@ char *util_strndup(const char *s, size_t n)
     return d;
 }
 
+char **util_strv_dup(const char *const *v, size_t n)
+{
+    if (!n)
+        return NULL;
+    char **out = util_malloc(n * sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = util_strdup(v[i]);
+    return out;
+}
+
+void util_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        util_free(v[i]);
+    util_free(v);
+}
+
 void util_free(void *p)
 {
     free(p);

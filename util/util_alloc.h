@@ -25,6 +25,13 @@ char *util_strndup(const char *s, size_t n);
 /* Frees p; accepts NULL. */
 void util_free(void *p);
 
+/* Copies the n strings of v (a room list, say): NULL when n is 0. The caller owns the array and
+ * its strings and frees them with util_strv_free. */
+char **util_strv_dup(const char *const *v, size_t n);
+
+/* Frees the n strings of v and v itself; accepts NULL (with n 0). */
+void util_strv_free(char **v, size_t n);
+
 /** glibc malloc on 64-bit: a chunk is the request plus an 8-byte header, rounded up to 16 bytes,
  * at least 32; from UTIL_ALLOC_MMAP_MIN bytes on, a chunk is its own mmap, rounded up to pages. */
 #define UTIL_ALLOC_MMAP_MIN (128u * 1024)

@@ -362,17 +362,23 @@ static int set_max_header_size(void *p, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
+/* Replaces the secret *dst (owned) with a copy of v, NULL when v is empty; a secret of fewer
+ * than 16 characters is refused ("WHAT has at least 16 characters"). */
+static int set_secret(char **dst, const char *what, const char *v, char *err, size_t errlen)
 {
-    daemon_config *c = p;
     size_t len = strlen(v);
     if (len && len < 16) {
-        snprintf(err, errlen, "a cluster secret has at least 16 characters");
+        snprintf(err, errlen, "%s has at least 16 characters", what);
         return -1;
     }
-    util_free(c->cluster_secret);
-    c->cluster_secret = len ? util_strdup(v) : NULL;
+    util_free(*dst);
+    *dst = len ? util_strdup(v) : NULL;
     return 0;
+}
+
+static int set_cluster_secret(void *p, const char *v, char *err, size_t errlen)
+{
+    return set_secret(&((daemon_config *)p)->cluster_secret, "a cluster secret", v, err, errlen);
 }
 
 static int set_insecure_cluster(void *p, const char *v, char *err, size_t errlen)
@@ -506,15 +512,7 @@ static int set_app_url(void *p, const char *v, char *err, size_t errlen)
 
 static int set_app_secret(void *p, const char *v, char *err, size_t errlen)
 {
-    daemon_config *c = p;
-    size_t len = strlen(v);
-    if (len && len < 16) {
-        snprintf(err, errlen, "an app secret has at least 16 characters");
-        return -1;
-    }
-    util_free(c->app_secret);
-    c->app_secret = len ? util_strdup(v) : NULL;
-    return 0;
+    return set_secret(&((daemon_config *)p)->app_secret, "an app secret", v, err, errlen);
 }
 
 static int set_insecure_app(void *p, const char *v, char *err, size_t errlen)

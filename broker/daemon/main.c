@@ -156,24 +156,13 @@ static void shutdown_metrics_node(void *arg)
 }
 
 /* The admin UI installed beside the program (<exe dir>/../share/siobroker/admin-ui), or NULL.
- * Caller frees with free(). */
+ * Caller frees with util_free. */
 static char *default_admin_ui_dir(void)
 {
-    char exe[PATH_MAX];
-    size_t len = sizeof exe;
-    if (uv_exepath(exe, &len) != 0)
-        return NULL;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = '\0';
-    char candidate[PATH_MAX + 64];
-    snprintf(candidate, sizeof candidate, "%s/../share/siobroker/admin-ui/index.html", exe);
-    char *real = realpath(candidate, NULL);
-    if (!real)
-        return NULL;
-    real[strlen(real) - strlen("/index.html")] = '\0';
-    return real;
+    char *index = node_installed_file("admin-ui/index.html");
+    if (index)
+        *strrchr(index, '/') = '\0';
+    return index;
 }
 
 static void app_shutdown(void *arg)
@@ -278,7 +267,7 @@ int main(int argc, char **argv)
     uv_loop_init(&loop);
     cluster *cl = NULL;
     node *nd = node_new(&loop, &cfg.node, err, sizeof err);
-    free(default_js);
+    util_free(default_js);
     if (!nd) {
         fprintf(stderr, "siobroker: %s\n", err);
         uv_loop_close(&loop);
@@ -426,7 +415,7 @@ int main(int argc, char **argv)
             UTIL_LOGW(UTIL_SUB_SOCKETIO, "admin UI files not found (share/siobroker/admin-ui): "
                                          "/admin/ is not served; the /admin namespace is");
         admin = daemon_admin_new(nd, srv, &ac, err, sizeof err);
-        free(ui_dir);
+        util_free(ui_dir);
         if (admin) {
             msrc.extra = daemon_admin_metrics;
             msrc.extra_ud = admin;

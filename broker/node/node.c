@@ -248,9 +248,14 @@ int node_add_endpoint(node *n, const char *path, const node_endpoint_ops *ops, v
     return 0;
 }
 
+char *node_installed_file(const char *rel)
+{
+    return static_installed_file(rel);
+}
+
 char *node_default_client_js(void)
 {
-    return static_default_client_js();
+    return static_installed_file(CLIENT_JS);
 }
 
 int node_port(const node *n)

@@ -153,8 +153,12 @@ bool node_session_writable(const node_session *c);
  * result. */
 json_t *node_session_handshake_headers(const node_session *c);
 
+/* The canonical path of <exe dir>/../share/siobroker/REL (a file installed beside the program),
+ * or NULL when it is not a readable file. Caller frees with util_free. */
+char *node_installed_file(const char *rel);
+
 /* Path of the browser client installed beside the program (<exe dir>/../share/siobroker/
- * socket.io.min.js), or NULL when there is none. Caller frees with free(). */
+ * socket.io.min.js), or NULL when there is none. Caller frees with util_free. */
 char *node_default_client_js(void);
 
 /* The query parameters of the handshake (url-decoded) as a JSON object. Only valid inside on_open;

@@ -379,7 +379,12 @@ node_close_reason node_close_reason_of(const char *reason);
 /* Serves GET/HEAD of static files and the browser client. Returns 1 when it answered r, 0 when the
  * path is not one of its files. */
 int static_serve(node *n, node_req *r);
-/* The installed socket.io.min.js (<exe dir>/../share/siobroker/), malloc'd, or NULL. */
-char *static_default_client_js(void);
+/** The browser client's file name, served at <endpoint path>CLIENT_JS and installed in
+ * <exe dir>/../share/siobroker/. */
+#define CLIENT_JS "socket.io.min.js"
+
+/* The canonical path of <exe dir>/../share/siobroker/REL when it is a readable file (caller frees
+ * with util_free), or NULL. */
+char *static_installed_file(const char *rel);
 
 #endif

@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#define CLIENT_JS "socket.io.min.js"
 #define CLIENT_MAP "socket.io.min.js.map"
 
 /* Content type by file extension (case-insensitive). Static string. */
@@ -224,10 +223,7 @@ void node_req_serve_file(node_req *r, const char *root, const char *rel)
     serve_under(root, r, rel && *rel ? rel : "/");
 }
 
-/* Returns the browser client installed next to the running program,
- * <dir of executable>/../share/siobroker/socket.io.min.js, as a canonical path that the caller
- * owns (free with util_free), or NULL when that file does not exist or is not readable. */
-char *static_default_client_js(void)
+char *static_installed_file(const char *rel)
 {
     char exe[PATH_MAX];
     size_t len = sizeof exe;
@@ -238,7 +234,7 @@ char *static_default_client_js(void)
         return NULL;
     *slash = '\0';
     char candidate[PATH_MAX + 64];
-    snprintf(candidate, sizeof candidate, "%s/../share/siobroker/" CLIENT_JS, exe);
+    snprintf(candidate, sizeof candidate, "%s/../share/siobroker/%s", exe, rel);
     char *real = realpath(candidate, NULL);
     if (!real)
         return NULL;
