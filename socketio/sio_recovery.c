@@ -760,10 +760,5 @@ void recov_accepted(sio_socket *s)
         if (!r->pkts[i].offset[0])
             recov_gap(s);
     }
-    pkts_clear(r);
-    json_decref(r->session);
-    r->session = NULL;
-    util_free(r->offset);
-    r->offset = NULL;
-    r->phase = RESTORE_NONE;
+    restore_clear(s);
 }

@@ -101,11 +101,19 @@ typedef struct selection {
     uint64_t stamp;
 } selection;
 
-static void sel_add(selection *sel, sio_socket *s)
+/* True (and s marked) when s is connected, not excepted and not yet selected in sel. */
+static bool sel_take(selection *sel, sio_socket *s)
 {
     if (!s->connected || s->except == sel->stamp || s->mark == sel->stamp)
-        return;
+        return false;
     s->mark = sel->stamp;
+    return true;
+}
+
+static void sel_add(selection *sel, sio_socket *s)
+{
+    if (!sel_take(sel, s))
+        return;
     if (sel->n == sel->cap) {
         sel->cap = sel->cap ? sel->cap * 2 : 16;
         sel->v = util_realloc(sel->v, sel->cap * sizeof *sel->v);
@@ -144,45 +152,40 @@ static void add_selected(sio_socket *s, void *ud)
 static void count_selected(sio_socket *s, void *ud)
 {
     selection *sel = ud;
-    if (!s->connected || s->except == sel->stamp || s->mark == sel->stamp)
-        return;
-    s->mark = sel->stamp;
-    sel->n++;
+    if (sel_take(sel, s))
+        sel->n++;
+}
+
+/* Calls fn(s, sel) for each socket o targets (every socket of nsp when o names no room), after
+ * marking o's except-rooms with sel's stamp; fn filters with sel_take. */
+static void each_target(sio_nsp *nsp, const sio_bcast_opts *o, void (*fn)(sio_socket *, void *),
+                        selection *sel)
+{
+    for (size_t i = 0; o && i < o->n_except; i++)
+        each_in_room(nsp, o->except[i], mark_except, &sel->stamp);
+    if (!o || o->n_rooms == 0) {
+        sio_socket *s, *tmp;
+        HASH_ITER(hh, nsp->sockets, s, tmp)
+        {
+            fn(s, sel);
+        }
+    } else {
+        for (size_t i = 0; i < o->n_rooms; i++)
+            each_in_room(nsp, o->rooms[i], fn, sel);
+    }
 }
 
 size_t rooms_count(sio_nsp *nsp, const sio_bcast_opts *o)
 {
     selection sel = {NULL, 0, 0, ++nsp->srv->epoch};
-    for (size_t i = 0; o && i < o->n_except; i++)
-        each_in_room(nsp, o->except[i], mark_except, &sel.stamp);
-    if (!o || o->n_rooms == 0) {
-        sio_socket *s, *tmp;
-        HASH_ITER(hh, nsp->sockets, s, tmp)
-        {
-            count_selected(s, &sel);
-        }
-    } else {
-        for (size_t i = 0; i < o->n_rooms; i++)
-            each_in_room(nsp, o->rooms[i], count_selected, &sel);
-    }
+    each_target(nsp, o, count_selected, &sel);
     return sel.n;
 }
 
 sio_socket **rooms_select(sio_nsp *nsp, const sio_bcast_opts *o, size_t *n)
 {
     selection sel = {NULL, 0, 0, ++nsp->srv->epoch};
-    for (size_t i = 0; o && i < o->n_except; i++)
-        each_in_room(nsp, o->except[i], mark_except, &sel.stamp);
-    if (!o || o->n_rooms == 0) {
-        sio_socket *s, *tmp;
-        HASH_ITER(hh, nsp->sockets, s, tmp)
-        {
-            sel_add(&sel, s);
-        }
-    } else {
-        for (size_t i = 0; i < o->n_rooms; i++)
-            each_in_room(nsp, o->rooms[i], add_selected, &sel);
-    }
+    each_target(nsp, o, add_selected, &sel);
     *n = sel.n;
     return sel.v;
 }

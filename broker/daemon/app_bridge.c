@@ -202,6 +202,18 @@ static void on_post_done(void *ud, cluster_pool_error err, const cluster_respons
 }
 
 /* Sends up to b->batch queued calls in one POST. */
+/* Takes the oldest waiting call off b's queue (b->head must not be NULL); the caller owns it. */
+static app_item *queue_pop(app_bridge *b)
+{
+    app_item *it = b->head;
+    b->head = it->next;
+    if (!b->head)
+        b->tail = &b->head;
+    b->queued--;
+    it->next = NULL;
+    return it;
+}
+
 static void post_start(app_bridge *b)
 {
     app_post *p = util_calloc(1, sizeof *p);
@@ -209,12 +221,7 @@ static void post_start(app_bridge *b)
     json_t *calls = json_array();
     app_item **tail = &p->items;
     while (b->head && p->n < b->batch) {
-        app_item *it = b->head;
-        b->head = it->next;
-        if (!b->head)
-            b->tail = &b->head;
-        b->queued--;
-        it->next = NULL;
+        app_item *it = queue_pop(b);
         *tail = it;
         tail = &it->next;
         json_array_append(calls, it->call);
@@ -286,12 +293,7 @@ void app_bridge_shutdown(app_bridge *b)
         b->in_flight--;
     }
     while (b->head) { /* callbacks may queue more: they fail too (b->shut) */
-        app_item *it = b->head;
-        b->head = it->next;
-        if (!b->head)
-            b->tail = &b->head;
-        b->queued--;
-        it->next = NULL;
+        app_item *it = queue_pop(b);
         items_finish(it, NULL, "node shutting down");
     }
     cluster_pool_free(b->pool);
